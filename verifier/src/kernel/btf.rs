@@ -1,0 +1,236 @@
+//! A minimal reader of the kernel's BTF, for one question: at which byte offset does a member
+//! sit inside a struct? aya-obj parses BTF but does not expose member offsets, and aya-ebpf has
+//! no CO-RE, so the loader resolves offsets here and hands them to the programs as constants.
+use std::{collections::HashMap, path::Path};
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum BtfError {
+    #[error("cannot read BTF from {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("BTF is malformed: {0}")]
+    Malformed(&'static str),
+    #[error("struct {0} is not in the kernel's BTF")]
+    NoStruct(String),
+    #[error("struct {strukt} has no member {member} in the kernel's BTF")]
+    NoMember { strukt: String, member: String },
+}
+
+const MAGIC: u16 = 0xeb9f;
+const KIND_INT: u32 = 1;
+const KIND_PTR: u32 = 2;
+const KIND_ARRAY: u32 = 3;
+const KIND_STRUCT: u32 = 4;
+const KIND_UNION: u32 = 5;
+const KIND_ENUM: u32 = 6;
+const KIND_TYPEDEF: u32 = 8;
+const KIND_VOLATILE: u32 = 9;
+const KIND_CONST: u32 = 10;
+const KIND_RESTRICT: u32 = 11;
+const KIND_FUNC_PROTO: u32 = 13;
+const KIND_VAR: u32 = 14;
+const KIND_DATASEC: u32 = 15;
+const KIND_DECL_TAG: u32 = 17;
+const KIND_TYPE_TAG: u32 = 18;
+const KIND_ENUM64: u32 = 19;
+
+struct Member {
+    name: u32,
+    type_id: u32,
+    bit_offset: u32,
+}
+
+struct Type {
+    name: u32,
+    kind: u32,
+    /// For modifiers and typedefs: the type they refer to.
+    referent: u32,
+    members: Vec<Member>,
+}
+
+pub struct Btf {
+    strings: Vec<u8>,
+    /// Index 0 is the void type; ids start at 1 as in the kernel.
+    types: Vec<Type>,
+    structs_by_name: HashMap<String, u32>,
+}
+
+fn u16_at(data: &[u8], at: usize) -> Result<u16, BtfError> {
+    data.get(at..at + 2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        .ok_or(BtfError::Malformed("truncated"))
+}
+
+fn u32_at(data: &[u8], at: usize) -> Result<u32, BtfError> {
+    data.get(at..at + 4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .ok_or(BtfError::Malformed("truncated"))
+}
+
+impl Btf {
+    pub fn from_file(path: &Path) -> Result<Self, BtfError> {
+        let data = std::fs::read(path).map_err(|source| BtfError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&data)
+    }
+
+    pub fn parse(data: &[u8]) -> Result<Self, BtfError> {
+        if u16_at(data, 0)? != MAGIC {
+            return Err(BtfError::Malformed("bad magic (big-endian or not BTF)"));
+        }
+        let hdr_len = u32_at(data, 4)? as usize;
+        let type_off = u32_at(data, 8)? as usize;
+        let type_len = u32_at(data, 12)? as usize;
+        let str_off = u32_at(data, 16)? as usize;
+        let str_len = u32_at(data, 20)? as usize;
+        let types_data = data
+            .get(hdr_len + type_off..hdr_len + type_off + type_len)
+            .ok_or(BtfError::Malformed("type section out of bounds"))?;
+        let strings = data
+            .get(hdr_len + str_off..hdr_len + str_off + str_len)
+            .ok_or(BtfError::Malformed("string section out of bounds"))?
+            .to_vec();
+
+        let mut types = vec![Type { name: 0, kind: 0, referent: 0, members: Vec::new() }];
+        let mut at = 0;
+        while at < types_data.len() {
+            let name = u32_at(types_data, at)?;
+            let info = u32_at(types_data, at + 4)?;
+            let size_or_type = u32_at(types_data, at + 8)?;
+            at += 12;
+            let vlen = (info & 0xffff) as usize;
+            let kind = (info >> 24) & 0x1f;
+            let kind_flag = info >> 31 == 1;
+            let mut members = Vec::new();
+            let extra = match kind {
+                KIND_INT | KIND_VAR | KIND_DECL_TAG => 4,
+                KIND_ARRAY => 12,
+                KIND_STRUCT | KIND_UNION => {
+                    for i in 0..vlen {
+                        let m = at + i * 12;
+                        let raw_offset = u32_at(types_data, m + 8)?;
+                        members.push(Member {
+                            name: u32_at(types_data, m)?,
+                            type_id: u32_at(types_data, m + 4)?,
+                            // With kind_flag the top 8 bits hold a bitfield size.
+                            bit_offset: if kind_flag { raw_offset & 0xff_ffff } else { raw_offset },
+                        });
+                    }
+                    vlen * 12
+                }
+                KIND_ENUM | KIND_FUNC_PROTO => vlen * 8,
+                KIND_DATASEC | KIND_ENUM64 => vlen * 12,
+                _ => 0,
+            };
+            at += extra;
+            let referent = match kind {
+                KIND_PTR | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_TYPE_TAG => size_or_type,
+                _ => 0,
+            };
+            types.push(Type { name, kind, referent, members });
+        }
+
+        let mut btf = Self { strings, types, structs_by_name: HashMap::new() };
+        for (id, ty) in btf.types.iter().enumerate() {
+            if ty.kind == KIND_STRUCT && !ty.members.is_empty() {
+                let name = btf.string(ty.name).to_owned();
+                btf.structs_by_name.entry(name).or_insert(id as u32);
+            }
+        }
+        Ok(btf)
+    }
+
+    fn string(&self, offset: u32) -> &str {
+        let tail = self.strings.get(offset as usize..).unwrap_or_default();
+        let end = tail.iter().position(|&b| b == 0).unwrap_or(tail.len());
+        std::str::from_utf8(&tail[..end]).unwrap_or("")
+    }
+
+    /// Follows typedefs and qualifiers to the underlying type.
+    fn resolve(&self, mut id: u32) -> Option<&Type> {
+        for _ in 0..32 {
+            let ty = self.types.get(id as usize)?;
+            match ty.kind {
+                KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_TYPE_TAG => id = ty.referent,
+                _ => return Some(ty),
+            }
+        }
+        None
+    }
+
+    pub fn has_struct(&self, name: &str) -> bool {
+        self.structs_by_name.contains_key(name)
+    }
+
+    /// Byte offset of `member` in `struct strukt`, looking through anonymous structs and
+    /// unions (where the kernel often hides members, e.g. `vm_area_struct.vm_flags` since 6.3).
+    pub fn member_offset(&self, strukt: &str, member: &str) -> Result<u32, BtfError> {
+        let id = *self
+            .structs_by_name
+            .get(strukt)
+            .ok_or_else(|| BtfError::NoStruct(strukt.to_owned()))?;
+        self.find_member(id, member, 0)
+            .map(|bits| bits / 8)
+            .ok_or_else(|| BtfError::NoMember { strukt: strukt.to_owned(), member: member.to_owned() })
+    }
+
+    fn find_member(&self, id: u32, member: &str, depth: u32) -> Option<u32> {
+        if depth > 8 {
+            return None;
+        }
+        let ty = self.resolve(id)?;
+        for m in &ty.members {
+            if m.name == 0 {
+                if let Some(inner) = self.find_member(m.type_id, member, depth + 1) {
+                    return Some(m.bit_offset + inner);
+                }
+            } else if self.string(m.name) == member {
+                return Some(m.bit_offset);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The running kernel's BTF is a real, large input; the offsets of a few members that have
+    /// not moved in years are checked against values the kernel's own headers fix.
+    #[test]
+    fn reads_running_kernel_btf() {
+        let path = Path::new("/sys/kernel/btf/vmlinux");
+        if !path.exists() {
+            assert!(std::env::var("CI").is_err(), "CI machines must have kernel BTF");
+            eprintln!("skipped: no /sys/kernel/btf/vmlinux on this machine");
+            return;
+        }
+        let btf = Btf::from_file(path).unwrap();
+        // list_head { next; prev; }
+        assert_eq!(btf.member_offset("list_head", "next").unwrap(), 0);
+        assert_eq!(btf.member_offset("list_head", "prev").unwrap(), 8);
+        // timespec64 { time64_t tv_sec; long tv_nsec; }
+        assert_eq!(btf.member_offset("timespec64", "tv_nsec").unwrap(), 8);
+        // A member inside an anonymous union is found with its outer offset added.
+        let vm_flags = btf.member_offset("vm_area_struct", "vm_flags").unwrap();
+        assert!(vm_flags > 0);
+        assert!(matches!(
+            btf.member_offset("linux_binprm", "no_such_member"),
+            Err(BtfError::NoMember { .. })
+        ));
+        assert!(matches!(btf.member_offset("no_such_struct", "x"), Err(BtfError::NoStruct(_))));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(matches!(Btf::parse(b"not btf at all....................."), Err(BtfError::Malformed(_))));
+        assert!(matches!(Btf::parse(&[0x9f, 0xeb]), Err(BtfError::Malformed(_))));
+    }
+}

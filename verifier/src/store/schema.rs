@@ -1,0 +1,76 @@
+//! Versioned schema. Each migration runs once, in its own transaction, and bumps
+//! `PRAGMA user_version`; a store newer than this binary is refused rather than guessed at.
+use rusqlite::{Connection, Transaction};
+
+/// "prov": marks the file as a provgate store, so a foreign SQLite file is never reused.
+pub const APPLICATION_ID: i32 = 0x7072_6f76;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: sources of trust, the digests each vouches for, events, audit log.
+    r#"
+    CREATE TABLE sources (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        signer      TEXT,
+        issuer      TEXT,
+        detail      TEXT,
+        created_at  INTEGER NOT NULL,
+        created_by  TEXT NOT NULL,
+        reason      TEXT
+    );
+    CREATE TABLE source_digests (
+        source_id   INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        sha256      BLOB NOT NULL CHECK (length(sha256) = 32),
+        path        TEXT NOT NULL DEFAULT '',
+        package     TEXT,
+        UNIQUE (source_id, sha256, path)
+    );
+    CREATE INDEX source_digests_by_digest ON source_digests(sha256);
+    CREATE TABLE events (
+        id          INTEGER PRIMARY KEY,
+        at_ms       INTEGER NOT NULL,
+        hook        TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        tgid        INTEGER NOT NULL,
+        pid         INTEGER NOT NULL,
+        uid         INTEGER NOT NULL,
+        comm        TEXT NOT NULL,
+        cgroup_id   INTEGER NOT NULL,
+        dev         INTEGER NOT NULL,
+        ino         INTEGER NOT NULL,
+        path        TEXT,
+        sha256      BLOB CHECK (sha256 IS NULL OR length(sha256) = 32),
+        review      TEXT NOT NULL DEFAULT 'new'
+    );
+    CREATE INDEX events_by_time ON events(at_ms);
+    CREATE TABLE audit_log (
+        id          INTEGER PRIMARY KEY,
+        at_ms       INTEGER NOT NULL,
+        actor       TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        detail      TEXT NOT NULL
+    );
+    "#,
+];
+
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+pub fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+}
+
+/// Applies the migrations after `from`. Returns the new version.
+pub fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<i64> {
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+        let tx: Transaction<'_> = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        if index == 0 {
+            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        }
+        tx.commit()?;
+    }
+    user_version(conn)
+}
