@@ -1,7 +1,28 @@
 //! provgate: only code whose provenance is proven may run.
+mod cli;
+mod daemon;
 mod hashing;
 mod identity;
 mod kernel;
 mod store;
 
-fn main() {}
+use clap::Parser as _;
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = cli::Cli::parse();
+    match cli::main(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(error) => {
+            // One line: the error and its causes, outermost first.
+            let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
+            eprintln!("provgate: {}", chain.join(": "));
+            std::process::exit(1);
+        }
+    }
+}

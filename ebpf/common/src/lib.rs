@@ -59,7 +59,6 @@ pub struct Settings {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelOffsets {
     pub binprm_file: u32,
-    pub binprm_filename: u32,
     pub file_inode: u32,
     pub file_path: u32,
     pub inode_sb: u32,
@@ -72,13 +71,23 @@ pub struct KernelOffsets {
     pub sb_dev: u32,
     pub vma_file: u32,
     pub vma_flags: u32,
+    // For walking a path without bpf_d_path: struct path, dentry, vfsmount, mount.
+    pub path_dentry: u32,
+    pub path_mnt: u32,
+    pub dentry_parent: u32,
+    /// `dentry.d_name.name`: the offset of `d_name` plus that of `qstr.name`.
+    pub dentry_name: u32,
+    pub vfsmount_root: u32,
+    /// Offset of the `struct vfsmount` embedded in `struct mount`.
+    pub mount_mnt: u32,
+    pub mount_parent: u32,
+    pub mount_mountpoint: u32,
 }
 
 impl KernelOffsets {
     /// Placeholder compiled into the object; the loader always overrides it.
     pub const UNRESOLVED: Self = Self {
         binprm_file: 0,
-        binprm_filename: 0,
         file_inode: 0,
         file_path: 0,
         inode_sb: 0,
@@ -89,6 +98,14 @@ impl KernelOffsets {
         sb_dev: 0,
         vma_file: 0,
         vma_flags: 0,
+        path_dentry: 0,
+        path_mnt: 0,
+        dentry_parent: 0,
+        dentry_name: 0,
+        vfsmount_root: 0,
+        mount_mnt: 0,
+        mount_parent: 0,
+        mount_mountpoint: 0,
     };
 }
 
@@ -115,6 +132,20 @@ pub const REASON_ANON_EXEC: u8 = 2;
 pub const COMM_LEN: usize = 16;
 pub const PATH_LEN: usize = 384;
 
+/// How `Event::path` is encoded.
+pub const PATH_NONE: u8 = 0;
+/// A NUL-terminated absolute path (from `bpf_d_path`); `path_len` counts the NUL.
+pub const PATH_STRING: u8 = 1;
+/// Path components, leaf first, one per `PATH_SLOT`-byte slot (NUL-terminated, possibly cut);
+/// `path_len` is the number of slots used. Walked in the kernel where `bpf_d_path` is refused.
+pub const PATH_COMPONENTS: u8 = 2;
+/// As `PATH_COMPONENTS`, but the walk stopped before the root.
+pub const PATH_COMPONENTS_TRUNCATED: u8 = 3;
+pub const PATH_SLOT: usize = 48;
+pub const PATH_SLOTS: usize = PATH_LEN / PATH_SLOT;
+// The kernel side masks slot indexes with PATH_SLOTS - 1.
+const _: () = assert!(PATH_SLOTS.is_power_of_two() && PATH_SLOTS * PATH_SLOT == PATH_LEN);
+
 /// One denial, would-deny or observation, sent through the ring buffer.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -129,8 +160,9 @@ pub struct Event {
     pub hook: u8,
     pub action: u8,
     pub reason: u8,
-    pub _pad: u8,
-    /// Length of `path` including its NUL, or a negative errno when the path could not be read.
+    /// One of the `PATH_*` encodings.
+    pub path_kind: u8,
+    /// See `path_kind`; a negative errno when the path could not be read.
     pub path_len: i32,
     pub comm: [u8; COMM_LEN],
     pub path: [u8; PATH_LEN],

@@ -3,7 +3,6 @@ use aya_ebpf::{
     bindings::path,
     helpers::{
         bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_uid_gid,
-        bpf_probe_read_kernel_str_bytes,
         generated::{
             bpf_d_path, bpf_get_current_ancestor_cgroup_id, bpf_get_current_cgroup_id,
             bpf_ktime_get_boot_ns,
@@ -12,12 +11,12 @@ use aya_ebpf::{
 };
 use provgate_common::{
     ACTION_AUDITED, ACTION_DENIED, ACTION_OBSERVED, COMM_LEN, Event, MAX_CGROUP_LEVEL, MODE_AUDIT,
-    MODE_ENFORCE, MODE_OFF, PATH_LEN, REASON_ANON_EXEC, REASON_CHANGED, REASON_UNKNOWN_FILE,
-    Settings, VERDICT_ALLOW, counter,
+    MODE_ENFORCE, MODE_OFF, PATH_LEN, PATH_NONE, PATH_STRING, REASON_ANON_EXEC, REASON_CHANGED,
+    REASON_UNKNOWN_FILE, Settings, VERDICT_ALLOW, counter,
 };
 
 use crate::{
-    inode::{Identity, identity},
+    inode::{Identity, identity, path_components},
     maps::{EVENTS, OFFSETS, SCOPES, VERDICTS, count, settings},
 };
 
@@ -31,9 +30,8 @@ const BPF_RB_FORCE_WAKEUP: u64 = 2;
 pub enum PathSource {
     /// A `struct path *` for `bpf_d_path`: the full path, mount-aware.
     DPath(*const u8),
-    /// A kernel C string, such as `linux_binprm.filename` (the name given to execve).
-    KernelString(*const u8),
-    None,
+    /// A `struct file *` whose path is walked dentry by dentry.
+    Walk(*const u8),
 }
 
 /// The caller's mode and the settings it came from; `None` when the caller is out of scope.
@@ -92,7 +90,7 @@ pub fn check_file(
             (REASON_UNKNOWN_FILE, None)
         }
     };
-    refuse(hook, mode, settings, reason, id.as_ref(), path)
+    refuse(hook, mode, settings, reason, id.as_ref(), Some(path))
 }
 
 /// Anonymous executable memory: counted always, refused only when configured.
@@ -102,7 +100,7 @@ pub fn check_anon_exec(hook: u8, mode: u32, settings: &Settings) -> i32 {
     if settings.deny_anon_exec == 0 {
         return 0;
     }
-    refuse(hook, mode, settings, REASON_ANON_EXEC, None, PathSource::None)
+    refuse(hook, mode, settings, REASON_ANON_EXEC, None, None)
 }
 
 #[inline(always)]
@@ -112,7 +110,7 @@ fn refuse(
     settings: &Settings,
     reason: u8,
     id: Option<&Identity>,
-    path: PathSource,
+    path: Option<PathSource>,
 ) -> i32 {
     let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
     if tgid == settings.daemon_tgid {
@@ -132,7 +130,7 @@ fn refuse(
 }
 
 #[inline(always)]
-fn emit(hook: u8, action: u8, reason: u8, id: Option<&Identity>, path: PathSource, settings: &Settings) {
+fn emit(hook: u8, action: u8, reason: u8, id: Option<&Identity>, path: Option<PathSource>, settings: &Settings) {
     let Some(mut entry) = EVENTS.reserve::<Event>(0) else {
         count(counter::EVENTS_DROPPED);
         return;
@@ -152,17 +150,17 @@ fn emit(hook: u8, action: u8, reason: u8, id: Option<&Identity>, path: PathSourc
         (*event).hook = hook;
         (*event).action = action;
         (*event).reason = reason;
-        (*event)._pad = 0;
         (*event).comm = bpf_get_current_comm().unwrap_or([0; COMM_LEN]);
         let buf = &mut (*event).path;
-        (*event).path_len = match path {
-            PathSource::DPath(p) => bpf_d_path(p as *mut path, buf.as_mut_ptr().cast(), PATH_LEN as u32) as i32,
-            PathSource::KernelString(s) => match bpf_probe_read_kernel_str_bytes(s, buf) {
-                Ok(bytes) => bytes.len() as i32 + 1,
-                Err(e) => e,
-            },
-            PathSource::None => 0,
+        let (kind, len) = match path {
+            Some(PathSource::DPath(p)) => {
+                (PATH_STRING, bpf_d_path(p as *mut path, buf.as_mut_ptr().cast(), PATH_LEN as u32) as i32)
+            }
+            Some(PathSource::Walk(file)) => path_components(&OFFSETS.load(), file, buf).unwrap_or((PATH_NONE, 0)),
+            None => (PATH_NONE, 0),
         };
+        (*event).path_kind = kind;
+        (*event).path_len = len;
     }
     // Waking the reader costs far more than the hook itself; only wake it once a batch has
     // built up. The reader also polls on a timer, so a lone event is delayed, never lost.

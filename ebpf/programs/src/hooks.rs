@@ -88,8 +88,9 @@ pub fn provgate_file_mprotect(ctx: LsmContext) -> i32 {
     if file.is_null() {
         return check_anon_exec(HOOK_MPROTECT, mode, settings);
     }
-    let path = member_path(file, offsets.file_path);
-    check_file(HOOK_MPROTECT, mode, settings, file, path)
+    // bpf_d_path is not allowed in this hook (the kernel permits it only in hooks on its own
+    // list), so the path is walked dentry by dentry.
+    check_file(HOOK_MPROTECT, mode, settings, file, PathSource::Walk(file))
 }
 
 /// Observe-only fallback for kernels that refuse BPF LSM programs:
@@ -102,18 +103,14 @@ pub fn provgate_observe_exec(ctx: BtfTracePointContext) -> i32 {
     };
     let offsets = OFFSETS.load();
     let bprm: *const u8 = ctx.arg(2);
-    // SAFETY: probe reads of pointer members; failures are reported as unreadable.
-    let (file, filename) = unsafe {
-        (
-            aya_ebpf::helpers::bpf_probe_read_kernel(bprm.add(offsets.binprm_file as usize) as *const *const u8),
-            aya_ebpf::helpers::bpf_probe_read_kernel(bprm.add(offsets.binprm_filename as usize) as *const *const u8),
-        )
-    };
-    let (Ok(file), Ok(filename)) = (file, filename) else {
+    // SAFETY: probe read of a pointer member; a failure skips the observation.
+    let Ok(file) = (unsafe {
+        aya_ebpf::helpers::bpf_probe_read_kernel(bprm.add(offsets.binprm_file as usize) as *const *const u8)
+    }) else {
         return 0;
     };
-    // The observe program never denies: mode is forced to "observed" by passing MODE_OFF.
-    check_file(HOOK_EXEC_OBSERVED, MODE_OFF, settings, file, PathSource::KernelString(filename));
+    // The observe program never denies: MODE_OFF makes `check_file` report "observed".
+    check_file(HOOK_EXEC_OBSERVED, MODE_OFF, settings, file, PathSource::Walk(file));
     0
 }
 

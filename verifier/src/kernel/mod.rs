@@ -1,4 +1,8 @@
 //! Everything that talks to the kernel: BTF offsets, LSM support, loading and attaching the
-//! programs, and the maps they share with user space.
+//! programs, the maps they share with user space, and the events they send.
 pub mod btf;
+pub mod events;
+pub mod loader;
+pub mod maps;
 pub mod offsets;
+pub mod support;

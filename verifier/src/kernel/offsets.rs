@@ -9,7 +9,6 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
     let (inode_ctime_sec, inode_ctime_nsec) = inode_ctime(btf)?;
     Ok(KernelOffsets {
         binprm_file: btf.member_offset("linux_binprm", "file")?,
-        binprm_filename: btf.member_offset("linux_binprm", "filename")?,
         file_inode: btf.member_offset("file", "f_inode")?,
         file_path: btf.member_offset("file", "f_path")?,
         inode_sb: btf.member_offset("inode", "i_sb")?,
@@ -20,6 +19,14 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         sb_dev: btf.member_offset("super_block", "s_dev")?,
         vma_file: btf.member_offset("vm_area_struct", "vm_file")?,
         vma_flags: btf.member_offset("vm_area_struct", "vm_flags")?,
+        path_dentry: btf.member_offset("path", "dentry")?,
+        path_mnt: btf.member_offset("path", "mnt")?,
+        dentry_parent: btf.member_offset("dentry", "d_parent")?,
+        dentry_name: btf.member_offset("dentry", "d_name")? + btf.member_offset("qstr", "name")?,
+        vfsmount_root: btf.member_offset("vfsmount", "mnt_root")?,
+        mount_mnt: btf.member_offset("mount", "mnt")?,
+        mount_parent: btf.member_offset("mount", "mnt_parent")?,
+        mount_mountpoint: btf.member_offset("mount", "mnt_mountpoint")?,
     })
 }
 

@@ -1,0 +1,251 @@
+//! Builds an initramfs holding provgate, busybox and the test programs, and boots it under qemu
+//! (TCG) with a Debian cloud kernel fetched by scripts/fetch-kernels.sh. Shared by the VM tests
+//! and the VM benchmark.
+#![allow(dead_code, reason = "each user of the harness needs a different part")]
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    process::Command,
+    time::{Duration, Instant},
+};
+
+/// Kernel generations the tests boot, by Debian suite.
+pub const KERNELS: [(&str, &str); 3] = [("6.1", "bookworm"), ("6.12", "bookworm-backports"), ("newest", "sid")];
+
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn vm_cache() -> PathBuf {
+    std::env::var_os("PROVGATE_VM_CACHE").map_or_else(|| PathBuf::from("/var/cache/provgate-vm"), PathBuf::from)
+}
+
+/// Whether a missing prerequisite must fail the run (CI) or may skip it (a developer's machine).
+pub fn must_run() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+pub fn kernel_image(suite: &str) -> Result<PathBuf, String> {
+    let path = vm_cache().join("kernels").join(suite).join("vmlinuz");
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!("no {suite} kernel at {} (run scripts/setup.sh)", path.display()))
+    }
+}
+
+pub fn prerequisites() -> Result<(), String> {
+    for tool in ["qemu-system-x86_64", "cc", "strip", "ldd", "timeout"] {
+        if which(tool).is_none() {
+            return Err(format!("{tool} is not installed (run scripts/setup.sh)"));
+        }
+    }
+    if !Path::new(BUSYBOX).exists() {
+        return Err(format!("{BUSYBOX} is missing (apt-get install busybox-static)"));
+    }
+    Ok(())
+}
+
+const BUSYBOX: &str = "/bin/busybox";
+
+fn which(tool: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths).map(|d| d.join(tool)).find(|p| p.is_file())
+    })
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// A newc cpio archive in memory: the format the kernel unpacks as initramfs.
+#[derive(Default)]
+struct Cpio {
+    out: Vec<u8>,
+    ino: u32,
+}
+
+impl Cpio {
+    fn entry(&mut self, name: &str, mode: u32, data: &[u8], rdev: (u32, u32)) {
+        self.ino += 1;
+        let name = name.trim_start_matches('/');
+        let fields = [
+            self.ino, mode, 0, 0, 1, 0, data.len() as u32, 0, 0, rdev.0, rdev.1, name.len() as u32 + 1, 0,
+        ];
+        self.out.extend_from_slice(b"070701");
+        for f in fields {
+            self.out.extend_from_slice(format!("{f:08x}").as_bytes());
+        }
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(0);
+        self.pad();
+        self.out.extend_from_slice(data);
+        self.pad();
+    }
+
+    fn pad(&mut self) {
+        while self.out.len() % 4 != 0 {
+            self.out.push(0);
+        }
+    }
+
+    fn dir(&mut self, name: &str) {
+        self.entry(name, 0o040755, &[], (0, 0));
+    }
+
+    fn file(&mut self, name: &str, data: &[u8], perm: u32) {
+        self.entry(name, 0o100000 | perm, data, (0, 0));
+    }
+
+    fn symlink(&mut self, name: &str, target: &str) {
+        self.entry(name, 0o120777, target.as_bytes(), (0, 0));
+    }
+
+    fn char_dev(&mut self, name: &str, major: u32, minor: u32) {
+        self.entry(name, 0o020600, &[], (major, minor));
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.entry("TRAILER!!!", 0, &[], (0, 0));
+        self.out
+    }
+}
+
+/// Shared libraries a dynamically linked binary needs, as `ldd` lists them.
+fn shared_libraries(binary: &Path) -> Result<Vec<PathBuf>, String> {
+    let out = Command::new("ldd").arg(binary).output().map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let path = match line.split_once("=>") {
+                Some((_, rest)) => rest.trim().split_whitespace().next()?,
+                None => line.split_whitespace().next()?,
+            };
+            path.starts_with('/').then(|| PathBuf::from(path))
+        })
+        .collect())
+}
+
+/// Test programs compiled from tests/vm/progs: (source, output name, extra flags).
+const PROGRAMS: [(&str, &str, &[&str]); 10] = [
+    ("hello.c", "hello", &[]),
+    ("try_exec.c", "try_exec", &[]),
+    ("dltest.c", "dltest", &[]),
+    ("mprotect_test.c", "mprotect_test", &[]),
+    ("memfd_exec.c", "memfd_exec", &[]),
+    ("jit.c", "jit", &[]),
+    ("execbench.c", "execbench", &[]),
+    ("noop.c", "noop", &[]),
+    ("preload_lib.c", "goodlib.so", &["-shared", "-fPIC"]),
+    ("preload_lib.c", "unused.so", &["-shared", "-fPIC"]),
+];
+
+/// Builds the initramfs once per test binary run and returns its path.
+pub fn build_initramfs(provgate: &Path, work: &Path) -> Result<PathBuf, String> {
+    let progs_dir = workspace_root().join("tests/vm/progs");
+    let build = work.join("build");
+    std::fs::create_dir_all(&build).map_err(|e| e.to_string())?;
+    let mut files: BTreeMap<String, (PathBuf, u32)> = BTreeMap::new();
+
+    let stripped = build.join("provgate");
+    run(Command::new("strip").arg("-o").arg(&stripped).arg(provgate))?;
+    files.insert("/bin/provgate".into(), (stripped.clone(), 0o755));
+    files.insert(BUSYBOX.into(), (PathBuf::from(BUSYBOX), 0o755));
+    let mut dynamic = vec![stripped];
+    for (source, name, flags) in PROGRAMS {
+        let out = build.join(name);
+        run(Command::new("cc").args(["-O2", "-Wall"]).args(flags).arg("-o").arg(&out).arg(progs_dir.join(source)))?;
+        files.insert(format!("/opt/t/{name}"), (out.clone(), 0o755));
+        dynamic.push(out);
+    }
+    for binary in &dynamic {
+        for lib in shared_libraries(binary)? {
+            let real = lib.canonicalize().map_err(|e| format!("{}: {e}", lib.display()))?;
+            files.insert(lib.display().to_string(), (real, 0o755));
+        }
+    }
+    for script in ["init.sh", "lib.sh", "scenarios.sh", "bench.sh"] {
+        let dest = if script == "init.sh" { "/init".to_owned() } else { format!("/{script}") };
+        files.insert(dest, (workspace_root().join("tests/vm").join(script), 0o755));
+    }
+
+    let mut cpio = Cpio::default();
+    let mut dirs: Vec<String> = ["/dev", "/proc", "/sys", "/tmp", "/run", "/var", "/var/lib", "/usr", "/sbin", "/usr/bin", "/usr/sbin"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for path in files.keys() {
+        let mut p = Path::new(path).parent();
+        while let Some(dir) = p.filter(|d| d != &Path::new("/")) {
+            dirs.push(dir.display().to_string());
+            p = dir.parent();
+        }
+    }
+    dirs.sort();
+    dirs.dedup();
+    for d in &dirs {
+        cpio.dir(d);
+    }
+    // The kernel opens /dev/console for init before init can mount devtmpfs.
+    cpio.char_dev("/dev/console", 5, 1);
+    for (dest, (src, perm)) in &files {
+        let data = std::fs::read(src).map_err(|e| format!("{}: {e}", src.display()))?;
+        cpio.file(dest, &data, *perm);
+    }
+    cpio.symlink("/bin/sh", "busybox");
+    let image = work.join("initramfs.cpio");
+    std::fs::write(&image, cpio.finish()).map_err(|e| e.to_string())?;
+    Ok(image)
+}
+
+/// The console output of one boot, and what the scenarios reported.
+pub struct VmRun {
+    pub console: String,
+    pub log: PathBuf,
+    pub results: BTreeMap<String, (bool, String)>,
+    pub finished: bool,
+    pub elapsed: Duration,
+}
+
+pub fn boot(kernel: &Path, initramfs: &Path, extra_cmdline: &str, log: &Path, timeout: Duration) -> Result<VmRun, String> {
+    let start = Instant::now();
+    let output = Command::new("timeout")
+        .args(["--kill-after=10", &timeout.as_secs().to_string(), "qemu-system-x86_64"])
+        .args(["-accel", "tcg,thread=multi", "-cpu", "max,-cx16", "-m", "2048", "-smp", "2"])
+        .arg("-kernel")
+        .arg(kernel)
+        .arg("-initrd")
+        .arg(initramfs)
+        .args(["-append", &format!("console=ttyS0 quiet panic=-1 {extra_cmdline}")])
+        .args(["-nographic", "-no-reboot", "-monitor", "none", "-serial", "stdio", "-display", "none"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("starting qemu: {e}"))?;
+    let console = String::from_utf8_lossy(&output.stdout).replace('\r', "");
+    std::fs::write(log, &console).map_err(|e| e.to_string())?;
+    let results = console
+        .lines()
+        .filter_map(|l| {
+            let rest = l.trim().strip_prefix("PROVGATE-SCENARIO ")?;
+            let mut parts = rest.splitn(3, ' ');
+            let name = parts.next()?.to_owned();
+            let pass = parts.next()? == "PASS";
+            Some((name, (pass, parts.next().unwrap_or("").to_owned())))
+        })
+        .collect();
+    Ok(VmRun {
+        finished: console.contains("PROVGATE-VM-DONE"),
+        console,
+        log: log.to_owned(),
+        results,
+        elapsed: start.elapsed(),
+    })
+}

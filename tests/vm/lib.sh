@@ -1,0 +1,65 @@
+# Helpers shared by the VM scenarios and the VM benchmark (busybox sh).
+PG=/bin/provgate
+T=/opt/t
+CG=/sys/fs/cgroup/enforced
+export RUST_LOG=${RUST_LOG:-info}
+mkdir -p "$CG"
+
+result() { # name PASS|FAIL [detail...]
+  name=$1; verdict=$2; shift 2
+  echo "PROVGATE-SCENARIO $name $verdict $(echo "$*" | tr '\n' ' ')"
+}
+
+# Runs a command as a process of the enforced cgroup: the shell moves itself in, then execs.
+inscope() {
+  sh -c 'echo $$ > '"$CG"'/cgroup.procs && exec "$@"' inscope "$@"
+}
+
+start_daemon() {
+  "$PG" run "$@" >> /tmp/daemon.log 2>&1 &
+  DAEMON=$!
+  if ! "$PG" status --wait 90 > /tmp/status.out 2>&1; then
+    echo "daemon did not become ready:"; cat /tmp/status.out; tail -n 30 /tmp/daemon.log
+    stop_daemon
+    return 1
+  fi
+}
+
+stop_daemon() {
+  kill -TERM "$DAEMON" 2>/dev/null
+  wait "$DAEMON"
+}
+
+# has_event ACTION HOOK PATH: waits up to 10 s for a matching row in `provgate denials`.
+has_event() {
+  i=0
+  while [ $i -lt 50 ]; do
+    if "$PG" denials | awk -v a="$1" -v h="$2" -v p="$3" \
+        '$2 ~ a && $3 ~ h && $NF == p { found = 1 } END { exit !found }'; then
+      return 0
+    fi
+    sleep 0.2
+    i=$((i + 1))
+  done
+  echo "no '$1' '$2' event for $3 in:"; "$PG" denials
+  return 1
+}
+
+# unknown_copy SRC DEST TAG: a working copy of SRC with bytes appended, so its digest is new.
+unknown_copy() {
+  cat "$1" > "$2" && echo "provgate-unknown-$3" >> "$2" && chmod 755 "$2"
+}
+
+# wait_for SECONDS CMD...: retries CMD every 0.2 s until it succeeds or the time is up.
+wait_for() {
+  limit=$(($1 * 5)); shift
+  i=0
+  while [ $i -lt $limit ]; do
+    "$@" && return 0
+    sleep 0.2
+    i=$((i + 1))
+  done
+  return 1
+}
+
+status_shows() { "$PG" status --json | grep -q "$1"; }

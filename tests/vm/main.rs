@@ -1,0 +1,131 @@
+//! Enforcement proven in a VM: each scenario of tests/vm/scenarios.sh, on each kernel
+//! generation, is its own test. One VM boot per kernel serves all of that kernel's scenarios.
+mod harness;
+
+use std::{
+    path::PathBuf,
+    sync::{Mutex, OnceLock},
+    time::Duration,
+};
+
+use harness::{KERNELS, VmRun};
+
+const BOOT_TIMEOUT: Duration = Duration::from_secs(900);
+
+fn work_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("vm")
+}
+
+fn initramfs() -> &'static Result<PathBuf, String> {
+    static IMAGE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        harness::prerequisites()?;
+        std::fs::create_dir_all(work_dir()).map_err(|e| e.to_string())?;
+        harness::build_initramfs(PathBuf::from(env!("CARGO_BIN_EXE_provgate")).as_path(), &work_dir())
+    })
+}
+
+/// Boots each kernel at most once; a VM boot is slow under TCG, so at most two run at a time.
+fn vm_run(suite: &str) -> &'static Result<VmRun, String> {
+    static RUNS: [OnceLock<Result<VmRun, String>>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    static SLOTS: Mutex<()> = Mutex::new(());
+    let index = KERNELS.iter().position(|(_, s)| *s == suite).expect("known suite");
+    RUNS[index].get_or_init(|| {
+        let image = initramfs().as_ref().map_err(Clone::clone)?;
+        let kernel = harness::kernel_image(suite)?;
+        let _one_at_a_time = (std::thread::available_parallelism().map_or(1, |n| n.get()) < 4)
+            .then(|| SLOTS.lock().unwrap_or_else(|e| e.into_inner()));
+        let log = work_dir().join(format!("console-{suite}.log"));
+        let run = harness::boot(&kernel, image, "", &log, BOOT_TIMEOUT)?;
+        eprintln!("{suite}: VM ran in {:.1}s, console in {}", run.elapsed.as_secs_f64(), log.display());
+        Ok(run)
+    })
+}
+
+fn scenario(suite: &str, name: &str) {
+    let run = match vm_run(suite) {
+        Ok(run) => run,
+        Err(why) if !harness::must_run() => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+        Err(why) => panic!("VM test cannot run: {why}"),
+    };
+    match run.results.get(name) {
+        Some((true, _)) => {}
+        Some((false, detail)) => panic!("{name} failed on {suite}: {detail}\n(console: {})", run.log.display()),
+        None => panic!(
+            "{name} did not report on {suite} (finished: {}); console {}:\n{}",
+            run.finished,
+            run.log.display(),
+            tail(&run.console, 40)
+        ),
+    }
+}
+
+/// Every line the VM printed is accounted for: no failure outside the listed scenarios, and the
+/// VM ran to the end.
+fn complete(suite: &str, listed: &[&str]) {
+    let run = match vm_run(suite) {
+        Ok(run) => run,
+        Err(why) if !harness::must_run() => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+        Err(why) => panic!("VM test cannot run: {why}"),
+    };
+    assert!(run.finished, "VM on {suite} did not finish; console {}:\n{}", run.log.display(), tail(&run.console, 60));
+    let unlisted: Vec<_> = run.results.iter().filter(|(n, _)| !listed.contains(&n.as_str())).collect();
+    assert!(unlisted.is_empty(), "scenarios not covered by a test on {suite}: {unlisted:?}");
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+macro_rules! scenarios {
+    ($suite:literal: $($name:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                super::scenario($suite, stringify!($name));
+            }
+        )+
+        #[test]
+        fn vm_ran_to_completion() {
+            super::complete($suite, &[$(stringify!($name)),+]);
+        }
+    };
+}
+
+macro_rules! kernel {
+    ($module:ident, $suite:literal) => {
+        mod $module {
+            scenarios!($suite:
+                allowlisted_binary_runs,
+                unknown_binary_denied,
+                ld_so_trick_denied,
+                dlopen_unknown_library_denied,
+                ld_preload_unknown_library_denied,
+                mprotect_exec_unknown_denied,
+                fileless_exec_denied,
+                modified_allowlisted_binary_denied,
+                replaced_allowlisted_path_denied,
+                scripts_checked,
+                outside_scope_untouched,
+                anon_exec_allowed_and_counted,
+                new_trust_applies_without_restart,
+                anon_exec_deniable,
+                audit_mode_reports_would_deny,
+                host_wide_enforce,
+                keep_on_exit_and_takeover,
+                detach_on_exit,
+            );
+        }
+    };
+}
+
+kernel!(kernel_6_1, "bookworm");
+kernel!(kernel_6_12, "bookworm-backports");
+kernel!(kernel_newest, "sid");

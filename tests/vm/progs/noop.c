@@ -1,0 +1,2 @@
+/* The cheapest dynamically linked program, for exec benchmarks. */
+int main(void) { return 0; }

@@ -1,0 +1,174 @@
+# The enforcement scenarios, run inside the VM. Each prints one PROVGATE-SCENARIO line.
+. /lib.sh
+LD=/lib64/ld-linux-x86-64.so.2
+LIBC=/lib/x86_64-linux-gnu/libc.so.6
+
+# Trusted before the daemon starts: the shell, the test programs, the loader and libc.
+for f in victim ok_cp ok_mv ok_ln; do cp $T/hello $T/$f; done
+printf '#!/bin/sh\necho known-script-ran\n' > $T/known.sh && chmod 755 $T/known.sh
+"$PG" allow /bin/busybox $LD $LIBC $T/hello $T/try_exec $T/dltest $T/goodlib.so $T/mprotect_test \
+  $T/memfd_exec $T/jit $T/known.sh $T/victim $T/ok_cp $T/ok_mv $T/ok_ln > /tmp/allow.out 2>&1 \
+  || { cat /tmp/allow.out; result setup FAIL "provgate allow failed"; exit 0; }
+
+# Unknown code: each with its own content, so each has its own digest.
+unknown_copy $T/hello /tmp/unknown bin
+unknown_copy $T/hello /tmp/unknown_host host
+unknown_copy $T/hello /tmp/unknown_cp cp
+unknown_copy $T/hello /tmp/unknown_mv mv
+unknown_copy $T/hello $T/unknown_ln ln
+unknown_copy $T/goodlib.so /tmp/evil.so lib
+printf '#!/bin/sh\necho unknown-script-ran\n' > /tmp/unknown.sh && chmod 755 /tmp/unknown.sh
+cp $T/hello /tmp/later && echo later >> /tmp/later
+
+# ---------------------------------------------------------------- enforce, cgroup scope
+if start_daemon --mode enforce --cgroup "$CG"; then
+
+out=$(inscope $T/hello 2>&1)
+[ "$out" = "hello from provgate test" ] && result allowlisted_binary_runs PASS || result allowlisted_binary_runs FAIL "$out"
+
+out=$(inscope $T/try_exec /tmp/unknown 2>&1)
+if echo "$out" | grep -q "exec-errno=1 " && has_event denied exec /tmp/unknown > /tmp/ev.out; then
+  result unknown_binary_denied PASS
+else result unknown_binary_denied FAIL "$out $(cat /tmp/ev.out)"; fi
+
+out=$(inscope $LD /tmp/unknown 2>&1); rc=$?
+if [ $rc -ne 0 ] && ! echo "$out" | grep -q "hello from" && echo "$out" | grep -q "failed to map segment" \
+    && has_event denied mmap /tmp/unknown > /tmp/ev.out; then
+  result ld_so_trick_denied PASS
+else result ld_so_trick_denied FAIL "rc=$rc $out $(cat /tmp/ev.out)"; fi
+
+good=$(inscope $T/dltest $T/goodlib.so 2>&1)
+out=$(inscope $T/dltest /tmp/evil.so 2>&1)
+if echo "$good" | grep -q "dlopen-ok" && echo "$out" | grep -q "dlopen-failed:.*failed to map segment" \
+    && has_event denied mmap /tmp/evil.so > /tmp/ev.out; then
+  result dlopen_unknown_library_denied PASS
+else result dlopen_unknown_library_denied FAIL "good=[$good] unknown=[$out] $(cat /tmp/ev.out)"; fi
+
+good=$(LD_PRELOAD=$T/goodlib.so inscope $T/hello 2>&1)
+out=$(LD_PRELOAD=/tmp/evil.so inscope $T/hello 2>&1)
+if echo "$good" | grep -q PRELOADED && ! echo "$out" | grep -q PRELOADED \
+    && echo "$out" | grep -q "cannot be preloaded" && echo "$out" | grep -q "hello from"; then
+  result ld_preload_unknown_library_denied PASS
+else result ld_preload_unknown_library_denied FAIL "good=[$good] unknown=[$out]"; fi
+
+good=$(inscope $T/mprotect_test $T/hello 2>&1)
+out=$(inscope $T/mprotect_test /tmp/unknown 2>&1)
+if [ "$good" = "mprotect-ok" ] && echo "$out" | grep -q "mprotect-errno=1 " \
+    && has_event denied mprotect /tmp/unknown > /tmp/ev.out; then
+  result mprotect_exec_unknown_denied PASS
+else result mprotect_exec_unknown_denied FAIL "good=[$good] unknown=[$out] $(cat /tmp/ev.out)"; fi
+
+out=$(inscope $T/memfd_exec /tmp/unknown 2>&1)
+if echo "$out" | grep -q "fexecve-errno=1 " && echo "$out" | grep -q "execveat-errno=1 " \
+    && ! echo "$out" | grep -q "hello from"; then
+  result fileless_exec_denied PASS
+else result fileless_exec_denied FAIL "$out"; fi
+
+before=$(inscope $T/victim 2>&1)
+echo "appended" >> $T/victim
+out=$(inscope $T/try_exec $T/victim 2>&1)
+if [ "$before" = "hello from provgate test" ] && echo "$out" | grep -q "exec-errno=1 " \
+    && "$PG" denials --json | grep -q '"changed-since-verdict"'; then
+  result modified_allowlisted_binary_denied PASS
+else result modified_allowlisted_binary_denied FAIL "before=[$before] after=[$out]"; fi
+
+cp /tmp/unknown_cp $T/ok_cp
+mv /tmp/unknown_mv $T/ok_mv
+ln -f $T/unknown_ln $T/ok_ln
+r_cp=$(inscope $T/try_exec $T/ok_cp 2>&1); r_mv=$(inscope $T/try_exec $T/ok_mv 2>&1); r_ln=$(inscope $T/try_exec $T/ok_ln 2>&1)
+if echo "$r_cp" | grep -q "exec-errno=1 " && echo "$r_mv" | grep -q "exec-errno=1 " && echo "$r_ln" | grep -q "exec-errno=1 "; then
+  result replaced_allowlisted_path_denied PASS
+else result replaced_allowlisted_path_denied FAIL "cp=[$r_cp] mv=[$r_mv] ln=[$r_ln]"; fi
+
+known=$(inscope $T/known.sh 2>&1)
+out=$(inscope $T/try_exec /tmp/unknown.sh 2>&1)
+if [ "$known" = "known-script-ran" ] && echo "$out" | grep -q "exec-errno=1 " \
+    && has_event denied exec /tmp/unknown.sh > /tmp/ev.out; then
+  result scripts_checked PASS
+else result scripts_checked FAIL "known=[$known] unknown=[$out] $(cat /tmp/ev.out)"; fi
+
+out=$(/tmp/unknown 2>&1)
+[ "$out" = "hello from provgate test" ] && result outside_scope_untouched PASS || result outside_scope_untouched FAIL "$out"
+
+out=$(inscope $T/jit 2>&1)
+if [ "$out" = "jit-ok" ] && wait_for 5 status_shows '"anon_exec": [1-9]'; then
+  result anon_exec_allowed_and_counted PASS
+else result anon_exec_allowed_and_counted FAIL "$out $("$PG" status --json | grep anon_exec)"; fi
+
+denied=$(inscope $T/try_exec /tmp/later 2>&1)
+"$PG" allow /tmp/later > /dev/null 2>&1
+i=0; ok=""
+while [ $i -lt 30 ]; do
+  out=$(inscope /tmp/later 2>&1)
+  [ "$out" = "hello from provgate test" ] && { ok=1; break; }
+  sleep 0.2; i=$((i + 1))
+done
+if echo "$denied" | grep -q "exec-errno=1 " && [ -n "$ok" ]; then
+  result new_trust_applies_without_restart PASS "after $i polls"
+else result new_trust_applies_without_restart FAIL "denied=[$denied] after=[$out]"; fi
+
+stop_daemon
+else result enforce_daemon_started FAIL "$(cat /tmp/status.out)"; fi
+
+# ---------------------------------------------------------------- anonymous exec denied by config
+if start_daemon --mode enforce --cgroup "$CG" --deny-anon-exec; then
+  out=$(inscope $T/jit 2>&1)
+  if echo "$out" | grep -q "jit-mprotect-errno=1 "; then result anon_exec_deniable PASS
+  else result anon_exec_deniable FAIL "$out"; fi
+  stop_daemon
+else result anon_exec_deniable FAIL "daemon did not start"; fi
+
+# ---------------------------------------------------------------- audit mode
+if start_daemon --mode audit --cgroup "$CG"; then
+  unknown_copy $T/hello /tmp/audited audit
+  out=$(inscope /tmp/audited 2>&1)
+  if [ "$out" = "hello from provgate test" ] && has_event would-deny exec /tmp/audited > /tmp/ev.out; then
+    result audit_mode_reports_would_deny PASS
+  else result audit_mode_reports_would_deny FAIL "$out $(cat /tmp/ev.out)"; fi
+  stop_daemon
+else result audit_mode_reports_would_deny FAIL "daemon did not start"; fi
+
+# ---------------------------------------------------------------- host-wide enforcement
+if start_daemon --mode enforce; then
+  out=$($T/try_exec /tmp/unknown_host 2>&1)
+  good=$($T/hello 2>&1)
+  listing=$(ls / 2>&1)
+  if echo "$out" | grep -q "exec-errno=1 " && [ "$good" = "hello from provgate test" ] \
+      && echo "$listing" | grep -q opt && "$PG" status > /dev/null; then
+    result host_wide_enforce PASS
+  else result host_wide_enforce FAIL "unknown=[$out] hello=[$good]"; fi
+  stop_daemon
+else result host_wide_enforce FAIL "daemon did not start"; fi
+
+# ---------------------------------------------------------------- keep-on-exit and takeover
+unknown_copy $T/hello /tmp/unknown_koe koe
+if start_daemon --mode enforce --cgroup "$CG" --keep-on-exit; then
+  stop_daemon
+  status=$("$PG" status 2>&1)
+  during=$(inscope $T/try_exec /tmp/unknown_koe 2>&1)
+  good=$(inscope $T/hello 2>&1)
+  pins=$(ls /sys/fs/bpf/provgate 2>&1 | tr '\n' ' ')
+  if start_daemon --mode enforce --cgroup "$CG" --keep-on-exit; then
+    took=$("$PG" status --json | grep -c '"took_over": true')
+    after=$(inscope $T/try_exec /tmp/unknown_koe 2>&1)
+    # The denial made while no daemon ran waited in the pinned ring buffer.
+    has_event denied exec /tmp/unknown_koe > /tmp/ev.out; recorded=$?
+    stop_daemon
+    if echo "$during" | grep -q "exec-errno=1 " && [ "$good" = "hello from provgate test" ] \
+        && echo "$status" | grep -q "still enforcing" && [ "$took" = 1 ] \
+        && echo "$after" | grep -q "exec-errno=1 " && [ $recorded -eq 0 ]; then
+      result keep_on_exit_and_takeover PASS
+    else result keep_on_exit_and_takeover FAIL "during=[$during] good=[$good] status=[$status] pins=[$pins] took=$took after=[$after] $(cat /tmp/ev.out)"; fi
+  else result keep_on_exit_and_takeover FAIL "restart failed"; fi
+  # A daemon without --keep-on-exit takes over and, on exit, detaches everything.
+  if start_daemon --mode enforce --cgroup "$CG"; then
+    stop_daemon
+    out=$(inscope /tmp/unknown_koe 2>&1)
+    left=$(ls /sys/fs/bpf/provgate 2>/dev/null | wc -l)
+    if [ "$out" = "hello from provgate test" ] && [ "$left" = 0 ]; then result detach_on_exit PASS
+    else result detach_on_exit FAIL "out=[$out] pins left=$left"; fi
+  else result detach_on_exit FAIL "daemon did not start"; fi
+else result keep_on_exit_and_takeover FAIL "daemon did not start"; fi
+
+echo "----- daemon log (tail) -----"
+tail -n 15 /tmp/daemon.log

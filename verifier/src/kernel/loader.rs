@@ -1,0 +1,340 @@
+//! Loads the programs with offsets from the running kernel's BTF, attaches them, optionally pins
+//! programs and maps in bpffs so enforcement outlives the daemon, and takes over from a previous
+//! daemon's pinned programs without a gap. On a kernel that refuses BPF LSM it falls back to the
+//! observe-only program and says why.
+use std::path::{Path, PathBuf};
+
+use aya::{
+    Btf as AyaBtf, Ebpf, EbpfLoader,
+    maps::MapData,
+    programs::{BtfTracePoint, Lsm, ProgramError, links::{FdLink, PinnedLink}},
+};
+use provgate_common::{FileKey, Settings, Verdict, names};
+use thiserror::Error;
+
+use super::{
+    btf::{Btf, BtfError},
+    maps::KernelMaps,
+    offsets,
+    support::{KernelSupport, VMLINUX_BTF},
+};
+
+static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/provgate-ebpf"));
+
+pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/provgate";
+
+/// The three enforcing programs and the hooks they attach to.
+const LSM_PROGRAMS: [(&str, &str); 3] = [
+    (names::PROG_EXEC, "bprm_check_security"),
+    (names::PROG_MMAP, "mmap_file"),
+    (names::PROG_MPROTECT, "file_mprotect"),
+];
+const OBSERVE_PROGRAM: (&str, &str) = (names::PROG_OBSERVE, "sched_process_exec");
+
+const MAP_NAMES: [&str; 5] = [names::VERDICTS, names::SCOPES, names::SETTINGS, names::COUNTERS, names::EVENTS];
+
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("kernel BTF ({VMLINUX_BTF}): {0}")]
+    Btf(#[from] BtfError),
+    #[error("kernel BTF ({VMLINUX_BTF}) for attaching: {0}")]
+    AyaBtf(#[from] aya::BtfError),
+    #[error("loading the BPF object: {0}")]
+    Object(#[from] aya::EbpfError),
+    #[error("program {name}: {message}")]
+    Program { name: &'static str, message: String },
+    #[error(
+        "pinned map {path} does not match this provgate ({detail}); it was left by another version. \
+         Remove {dir} (this detaches enforcement) and start again"
+    )]
+    IncompatiblePin { path: PathBuf, dir: PathBuf, detail: String },
+    #[error("bpffs at {dir}: {source}")]
+    PinDir { dir: PathBuf, source: std::io::Error },
+    #[error("pinning {path}: {message}")]
+    Pin { path: PathBuf, message: String },
+    #[error("map {0}: {1}")]
+    Map(&'static str, aya::maps::MapError),
+}
+
+#[derive(Clone, Debug)]
+pub struct LoaderConfig {
+    pub pin_dir: PathBuf,
+    /// Pin programs and maps so enforcement continues after the daemon exits.
+    pub keep_on_exit: bool,
+    /// Do not try the LSM programs; run the observe-only program.
+    pub observe_only: bool,
+    pub verdict_capacity: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Enforcement {
+    /// The LSM programs are loaded: denials are real (in enforce mode).
+    Lsm,
+    /// Only the exec observer runs; nothing can be denied.
+    ObserveOnly { reason: String },
+}
+
+/// Programs loaded and maps ready, not yet attached: the caller fills the verdict map first, so
+/// that nothing in scope is denied while the allowlist is still being loaded.
+pub struct Loaded {
+    ebpf: Ebpf,
+    pub maps: KernelMaps,
+    pub enforcement: Enforcement,
+    /// Pinned links of a previous daemon that this one replaces at attach time.
+    previous_links: Vec<PinnedLink>,
+    config: LoaderConfig,
+    pub support: KernelSupport,
+}
+
+/// Attached programs. Dropping this without [`Attached::shutdown`] detaches unpinned links.
+pub struct Attached {
+    links: Vec<(&'static str, LinkHold)>,
+    program_ids: Vec<(&'static str, u32)>,
+    pub maps: KernelMaps,
+    pub enforcement: Enforcement,
+    pub took_over: bool,
+    pub program_names: Vec<&'static str>,
+    config: LoaderConfig,
+    pub support: KernelSupport,
+}
+
+fn map_pin_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name)
+}
+
+fn link_pin_path(dir: &Path, program: &str) -> PathBuf {
+    dir.join(format!("link_{program}"))
+}
+
+/// Whether a previous daemon left pinned state behind.
+pub fn pinned_state_exists(dir: &Path) -> bool {
+    MAP_NAMES.iter().any(|m| map_pin_path(dir, m).exists())
+        || LSM_PROGRAMS.iter().chain([&OBSERVE_PROGRAM]).any(|(p, _)| link_pin_path(dir, p).exists())
+}
+
+pub fn load(config: &LoaderConfig) -> Result<Loaded, LoadError> {
+    let support = KernelSupport::probe();
+    let btf = Btf::from_file(Path::new(VMLINUX_BTF))?;
+    let offsets = offsets::resolve(&btf)?;
+    tracing::debug!(?offsets, "resolved kernel struct offsets from BTF");
+
+    let pin = config.keep_on_exit || pinned_state_exists(&config.pin_dir);
+    if pin {
+        std::fs::create_dir_all(&config.pin_dir)
+            .map_err(|source| LoadError::PinDir { dir: config.pin_dir.clone(), source })?;
+        check_pinned_maps(&config.pin_dir)?;
+    }
+    let pin_paths: Vec<(&str, PathBuf)> =
+        MAP_NAMES.iter().map(|m| (*m, map_pin_path(&config.pin_dir, m))).collect();
+    let mut loader = EbpfLoader::new();
+    loader
+        .override_global(names::OFFSETS, &offsets, true)
+        .map_max_entries(names::VERDICTS, config.verdict_capacity);
+    if pin {
+        for (name, path) in &pin_paths {
+            loader.map_pin_path(name, path.as_path());
+        }
+    }
+    let mut ebpf = loader.load(OBJECT)?;
+    let maps = KernelMaps::take(&mut ebpf)?;
+
+    let previous_links = if pin { open_previous_links(&config.pin_dir) } else { Vec::new() };
+    let aya_btf = AyaBtf::from_sys_fs()?;
+    let enforcement = if config.observe_only {
+        Enforcement::ObserveOnly { reason: "observe-only was requested".into() }
+    } else {
+        match load_lsm_programs(&mut ebpf, &aya_btf) {
+            Ok(()) => Enforcement::Lsm,
+            Err(error) => {
+                let reason = format!("BPF LSM programs refused: {error}; {}", support.summary());
+                Enforcement::ObserveOnly { reason }
+            }
+        }
+    };
+    if let Enforcement::ObserveOnly { reason } = &enforcement {
+        if !config.observe_only {
+            tracing::error!("ENFORCEMENT UNAVAILABLE, falling back to observe-only: {reason}");
+        }
+        load_program(&mut ebpf, OBSERVE_PROGRAM, &aya_btf)?;
+    }
+    Ok(Loaded { ebpf, maps, enforcement, previous_links, config: config.clone(), support })
+}
+
+fn load_lsm_programs(ebpf: &mut Ebpf, btf: &AyaBtf) -> Result<(), LoadError> {
+    for program in LSM_PROGRAMS {
+        load_program(ebpf, program, btf)?;
+    }
+    Ok(())
+}
+
+fn load_program(ebpf: &mut Ebpf, (name, hook): (&'static str, &'static str), btf: &AyaBtf) -> Result<(), LoadError> {
+    let program = ebpf
+        .program_mut(name)
+        .ok_or_else(|| LoadError::Program { name, message: "missing from the BPF object".into() })?;
+    let result = if name == names::PROG_OBSERVE {
+        let p: &mut BtfTracePoint = program.try_into().map_err(|e| describe(name, e))?;
+        p.load(hook, btf)
+    } else {
+        let p: &mut Lsm = program.try_into().map_err(|e| describe(name, e))?;
+        p.load(hook, btf)
+    };
+    result.map_err(|e| describe(name, e))
+}
+
+/// A load error with the errno and the tail of the verifier log, which is where the reason is.
+fn describe(name: &'static str, error: ProgramError) -> LoadError {
+    let message = match &error {
+        ProgramError::LoadError { io_error, verifier_log } => {
+            let log = verifier_log.to_string();
+            let tail: Vec<&str> = log.lines().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
+            if tail.is_empty() {
+                format!("load failed: {io_error} (empty verifier log)")
+            } else {
+                format!("load failed: {io_error}; verifier: {}", tail.join(" | "))
+            }
+        }
+        other => other.to_string(),
+    };
+    LoadError::Program { name, message }
+}
+
+fn check_pinned_maps(dir: &Path) -> Result<(), LoadError> {
+    let expected: [(&str, u32, u32); 4] = [
+        (names::VERDICTS, size_of::<FileKey>() as u32, size_of::<Verdict>() as u32),
+        (names::SCOPES, 8, 4),
+        (names::SETTINGS, 4, size_of::<Settings>() as u32),
+        (names::COUNTERS, 4, 8),
+    ];
+    for (name, key, value) in expected {
+        let path = map_pin_path(dir, name);
+        if !path.exists() {
+            continue;
+        }
+        let incompatible = |detail: String| LoadError::IncompatiblePin { path: path.clone(), dir: dir.to_owned(), detail };
+        let map = MapData::from_pin(&path).map_err(|e| incompatible(e.to_string()))?;
+        let info = map.info().map_err(|e| incompatible(e.to_string()))?;
+        if info.key_size() != key || info.value_size() != value {
+            return Err(incompatible(format!(
+                "key/value sizes {}/{}, expected {key}/{value}",
+                info.key_size(),
+                info.value_size()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn open_previous_links(dir: &Path) -> Vec<PinnedLink> {
+    LSM_PROGRAMS
+        .iter()
+        .chain([&OBSERVE_PROGRAM])
+        .filter_map(|(name, _)| {
+            let path = link_pin_path(dir, name);
+            path.exists().then(|| PinnedLink::from_pin(&path)).and_then(|r| {
+                r.map_err(|e| tracing::warn!(path = %path.display(), "cannot open pinned link: {e}")).ok()
+            })
+        })
+        .collect()
+}
+
+impl Loaded {
+    /// Attaches the loaded programs. A previous daemon's pinned links are released only after
+    /// the new ones are attached, so enforcement never lapses during a takeover.
+    pub fn attach(mut self) -> Result<Attached, LoadError> {
+        let names: Vec<&'static str> = match self.enforcement {
+            Enforcement::Lsm => LSM_PROGRAMS.iter().map(|(n, _)| *n).collect(),
+            Enforcement::ObserveOnly { .. } => vec![OBSERVE_PROGRAM.0],
+        };
+        let mut links = Vec::new();
+        let mut program_ids = Vec::new();
+        for name in &names {
+            let program = self.ebpf.program_mut(name).expect("loaded above");
+            let link: FdLink = if *name == names::PROG_OBSERVE {
+                let p: &mut BtfTracePoint = program.try_into().map_err(|e| describe(name, e))?;
+                let id = p.attach().map_err(|e| describe(name, e))?;
+                p.take_link(id).map_err(|e| describe(name, e))?.into()
+            } else {
+                let p: &mut Lsm = program.try_into().map_err(|e| describe(name, e))?;
+                let id = p.attach().map_err(|e| describe(name, e))?;
+                p.take_link(id).map_err(|e| describe(name, e))?.into()
+            };
+            let id = link.info().map(|i| i.program_id()).unwrap_or(0);
+            program_ids.push((*name, id));
+            links.push((*name, LinkHold::Fd(link)));
+        }
+        let took_over = !self.previous_links.is_empty();
+        for previous in self.previous_links.drain(..) {
+            // Removing the pin file and dropping our descriptor detaches the old program.
+            if let Err(e) = previous.unpin() {
+                tracing::warn!("releasing a previous daemon's link: {e}");
+            }
+        }
+        let mut attached = Attached {
+            links,
+            program_ids,
+            maps: self.maps,
+            enforcement: self.enforcement,
+            took_over,
+            program_names: names,
+            config: self.config,
+            support: self.support,
+        };
+        if attached.config.keep_on_exit {
+            attached.pin_links()?;
+        }
+        Ok(attached)
+    }
+}
+
+impl Attached {
+    fn pin_links(&mut self) -> Result<(), LoadError> {
+        for (name, link) in &mut self.links {
+            let path = link_pin_path(&self.config.pin_dir, name);
+            let _ = std::fs::remove_file(&path);
+            let LinkHold::Fd(fd_link) = std::mem::replace(link, LinkHold::Detached) else {
+                continue;
+            };
+            let pinned = fd_link
+                .pin(&path)
+                .map_err(|e| LoadError::Pin { path: path.clone(), message: e.to_string() })?;
+            *link = LinkHold::Pinned(pinned);
+        }
+        Ok(())
+    }
+
+    /// Run time (ns) and invocation count of each attached program, as the kernel records them
+    /// while `kernel.bpf_stats_enabled` is on.
+    pub fn program_stats(&self) -> Vec<(&'static str, u64, u64)> {
+        let ids = &self.program_ids;
+        aya::programs::loaded_programs()
+            .filter_map(Result::ok)
+            .filter_map(|info| {
+                let (name, _) = ids.iter().find(|(_, id)| *id == info.id())?;
+                Some((*name, info.run_time().as_nanos() as u64, info.run_count()))
+            })
+            .collect()
+    }
+
+    /// Stops the daemon's part. With keep-on-exit the pinned programs keep enforcing with the
+    /// pinned maps; otherwise everything is unpinned and detached.
+    pub fn shutdown(mut self) {
+        if self.config.keep_on_exit {
+            tracing::info!(dir = %self.config.pin_dir.display(), "leaving programs attached and pinned (--keep-on-exit)");
+            return;
+        }
+        for map in MAP_NAMES {
+            let _ = std::fs::remove_file(map_pin_path(&self.config.pin_dir, map));
+        }
+        let _ = std::fs::remove_dir(&self.config.pin_dir);
+        self.links.clear();
+        tracing::info!("programs detached");
+    }
+}
+
+/// An attached link: held by descriptor (detached when dropped) or pinned in bpffs (stays).
+enum LinkHold {
+    Fd(FdLink),
+    Pinned(#[allow(dead_code, reason = "held for its lifetime")] PinnedLink),
+    Detached,
+}
