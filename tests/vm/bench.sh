@@ -1,17 +1,23 @@
 # Exec cost with and without the programs attached (fork+exec of a trusted binary). TCG makes
-# absolute times meaningless: read the ratios, each measured within one boot.
+# absolute times meaningless and noisy: conditions are interleaved over several rounds within
+# one boot, and the medians are compared.
 . /lib.sh
-N=${BENCH_N:-300}
+N=${BENCH_N:-200}
+ROUNDS=${BENCH_ROUNDS:-5}
 "$PG" allow $T/noop $T/execbench /lib64/ld-linux-x86-64.so.2 /lib/x86_64-linux-gnu/libc.so.6 /bin/busybox > /dev/null 2>&1
-run() { inscope $T/execbench "$N" $T/noop | sed -n 's/.*per_exec_ns=//p'; }
+per_exec() { sed -n 's/.*per_exec_ns=//p'; }
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 $T/execbench 20 $T/noop > /dev/null   # warm caches
-base1=$(run)
-start_daemon --mode enforce --cgroup "$CG" || exit 1
-inscope_on=$(run)
-outside=$($T/execbench "$N" $T/noop | sed -n 's/.*per_exec_ns=//p')
-stop_daemon
-start_daemon --mode enforce || exit 1
-hostwide=$($T/execbench "$N" $T/noop | sed -n 's/.*per_exec_ns=//p')
-stop_daemon
-base2=$(run)
-echo "PROVGATE-BENCH n=$N baseline_ns=$base1 baseline_after_ns=$base2 in_scope_ns=$inscope_on outside_scope_ns=$outside host_wide_ns=$hostwide"
+base=""; inside=""; outside=""
+r=1
+while [ $r -le $ROUNDS ]; do
+  b=$(inscope $T/execbench "$N" $T/noop | per_exec)
+  start_daemon --mode enforce --cgroup "$CG" || exit 1
+  i=$(inscope $T/execbench "$N" $T/noop | per_exec)
+  o=$($T/execbench "$N" $T/noop | per_exec)
+  stop_daemon
+  echo "PROVGATE-BENCH-ROUND $r baseline_ns=$b in_scope_ns=$i outside_scope_ns=$o"
+  base="$base $b"; inside="$inside $i"; outside="$outside $o"
+  r=$((r + 1))
+done
+echo "PROVGATE-BENCH n=$N rounds=$ROUNDS baseline_ns=$(echo $base | median) in_scope_ns=$(echo $inside | median) outside_scope_ns=$(echo $outside | median)"

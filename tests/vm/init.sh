@@ -12,10 +12,12 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t bpf bpf /sys/fs/bpf
 mkdir -p /var/lib/provgate /run
 echo "PROVGATE-KERNEL $(uname -r) lsm=$(cat /sys/kernel/security/lsm)"
-case " $(cat /proc/cmdline) " in
-  *" provgate.bench=1 "*) sh /bench.sh ;;
-  *) sh /scenarios.sh ;;
-esac
+# provgate.script=NAME runs /NAME.sh; the scenarios by default.
+script=scenarios
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in provgate.script=*) script=${arg#provgate.script=} ;; esac
+done
+sh "/$script.sh"
 echo "PROVGATE-VM-DONE"
 sync
 poweroff -f

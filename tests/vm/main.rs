@@ -1,13 +1,12 @@
 //! Enforcement proven in a VM: each scenario of tests/vm/scenarios.sh, on each kernel
 //! generation, is its own test. One VM boot per kernel serves all of that kernel's scenarios.
-mod harness;
-
 use std::{
     path::PathBuf,
     sync::{Mutex, OnceLock},
     time::Duration,
 };
 
+use provgate_vm as harness;
 use harness::{KERNELS, VmRun};
 
 const BOOT_TIMEOUT: Duration = Duration::from_secs(900);
@@ -36,7 +35,7 @@ fn vm_run(suite: &str) -> &'static Result<VmRun, String> {
         let _one_at_a_time = (std::thread::available_parallelism().map_or(1, |n| n.get()) < 4)
             .then(|| SLOTS.lock().unwrap_or_else(|e| e.into_inner()));
         let log = work_dir().join(format!("console-{suite}.log"));
-        let run = harness::boot(&kernel, image, "", &log, BOOT_TIMEOUT)?;
+        let run = harness::boot(&kernel, image, "scenarios", &log, BOOT_TIMEOUT)?;
         eprintln!("{suite}: VM ran in {:.1}s, console in {}", run.elapsed.as_secs_f64(), log.display());
         Ok(run)
     })

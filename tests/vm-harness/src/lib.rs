@@ -1,8 +1,6 @@
 //! Builds an initramfs holding provgate, busybox and the test programs, and boots it under qemu
 //! (TCG) with a Debian cloud kernel fetched by scripts/fetch-kernels.sh. Shared by the VM tests
 //! and the VM benchmark.
-#![allow(dead_code, reason = "each user of the harness needs a different part")]
-
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
@@ -14,7 +12,7 @@ use std::{
 pub const KERNELS: [(&str, &str); 3] = [("6.1", "bookworm"), ("6.12", "bookworm-backports"), ("newest", "sid")];
 
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn vm_cache() -> PathBuf {
@@ -172,7 +170,7 @@ pub fn build_initramfs(provgate: &Path, work: &Path) -> Result<PathBuf, String> 
             files.insert(lib.display().to_string(), (real, 0o755));
         }
     }
-    for script in ["init.sh", "lib.sh", "scenarios.sh", "bench.sh"] {
+    for script in ["init.sh", "lib.sh", "scenarios.sh", "bench.sh", "demo.sh"] {
         let dest = if script == "init.sh" { "/init".to_owned() } else { format!("/{script}") };
         files.insert(dest, (workspace_root().join("tests/vm").join(script), 0o755));
     }
@@ -215,16 +213,19 @@ pub struct VmRun {
     pub elapsed: Duration,
 }
 
-pub fn boot(kernel: &Path, initramfs: &Path, extra_cmdline: &str, log: &Path, timeout: Duration) -> Result<VmRun, String> {
+/// Boots the VM and waits for it to power off. `script` names the /SCRIPT.sh the init runs.
+pub fn boot(kernel: &Path, initramfs: &Path, script: &str, log: &Path, timeout: Duration) -> Result<VmRun, String> {
     let start = Instant::now();
     let output = Command::new("timeout")
         .args(["--kill-after=10", &timeout.as_secs().to_string(), "qemu-system-x86_64"])
+        // No CX16 for the guest: QEMU 7.2's multi-threaded TCG corrupts EFLAGS around
+        // cmpxchg16b, which the 6.12 kernel's SLUB fast path uses (double faults seen here).
         .args(["-accel", "tcg,thread=multi", "-cpu", "max,-cx16", "-m", "2048", "-smp", "2"])
         .arg("-kernel")
         .arg(kernel)
         .arg("-initrd")
         .arg(initramfs)
-        .args(["-append", &format!("console=ttyS0 quiet panic=-1 {extra_cmdline}")])
+        .args(["-append", &format!("console=ttyS0 quiet panic=-1 provgate.script={script}")])
         .args(["-nographic", "-no-reboot", "-monitor", "none", "-serial", "stdio", "-display", "none"])
         .stdin(std::process::Stdio::null())
         .output()

@@ -1,0 +1,32 @@
+# A narrated demo of provgate enforcing in a VM: trust some programs, start the daemon, watch
+# trusted code run and unknown code be denied, then review the denials.
+. /lib.sh
+say() { echo; echo "### $*"; }
+run() { echo "\$ $*"; "$@" 2>&1; echo "(exit $?)"; }
+
+say "Trust the shell, the loader, libc and a test program (provgate allow hashes each file)"
+run "$PG" allow /bin/busybox /lib64/ld-linux-x86-64.so.2 /lib/x86_64-linux-gnu/libc.so.6 $T/hello $T/try_exec
+unknown_copy $T/hello /tmp/downloaded demo
+
+say "Start the daemon in enforce mode for the cgroup $CG"
+start_daemon --mode enforce --cgroup "$CG" || exit 1
+run "$PG" status
+
+say "A trusted binary runs inside the enforced cgroup"
+run inscope $T/hello
+
+say "An unknown binary (/tmp/downloaded) is denied with EPERM"
+run inscope /tmp/downloaded
+
+say "The ld.so trick (loading the unknown file through the trusted loader) is denied too"
+run inscope /lib64/ld-linux-x86-64.so.2 /tmp/downloaded
+
+say "Outside the enforced cgroup nothing changes"
+run /tmp/downloaded
+
+sleep 1
+say "What was denied (provgate denials)"
+run "$PG" denials
+
+stop_daemon
+echo "PROVGATE-DEMO-DONE"
