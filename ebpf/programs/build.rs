@@ -1,4 +1,4 @@
-use std::{env, path::PathBuf};
+use std::env;
 
 // bpf-linker is the linker for the bpfel target; say so clearly instead of letting rustc fail
 // with "linker not found" deep inside aya-build's output.
@@ -9,5 +9,5 @@ fn main() {
     let linker = which::which("bpf-linker").unwrap_or_else(|_| {
         panic!("bpf-linker is not on PATH: run scripts/setup.sh (it installs bpf-linker built against LLVM 22)")
     });
-    println!("cargo:rerun-if-changed={}", PathBuf::from(linker).display());
+    println!("cargo:rerun-if-changed={}", linker.display());
 }

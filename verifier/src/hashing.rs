@@ -16,19 +16,8 @@ use crate::identity::FileStamp;
 pub struct Sha256Digest(pub [u8; 32]);
 
 impl Sha256Digest {
-    pub fn to_hex(&self) -> String {
+    pub fn to_hex(self) -> String {
         hex::encode(self.0)
-    }
-
-    /// Parses `sha256:<hex>` or bare lower- or upper-case hex.
-    pub fn parse(text: &str) -> Option<Self> {
-        let hex_part = text.strip_prefix("sha256:").unwrap_or(text);
-        if hex_part.len() != 64 {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(hex_part, &mut out).ok()?;
-        Some(Self(out))
     }
 }
 
@@ -141,16 +130,6 @@ mod tests {
             sha256_reader(&big[..]).unwrap().to_hex(),
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
         );
-    }
-
-    #[test]
-    fn parses_digests() {
-        let hex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        let d = Sha256Digest::parse(&format!("sha256:{hex}")).unwrap();
-        assert_eq!(d.to_hex(), hex);
-        assert_eq!(Sha256Digest::parse(&hex.to_uppercase()), Some(d));
-        assert_eq!(Sha256Digest::parse("sha256:abc"), None);
-        assert_eq!(Sha256Digest::parse(&"g".repeat(64)), None);
     }
 
     #[test]

@@ -228,7 +228,10 @@ impl Daemon {
     }
 
     async fn serve(&mut self, attached: &mut Attached, ring: RingBuf<MapData>) -> Result<()> {
-        let mut ring = AsyncFd::with_interest(ring, tokio::io::Interest::READABLE)?;
+        // SAFETY: the ring buffer owns its map descriptor, which stays open and the same for
+        // as long as the AsyncFd owns the ring buffer.
+        let mut ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
+            .map_err(|e| e.into_parts().1)?;
         let mut digests = events::EventDigests::default();
         let mut poll = tokio::time::interval(POLL_EVENTS);
         let mut refresh = tokio::time::interval(REFRESH);

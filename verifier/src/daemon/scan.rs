@@ -71,7 +71,7 @@ impl Scanner {
     /// gets an allow verdict for its current stamp.
     pub fn scan(&mut self, files: &[PathBuf], roots: &[PathBuf], allowed: &HashSet<Sha256Digest>) -> ScanOutcome {
         let mut outcome = ScanOutcome::default();
-        let mut visit = |scanner: &mut Self, path: &Path, outcome: &mut ScanOutcome| {
+        let visit = |scanner: &mut Self, path: &Path, outcome: &mut ScanOutcome| {
             outcome.files_seen += 1;
             match scanner.hash(path) {
                 Ok(h) if allowed.contains(&h.digest) => {

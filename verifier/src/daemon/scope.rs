@@ -131,8 +131,8 @@ pub fn resolve(path: &Path, mode: Mode) -> Result<CgroupScope, ScopeError> {
     Ok(CgroupScope { path: canonical, id: meta.ino(), level, mode })
 }
 
-/// The cgroup2 mount point, for tests and messages.
-pub fn cgroup2_mount_point() -> Option<PathBuf> {
+#[cfg(test)]
+fn cgroup2_mount_point() -> Option<PathBuf> {
     cgroup2_mounts().into_iter().next().map(|m| m.mount_point)
 }
 

@@ -164,10 +164,6 @@ impl Btf {
         None
     }
 
-    pub fn has_struct(&self, name: &str) -> bool {
-        self.structs_by_name.contains_key(name)
-    }
-
     /// Byte offset of `member` in `struct strukt`, looking through anonymous structs and
     /// unions (where the kernel often hides members, e.g. `vm_area_struct.vm_flags` since 6.3).
     pub fn member_offset(&self, strukt: &str, member: &str) -> Result<u32, BtfError> {

@@ -94,9 +94,7 @@ pub struct Attached {
     pub maps: KernelMaps,
     pub enforcement: Enforcement,
     pub took_over: bool,
-    pub program_names: Vec<&'static str>,
     config: LoaderConfig,
-    pub support: KernelSupport,
 }
 
 fn map_pin_path(dir: &Path, name: &str) -> PathBuf {
@@ -276,9 +274,7 @@ impl Loaded {
             maps: self.maps,
             enforcement: self.enforcement,
             took_over,
-            program_names: names,
             config: self.config,
-            support: self.support,
         };
         if attached.config.keep_on_exit {
             attached.pin_links()?;

@@ -60,10 +60,6 @@ impl KernelMaps {
         self.settings.set(0, settings, 0)
     }
 
-    pub fn read_settings(&self) -> Result<Settings, MapError> {
-        self.settings.get(&0, 0)
-    }
-
     /// Makes the scope map hold exactly `scopes` (cgroup id -> mode).
     pub fn set_scopes(&mut self, scopes: &[(u64, u32)]) -> Result<(), MapError> {
         let stale: Vec<u64> = self
@@ -79,10 +75,6 @@ impl KernelMaps {
             self.scopes.insert(id, mode, 0)?;
         }
         Ok(())
-    }
-
-    pub fn insert_verdict(&mut self, key: FileKey, verdict: Verdict) -> Result<(), MapError> {
-        self.verdicts.insert(key, verdict, 0)
     }
 
     pub fn remove_verdict(&mut self, key: &FileKey) -> Result<(), MapError> {
@@ -108,10 +100,6 @@ impl KernelMaps {
             self.verdicts.insert(key, verdict, 0)?;
         }
         Ok((desired.len(), stale.len()))
-    }
-
-    pub fn verdict_count(&self) -> usize {
-        self.verdicts.keys().filter(Result::is_ok).count()
     }
 
     pub fn counters(&self) -> Counters {

@@ -2,7 +2,7 @@
 //! source vouches for it; removing a source removes exactly its own rows.
 use std::{collections::HashSet, path::PathBuf};
 
-use rusqlite::{OptionalExtension as _, params};
+use rusqlite::params;
 
 use super::{Result, Store, now_ms};
 use crate::hashing::Sha256Digest;
@@ -73,14 +73,6 @@ impl Store {
         Ok(id)
     }
 
-    pub fn is_allowed(&self, digest: &Sha256Digest) -> Result<bool> {
-        self.conn
-            .query_row("SELECT 1 FROM source_digests WHERE sha256 = ?1 LIMIT 1", [&digest.0[..]], |_| Ok(()))
-            .optional()
-            .map(|found| found.is_some())
-            .map_err(|e| self.err(e))
-    }
-
     pub fn allowed_digests(&self) -> Result<HashSet<Sha256Digest>> {
         let mut stmt = self
             .conn
@@ -110,9 +102,4 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }
 
-    pub fn digest_count(&self) -> Result<i64> {
-        self.conn
-            .query_row("SELECT count(DISTINCT sha256) FROM source_digests", [], |r| r.get(0))
-            .map_err(|e| self.err(e))
-    }
 }

@@ -15,7 +15,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use thiserror::Error;
 
 pub use allowlist::{NewSource, SourceRecord};
-pub use events::{DenialGroup, EventRecord};
+pub use events::EventRecord;
 
 pub const DEFAULT_PATH: &str = "/var/lib/provgate/provgate.db";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(3);
