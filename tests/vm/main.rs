@@ -117,6 +117,7 @@ macro_rules! kernel {
                 new_trust_applies_without_restart,
                 anon_exec_deniable,
                 audit_mode_reports_would_deny,
+                event_drops_are_counted,
                 host_wide_enforce,
                 keep_on_exit_and_takeover,
                 detach_on_exit,

@@ -6,8 +6,11 @@ LIBC=/lib/x86_64-linux-gnu/libc.so.6
 # Trusted before the daemon starts: the shell, the test programs, the loader and libc.
 for f in victim ok_cp ok_mv ok_ln; do cp $T/hello $T/$f; done
 printf '#!/bin/sh\necho known-script-ran\n' > $T/known.sh && chmod 755 $T/known.sh
+printf '#!/tmp/unknown_interp\necho should-not-run\n' > $T/trusted_script_unknown_interp.sh
+chmod 755 $T/trusted_script_unknown_interp.sh
 "$PG" allow /bin/busybox $LD $LIBC $T/hello $T/try_exec $T/dltest $T/goodlib.so $T/mprotect_test \
-  $T/memfd_exec $T/jit $T/known.sh $T/victim $T/ok_cp $T/ok_mv $T/ok_ln > /tmp/allow.out 2>&1 \
+  $T/memfd_exec $T/jit $T/mmapflood $T/known.sh $T/trusted_script_unknown_interp.sh \
+  $T/victim $T/ok_cp $T/ok_mv $T/ok_ln > /tmp/allow.out 2>&1 \
   || { cat /tmp/allow.out; result setup FAIL "provgate allow failed"; exit 0; }
 
 # Unknown code: each with its own content, so each has its own digest.
@@ -18,6 +21,7 @@ unknown_copy $T/hello /tmp/unknown_mv mv
 unknown_copy $T/hello $T/unknown_ln ln
 unknown_copy $T/goodlib.so /tmp/evil.so lib
 printf '#!/bin/sh\necho unknown-script-ran\n' > /tmp/unknown.sh && chmod 755 /tmp/unknown.sh
+unknown_copy /bin/busybox /tmp/unknown_interp interp
 cp $T/hello /tmp/later && echo later >> /tmp/later
 
 # ---------------------------------------------------------------- enforce, cgroup scope
@@ -82,10 +86,13 @@ else result replaced_allowlisted_path_denied FAIL "cp=[$r_cp] mv=[$r_mv] ln=[$r_
 
 known=$(inscope $T/known.sh 2>&1)
 out=$(inscope $T/try_exec /tmp/unknown.sh 2>&1)
+# A trusted script whose interpreter is unknown: the interpreter is checked too.
+interp=$(inscope $T/try_exec $T/trusted_script_unknown_interp.sh 2>&1)
 if [ "$known" = "known-script-ran" ] && echo "$out" | grep -q "exec-errno=1 " \
-    && has_event denied exec /tmp/unknown.sh > /tmp/ev.out; then
+    && has_event denied exec /tmp/unknown.sh > /tmp/ev.out && echo "$interp" | grep -q "exec-errno=1 " \
+    && has_event denied exec /tmp/unknown_interp >> /tmp/ev.out; then
   result scripts_checked PASS
-else result scripts_checked FAIL "known=[$known] unknown=[$out] $(cat /tmp/ev.out)"; fi
+else result scripts_checked FAIL "known=[$known] unknown=[$out] interp=[$interp] $(cat /tmp/ev.out)"; fi
 
 out=$(/tmp/unknown 2>&1)
 [ "$out" = "hello from provgate test" ] && result outside_scope_untouched PASS || result outside_scope_untouched FAIL "$out"
@@ -127,6 +134,25 @@ if start_daemon --mode audit --cgroup "$CG"; then
   else result audit_mode_reports_would_deny FAIL "$out $(cat /tmp/ev.out)"; fi
   stop_daemon
 else result audit_mode_reports_would_deny FAIL "daemon did not start"; fi
+
+# ---------------------------------------------------------------- a full ring buffer
+# One page of ring buffer and a flood of would-denies: events are dropped, and every one of
+# them is counted: recorded + dropped = decisions.
+if start_daemon --mode audit --cgroup "$CG" --event-buffer-kib 4; then
+  unknown_copy $T/hello /tmp/flooded flood
+  out=$(inscope $T/mmapflood /tmp/flooded 3000 2>&1)
+  accounted() {
+    "$PG" status --json > /tmp/flood.json
+    audited=$(tr -d ' \n' < /tmp/flood.json | sed -n 's/.*"audited":\[\([0-9,]*\)\].*/\1/p' | tr ',' '+')
+    recorded=$(sed -n 's/.*"events_recorded": \([0-9]*\).*/\1/p' /tmp/flood.json)
+    dropped=$(sed -n 's/.*"events_dropped": \([0-9]*\).*/\1/p' /tmp/flood.json)
+    [ -n "$audited" ] && [ $((audited)) -ge 3000 ] && [ $((recorded + dropped)) -eq $((audited)) ]
+  }
+  if [ "$out" = "mapped=3000" ] && wait_for 10 accounted && [ "$dropped" -gt 0 ]; then
+    result event_drops_are_counted PASS "decisions=$((audited)) recorded=$recorded dropped=$dropped"
+  else result event_drops_are_counted FAIL "out=[$out] audited=$audited recorded=$recorded dropped=$dropped"; fi
+  stop_daemon
+else result event_drops_are_counted FAIL "daemon did not start"; fi
 
 # ---------------------------------------------------------------- host-wide enforcement
 if start_daemon --mode enforce; then

@@ -142,8 +142,8 @@ const PROGRAMS: [(&str, &str, &[&str]); 10] = [
     ("jit.c", "jit", &[]),
     ("execbench.c", "execbench", &[]),
     ("noop.c", "noop", &[]),
+    ("mmapflood.c", "mmapflood", &[]),
     ("preload_lib.c", "goodlib.so", &["-shared", "-fPIC"]),
-    ("preload_lib.c", "unused.so", &["-shared", "-fPIC"]),
 ];
 
 /// Builds the initramfs once per test binary run and returns its path.

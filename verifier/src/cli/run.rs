@@ -37,6 +37,19 @@ pub struct Args {
     /// Capacity of the kernel verdict map (files).
     #[arg(long, default_value_t = 1 << 18)]
     verdict_capacity: u32,
+    /// Size of the event ring buffer in KiB (a power of two, at least one page). Events that
+    /// do not fit are dropped and counted.
+    #[arg(long, default_value_t = 1024, value_parser = parse_ring_kib)]
+    event_buffer_kib: u32,
+}
+
+fn parse_ring_kib(text: &str) -> Result<u32, String> {
+    let kib: u32 = text.parse().map_err(|e| format!("{e}"))?;
+    if kib >= 4 && kib.is_power_of_two() && kib <= 1 << 20 {
+        Ok(kib)
+    } else {
+        Err("must be a power of two between 4 and 1048576".into())
+    }
 }
 
 pub fn run(db: &Path, run_dir: &Path, args: Args) -> anyhow::Result<i32> {
@@ -49,6 +62,7 @@ pub fn run(db: &Path, run_dir: &Path, args: Args) -> anyhow::Result<i32> {
         deny_anon_exec: args.deny_anon_exec,
         pin_dir: args.pin_dir,
         verdict_capacity: args.verdict_capacity,
+        event_buffer_bytes: args.event_buffer_kib * 1024,
         store: db.to_owned(),
         run_dir: run_dir.to_owned(),
     })?;

@@ -39,6 +39,7 @@ pub struct DaemonConfig {
     pub deny_anon_exec: bool,
     pub pin_dir: PathBuf,
     pub verdict_capacity: u32,
+    pub event_buffer_bytes: u32,
     pub store: PathBuf,
     pub run_dir: PathBuf,
 }
@@ -65,7 +66,28 @@ pub fn run(config: DaemonConfig) -> Result<()> {
     runtime.block_on(run_async(config))
 }
 
+/// SIGTERM and SIGINT, registered before anything else so that a stop request that arrives
+/// during start-up is honoured by a clean shutdown instead of the default action.
+struct StopSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn register() -> Result<Self> {
+        Ok(Self { terminate: signal(SignalKind::terminate())?, interrupt: signal(SignalKind::interrupt())? })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
+        }
+    }
+}
+
 async fn run_async(config: DaemonConfig) -> Result<()> {
+    let mut stop = StopSignals::register()?;
     let _lock = lock::acquire(&config.run_dir)?;
     let store = Store::open(&config.store)?;
     store.integrity_check()?;
@@ -79,6 +101,7 @@ async fn run_async(config: DaemonConfig) -> Result<()> {
         keep_on_exit: config.keep_on_exit,
         observe_only: config.observe_only,
         verdict_capacity: config.verdict_capacity,
+        event_buffer_bytes: config.event_buffer_bytes,
     };
     let mut daemon = Daemon {
         status: initial_status(&config, &scopes),
@@ -112,7 +135,7 @@ async fn run_async(config: DaemonConfig) -> Result<()> {
     );
 
     let ring = attached.maps.take_events().context("event ring buffer")?;
-    let result = daemon.serve(&mut attached, ring).await;
+    let result = daemon.serve(&mut attached, ring, &mut stop).await;
 
     daemon.status.state = State::Stopping;
     daemon.publish();
@@ -227,7 +250,7 @@ impl Daemon {
             .collect();
     }
 
-    async fn serve(&mut self, attached: &mut Attached, ring: RingBuf<MapData>) -> Result<()> {
+    async fn serve(&mut self, attached: &mut Attached, ring: RingBuf<MapData>, stop: &mut StopSignals) -> Result<()> {
         // SAFETY: the ring buffer owns its map descriptor, which stays open and the same for
         // as long as the AsyncFd owns the ring buffer.
         let mut ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
@@ -235,8 +258,6 @@ impl Daemon {
         let mut digests = events::EventDigests::default();
         let mut poll = tokio::time::interval(POLL_EVENTS);
         let mut refresh = tokio::time::interval(REFRESH);
-        let mut terminate = signal(SignalKind::terminate())?;
-        let mut interrupt = signal(SignalKind::interrupt())?;
         loop {
             tokio::select! {
                 ready = ring.readable_mut() => {
@@ -254,8 +275,7 @@ impl Daemon {
                     self.update_counters(attached);
                     self.publish();
                 }
-                _ = terminate.recv() => break,
-                _ = interrupt.recv() => break,
+                _ = stop.recv() => break,
             }
         }
         self.drain(ring.get_mut(), &mut digests);

@@ -64,6 +64,8 @@ pub struct LoaderConfig {
     /// Do not try the LSM programs; run the observe-only program.
     pub observe_only: bool,
     pub verdict_capacity: u32,
+    /// Ignored when a pinned ring buffer is reused.
+    pub event_buffer_bytes: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -128,7 +130,8 @@ pub fn load(config: &LoaderConfig) -> Result<Loaded, LoadError> {
     let mut loader = EbpfLoader::new();
     loader
         .override_global(names::OFFSETS, &offsets, true)
-        .map_max_entries(names::VERDICTS, config.verdict_capacity);
+        .map_max_entries(names::VERDICTS, config.verdict_capacity)
+        .map_max_entries(names::EVENTS, config.event_buffer_bytes);
     if pin {
         for (name, path) in &pin_paths {
             loader.map_pin_path(name, path.as_path());
