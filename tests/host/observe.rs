@@ -75,6 +75,8 @@ impl Host {
             .arg(&self.cgroup)
             .arg("--pin-dir")
             .arg(self.dir.path().join("pins"))
+            // On the host, never watch anything but what a test created.
+            .args(["--no-watch-overlays", "--metrics-address", ""])
             .args(extra)
             .stderr(log)
             .spawn()

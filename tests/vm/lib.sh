@@ -30,12 +30,12 @@ stop_daemon() {
   wait "$DAEMON"
 }
 
-# has_event ACTION HOOK PATH: waits up to 10 s for a matching row in `provgate denials`.
+# has_event ACTION HOOK PATH: waits up to 10 s for such an event in `provgate denials`.
 has_event() {
+  case "$1" in denied) mode=enforce ;; would-deny) mode=audit ;; *) mode=observe ;; esac
   i=0
   while [ $i -lt 50 ]; do
-    if "$PG" denials | awk -v a="$1" -v h="$2" -v p="$3" \
-        '$2 ~ a && $3 ~ h && $NF == p { found = 1 } END { exit !found }'; then
+    if "$PG" denials --mode "$mode" --path "$3" --json | grep -q "\"$2\""; then
       return 0
     fi
     sleep 0.2
@@ -43,6 +43,11 @@ has_event() {
   done
   echo "no '$1' '$2' event for $3 in:"; "$PG" denials
   return 1
+}
+
+# json_number KEY: the first number under KEY in `provgate status --json`.
+json_number() {
+  "$PG" status --json | tr -d ' \n' | grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2
 }
 
 # unknown_copy SRC DEST TAG: a working copy of SRC with bytes appended, so its digest is new.

@@ -142,11 +142,11 @@ if start_daemon --mode audit --cgroup "$CG" --event-buffer-kib 4; then
   unknown_copy $T/hello /tmp/flooded flood
   out=$(inscope $T/mmapflood /tmp/flooded 3000 2>&1)
   accounted() {
-    "$PG" status --json > /tmp/flood.json
-    audited=$(tr -d ' \n' < /tmp/flood.json | sed -n 's/.*"audited":\[\([0-9,]*\)\].*/\1/p' | tr ',' '+')
-    recorded=$(sed -n 's/.*"events_recorded": \([0-9]*\).*/\1/p' /tmp/flood.json)
-    dropped=$(sed -n 's/.*"events_dropped": \([0-9]*\).*/\1/p' /tmp/flood.json)
-    [ -n "$audited" ] && [ $((audited)) -ge 3000 ] && [ $((recorded + dropped)) -eq $((audited)) ]
+    audited=$("$PG" status --json | tr -d ' \n' | grep -o '"audited":\[[0-9,]*\]' | head -n 1 | tr -dc '0-9,' | tr ',' '+')
+    recorded=$(json_number events_recorded)
+    dropped=$(json_number events_dropped)
+    [ -n "$audited" ] && [ -n "$recorded" ] && [ -n "$dropped" ] \
+      && [ $((audited)) -ge 3000 ] && [ $((recorded + dropped)) -eq $((audited)) ]
   }
   if [ "$out" = "mapped=3000" ] && wait_for 10 accounted && [ "$dropped" -gt 0 ]; then
     result event_drops_are_counted PASS "decisions=$((audited)) recorded=$recorded dropped=$dropped"

@@ -1,8 +1,8 @@
 //! Streaming SHA-256 of files. `sha2` picks the CPU's SHA extensions at run time when present.
 use std::{
-    fs::OpenOptions,
+    fs::{File, OpenOptions},
     io::{self, Read},
-    os::unix::fs::OpenOptionsExt,
+    os::unix::fs::{FileExt as _, OpenOptionsExt},
     path::{Path, PathBuf},
 };
 
@@ -18,6 +18,17 @@ pub struct Sha256Digest(pub [u8; 32]);
 impl Sha256Digest {
     pub fn to_hex(self) -> String {
         hex::encode(self.0)
+    }
+
+    /// Parses `sha256:<hex>` or bare hex (either case).
+    pub fn parse(text: &str) -> Option<Self> {
+        let hex_part = text.strip_prefix("sha256:").unwrap_or(text);
+        if hex_part.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(hex_part, &mut out).ok()?;
+        Some(Self(out))
     }
 }
 
@@ -50,7 +61,7 @@ pub enum HashError {
 }
 
 impl HashError {
-    fn from_io(path: &Path, source: io::Error) -> Self {
+    pub fn from_io(path: &Path, source: io::Error) -> Self {
         let path = path.to_owned();
         match source.kind() {
             io::ErrorKind::NotFound => Self::NotFound { path },
@@ -93,6 +104,12 @@ pub fn hash_file(path: &Path) -> Result<HashedFile, HashError> {
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
         .map_err(|e| HashError::from_io(path, e))?;
+    hash_open_file(&file, path)
+}
+
+/// As [`hash_file`], for a file already open (such as a descriptor from fanotify); `path` only
+/// names it in errors. Reads with `pread`, so the descriptor's offset is left alone.
+pub fn hash_open_file(file: &File, path: &Path) -> Result<HashedFile, HashError> {
     let before = file.metadata().map_err(|e| HashError::from_io(path, e))?;
     if before.is_dir() {
         return Err(HashError::Directory { path: path.to_owned() });
@@ -100,13 +117,26 @@ pub fn hash_file(path: &Path) -> Result<HashedFile, HashError> {
     if !before.is_file() {
         return Err(HashError::NotRegular { path: path.to_owned() });
     }
-    let digest = sha256_reader(&file).map_err(|e| HashError::from_io(path, e))?;
+    let digest = sha256_reader(PositionalReader { file, offset: 0 }).map_err(|e| HashError::from_io(path, e))?;
     let after = file.metadata().map_err(|e| HashError::from_io(path, e))?;
     let stamp = FileStamp::of(&before);
     if stamp != FileStamp::of(&after) {
         return Err(HashError::Changed { path: path.to_owned() });
     }
     Ok(HashedFile { digest, stamp })
+}
+
+struct PositionalReader<'a> {
+    file: &'a File,
+    offset: u64,
+}
+
+impl Read for PositionalReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read_at(buf, self.offset)?;
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -130,6 +160,16 @@ mod tests {
             sha256_reader(&big[..]).unwrap().to_hex(),
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
         );
+    }
+
+    #[test]
+    fn parses_digests() {
+        let hex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let d = Sha256Digest::parse(&format!("sha256:{hex}")).unwrap();
+        assert_eq!(d.to_hex(), hex);
+        assert_eq!(Sha256Digest::parse(&hex.to_uppercase()), Some(d));
+        assert_eq!(Sha256Digest::parse("sha256:abc"), None);
+        assert_eq!(Sha256Digest::parse(&"g".repeat(64)), None);
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! provgate: only code whose provenance is proven may run.
 mod cli;
+mod config;
 mod daemon;
+mod filecache;
 mod hashing;
 mod identity;
 mod kernel;
+mod scan;
 mod store;
 
 use clap::Parser as _;

@@ -1,5 +1,6 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use super::Paths;
 use crate::{
     hashing::hash_file,
     store::{NewSource, SourceRecord, Store},
@@ -15,7 +16,7 @@ pub struct Args {
     reason: Option<String>,
 }
 
-pub fn run(db: &Path, args: Args) -> anyhow::Result<i32> {
+pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
     let mut records = Vec::new();
     let mut failed = false;
     for path in &args.paths {
@@ -34,7 +35,7 @@ pub fn run(db: &Path, args: Args) -> anyhow::Result<i32> {
         eprintln!("provgate: nothing was added to the allowlist");
         return Ok(1);
     }
-    let mut store = Store::open(db)?;
+    let mut store = Store::open(&paths.db)?;
     let source = NewSource {
         kind: "manual",
         name: format!("provgate allow ({} files)", records.len()),
@@ -50,6 +51,7 @@ pub fn run(db: &Path, args: Args) -> anyhow::Result<i32> {
         println!("allowed {}  {}", record.digest, path.display());
     }
     eprintln!("provgate: source #{id} added to {}", store.path().display());
+    super::notify_daemon(paths);
     Ok(0)
 }
 

@@ -1,25 +1,37 @@
 //! The command line: one module per command group.
 mod allow;
+mod baseline;
+pub mod client;
+mod config;
 mod denials;
+mod explain;
 mod hash;
+mod review;
 mod run;
+mod sources;
 mod status;
+mod table;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::{daemon::status::DEFAULT_RUN_DIR, store};
+use crate::config::{Config, DEFAULT_PATH as DEFAULT_CONFIG};
 
 #[derive(Debug, Parser)]
 #[command(name = "provgate", version, about = "Only code whose provenance is proven may run.")]
 pub struct Cli {
-    /// The SQLite store holding the allowlist and events.
-    #[arg(long, global = true, env = "PROVGATE_DB", default_value = store::DEFAULT_PATH)]
-    pub db: PathBuf,
-    /// Where the daemon publishes its status.
-    #[arg(long, global = true, env = "PROVGATE_RUN_DIR", default_value = DEFAULT_RUN_DIR)]
-    pub run_dir: PathBuf,
+    /// The daemon's TOML configuration; its store and run_dir are also used by the other
+    /// commands. Missing at the default location: defaults apply.
+    #[arg(long, global = true, env = "PROVGATE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The SQLite store holding the allowlist and events [default: from the config, else
+    /// /var/lib/provgate/provgate.db].
+    #[arg(long, global = true, env = "PROVGATE_DB")]
+    pub db: Option<PathBuf>,
+    /// Where the daemon keeps its lock and API socket [default: from the config, else /run/provgate].
+    #[arg(long, global = true, env = "PROVGATE_RUN_DIR")]
+    pub run_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -30,21 +42,72 @@ pub enum Command {
     Allow(allow::Args),
     /// Print `sha256:<hex>  PATH` for each file.
     Hash(hash::Args),
+    /// Trust what is installed now (trust on first use): one revocable source.
+    Baseline(baseline::Args),
     /// Run the daemon in the foreground: load the programs, fill the verdict map, enforce.
     Run(run::Args),
     /// Show what is running, in which mode, on which scopes, with which kernel support.
     Status(status::Args),
-    /// Show what was denied, or would have been in audit mode.
+    /// Show what was denied, or would have been in audit mode, grouped by file.
     Denials(denials::Args),
+    /// Say whether a file or digest is allowed, and which sources vouch for it.
+    /// Exits 0 when allowed, 1 when not.
+    Explain(explain::Args),
+    /// Trust a digest (or the file of a recorded event) on an admin's word; audited.
+    Approve(review::ApproveArgs),
+    /// Remove a source and exactly the trust it gave; audited.
+    Revoke(review::RevokeArgs),
+    /// What the allowlist is made of.
+    Sources(sources::Args),
+    /// Print the configuration file with its documented defaults, or check one.
+    Config(config::Args),
+}
+
+/// The store and run directory every command uses: flag or environment, else the config file,
+/// else the defaults.
+pub struct Paths {
+    pub db: PathBuf,
+    pub run_dir: PathBuf,
 }
 
 /// Runs the command and returns the process exit code.
 pub fn main(cli: Cli) -> anyhow::Result<i32> {
+    let explicit = cli.config.is_some();
+    let config_path = cli.config.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    // `config --check` reports errors in the file itself; other commands fail on them.
+    let config = match &cli.command {
+        Command::Config(_) => Config::default(),
+        _ => Config::load(&config_path, explicit)?,
+    };
+    let paths = Paths {
+        db: cli.db.clone().unwrap_or_else(|| config.store.clone()),
+        run_dir: cli.run_dir.clone().unwrap_or_else(|| config.run_dir.clone()),
+    };
     match cli.command {
-        Command::Allow(args) => allow::run(&cli.db, args),
+        Command::Allow(args) => allow::run(&paths, args),
         Command::Hash(args) => hash::run(args),
-        Command::Run(args) => run::run(&cli.db, &cli.run_dir, args),
-        Command::Status(args) => status::run(&cli.run_dir, args),
-        Command::Denials(args) => denials::run(&cli.db, args),
+        Command::Baseline(args) => baseline::run(&paths, args),
+        Command::Run(args) => run::run(&paths, config, args),
+        Command::Status(args) => status::run(&paths, args),
+        Command::Denials(args) => denials::run(&paths, args),
+        Command::Explain(args) => explain::run(&paths, args),
+        Command::Approve(args) => review::approve(&paths, args),
+        Command::Revoke(args) => review::revoke(&paths, args),
+        Command::Sources(args) => sources::run(&paths, args),
+        Command::Config(args) => config::run(args),
+    }
+}
+
+/// Tells the daemon that trust changed, so the kernel map follows at once; says what happened.
+pub fn notify_daemon(paths: &Paths) {
+    match client::call(&paths.run_dir, &serde_json::json!({ "op": "reload" })) {
+        Ok(answer) => eprintln!(
+            "provgate: the daemon applied it to the kernel map ({} verdicts added, {} removed, {} µs)",
+            answer["changes"]["inserted"], answer["changes"]["removed"], answer["micros"]
+        ),
+        Err(client::ClientError::NotRunning(_)) => {
+            eprintln!("provgate: no daemon is running; it takes effect when the daemon starts")
+        }
+        Err(e) => eprintln!("provgate: {e}; a running daemon picks the change up within a second"),
     }
 }

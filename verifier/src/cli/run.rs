@@ -1,10 +1,13 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use super::Paths;
 use crate::{
-    daemon::{self, DaemonConfig, scan::CANDIDATE_HELP, scope::Mode},
-    kernel::loader::DEFAULT_PIN_DIR,
+    config::Config,
+    daemon::{self, DaemonConfig, scope::Mode},
+    scan::CANDIDATE_HELP,
 };
 
+/// Flags override the configuration file (see `provgate config`).
 #[derive(Debug, clap::Args)]
 #[command(after_help = format!(
     "Scanning: files named by allowlist sources are always hashed; under --root, only \
@@ -14,13 +17,20 @@ use crate::{
 pub struct Args {
     /// enforce: deny unknown code with EPERM. audit: allow it and record a would-deny.
     #[arg(long, value_enum)]
-    mode: Mode,
-    /// Enforce only in this cgroup v2 (and its descendants); repeatable. Without it, host-wide.
+    mode: Option<Mode>,
+    /// Enforce only in this cgroup v2 (and its descendants); repeatable. Replaces the
+    /// configured scopes. Without any scope, host-wide.
     #[arg(long = "cgroup", value_name = "PATH")]
     cgroups: Vec<PathBuf>,
-    /// Directory to scan for allowlisted files at start; repeatable.
+    /// Directory to scan at start and to watch; repeatable. Replaces the configured roots.
     #[arg(long = "root", value_name = "DIR")]
     roots: Vec<PathBuf>,
+    /// Watch this path's filesystem without scanning it; repeatable. Replaces the configured list.
+    #[arg(long = "watch", value_name = "PATH")]
+    watch: Vec<PathBuf>,
+    /// Do not watch overlay filesystems (container roots) as they are mounted.
+    #[arg(long)]
+    no_watch_overlays: bool,
     /// Leave the programs and maps pinned in bpffs when the daemon exits, so enforcement
     /// continues; a restarted daemon takes them over.
     #[arg(long)]
@@ -32,15 +42,18 @@ pub struct Args {
     #[arg(long)]
     deny_anon_exec: bool,
     /// bpffs directory for pinned programs and maps.
-    #[arg(long, default_value = DEFAULT_PIN_DIR)]
-    pin_dir: PathBuf,
+    #[arg(long)]
+    pin_dir: Option<PathBuf>,
     /// Capacity of the kernel verdict map (files).
-    #[arg(long, default_value_t = 1 << 18)]
-    verdict_capacity: u32,
-    /// Size of the event ring buffer in KiB (a power of two, at least one page). Events that
-    /// do not fit are dropped and counted.
-    #[arg(long, default_value_t = 1024, value_parser = parse_ring_kib)]
-    event_buffer_kib: u32,
+    #[arg(long)]
+    verdict_capacity: Option<u32>,
+    /// Size of the event ring buffer in KiB (a power of two, at least 4). Events that do not fit
+    /// are dropped and counted.
+    #[arg(long, value_parser = parse_ring_kib)]
+    event_buffer_kib: Option<u32>,
+    /// Serve Prometheus metrics on this loopback address; "" disables them.
+    #[arg(long)]
+    metrics_address: Option<String>,
 }
 
 fn parse_ring_kib(text: &str) -> Result<u32, String> {
@@ -52,19 +65,30 @@ fn parse_ring_kib(text: &str) -> Result<u32, String> {
     }
 }
 
-pub fn run(db: &Path, run_dir: &Path, args: Args) -> anyhow::Result<i32> {
+pub fn run(paths: &Paths, config: Config, args: Args) -> anyhow::Result<i32> {
+    let mode = args.mode.unwrap_or(config.mode);
+    let scopes = if args.cgroups.is_empty() {
+        config.scopes.iter().map(|s| (s.cgroup.clone(), s.mode.unwrap_or(mode))).collect()
+    } else {
+        args.cgroups.into_iter().map(|c| (c, mode)).collect()
+    };
+    let or_config = |flag: Vec<PathBuf>, configured: Vec<PathBuf>| if flag.is_empty() { configured } else { flag };
+    let metrics_address = args.metrics_address.unwrap_or(config.metrics_address);
     daemon::run(DaemonConfig {
-        mode: args.mode,
-        cgroups: args.cgroups,
-        roots: args.roots,
-        keep_on_exit: args.keep_on_exit,
-        observe_only: args.observe_only,
-        deny_anon_exec: args.deny_anon_exec,
-        pin_dir: args.pin_dir,
-        verdict_capacity: args.verdict_capacity,
-        event_buffer_bytes: args.event_buffer_kib * 1024,
-        store: db.to_owned(),
-        run_dir: run_dir.to_owned(),
+        mode,
+        scopes,
+        roots: or_config(args.roots, config.roots),
+        watch: or_config(args.watch, config.watch),
+        watch_overlays: config.watch_overlays && !args.no_watch_overlays,
+        keep_on_exit: args.keep_on_exit || config.keep_on_exit,
+        observe_only: args.observe_only || config.observe_only,
+        deny_anon_exec: args.deny_anon_exec || config.deny_anon_exec,
+        pin_dir: args.pin_dir.unwrap_or(config.pin_dir),
+        verdict_capacity: args.verdict_capacity.unwrap_or(config.verdict_capacity),
+        event_buffer_bytes: args.event_buffer_kib.unwrap_or(config.event_buffer_kib) * 1024,
+        metrics_address: (!metrics_address.is_empty()).then_some(metrics_address),
+        store: paths.db.clone(),
+        run_dir: paths.run_dir.clone(),
     })?;
     Ok(0)
 }

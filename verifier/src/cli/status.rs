@@ -1,10 +1,14 @@
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     time::{Duration, Instant},
 };
 
+use super::{
+    Paths,
+    client::{self, ClientError},
+};
 use crate::{
-    daemon::status::{self, DaemonStatus, State, process_alive},
+    daemon::status::{DaemonStatus, State},
     kernel::{
         events::hook_name,
         loader::{DEFAULT_PIN_DIR, Enforcement, pinned_state_exists},
@@ -27,56 +31,55 @@ pub struct Args {
 const NOT_RUNNING: i32 = 3;
 const NOT_ENFORCING: i32 = 2;
 
-fn live_status(run_dir: &Path) -> Option<DaemonStatus> {
-    status::read(run_dir).ok().filter(|s| process_alive(s.pid))
+fn query(paths: &Paths) -> Result<DaemonStatus, ClientError> {
+    let answer = client::call(&paths.run_dir, &serde_json::json!({ "op": "status" }))?;
+    serde_json::from_value(answer["status"].clone()).map_err(|e| ClientError::Failed {
+        path: client::socket_path(&paths.run_dir),
+        message: format!("unreadable status: {e}"),
+    })
 }
 
-pub fn run(run_dir: &Path, args: Args) -> anyhow::Result<i32> {
-    if let Some(wait) = args.wait {
-        let deadline = Instant::now() + Duration::from_secs_f64(wait.max(0.0));
-        loop {
-            let current = live_status(run_dir);
-            if let Some(s) = &current {
-                if s.is_ready() {
-                    break;
-                }
-                if s.state == State::Active {
-                    // Attached, but not the enforcement asked for: waiting will not change it.
-                    print(s, args.json);
-                    eprintln!("provgate: the daemon is running but NOT enforcing");
-                    return Ok(NOT_ENFORCING);
-                }
+pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
+    let deadline = args.wait.map(|w| Instant::now() + Duration::from_secs_f64(w.max(0.0)));
+    loop {
+        let current = query(paths);
+        match (&current, deadline) {
+            (Ok(s), _) if s.is_ready() => {
+                print(s, args.json);
+                return Ok(0);
             }
-            if Instant::now() >= deadline {
-                match &current {
-                    Some(s) => print(s, args.json),
-                    None => eprintln!("provgate: no running daemon (status {})", status::status_path(run_dir).display()),
-                }
-                eprintln!("provgate: gave up after {wait}s waiting for the daemon to enforce");
-                return Ok(1);
+            (Ok(s), _) if s.state == State::Active => {
+                // Attached, but not the enforcement asked for: waiting will not change it.
+                print(s, args.json);
+                eprintln!("provgate: the daemon is running but NOT enforcing");
+                return Ok(NOT_ENFORCING);
             }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-    match live_status(run_dir) {
-        Some(s) => {
-            print(&s, args.json);
-            Ok(if s.is_ready() { 0 } else { NOT_ENFORCING })
-        }
-        None => {
-            let pinned = pinned_state_exists(&args.pin_dir);
-            if args.json {
-                println!("{}", serde_json::json!({"running": false, "pinned_programs": pinned}));
-            } else {
-                println!("provgate: daemon not running");
-                if pinned {
-                    println!(
-                        "pinned programs in {} are still enforcing (--keep-on-exit); start the daemon to take them over",
-                        args.pin_dir.display()
-                    );
-                }
+            (Err(ClientError::PermissionDenied(_)), _) => return Err(current.unwrap_err().into()),
+            (_, Some(deadline)) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            (Ok(s), _) => {
+                print(s, args.json);
+                eprintln!("provgate: the daemon is not active yet");
+                return Ok(NOT_ENFORCING);
             }
-            Ok(NOT_RUNNING)
+            (Err(e), _) => {
+                let pinned = pinned_state_exists(&args.pin_dir);
+                if args.json {
+                    println!("{}", serde_json::json!({ "running": false, "pinned_programs": pinned }));
+                } else {
+                    println!("provgate: daemon not running");
+                    if pinned {
+                        println!(
+                            "pinned programs in {} are still enforcing (--keep-on-exit); start the daemon to take them over",
+                            args.pin_dir.display()
+                        );
+                    }
+                }
+                if let Some(wait) = args.wait {
+                    eprintln!("provgate: gave up after {wait}s waiting for the daemon to enforce ({e})");
+                    return Ok(1);
+                }
+                return Ok(NOT_RUNNING);
+            }
         }
     }
 }
@@ -106,7 +109,13 @@ fn print(s: &DaemonStatus, json: bool) {
         None => println!("enforcement:  not yet attached"),
     }
     println!("kernel:       {}", s.kernel.summary());
-    println!("verdicts:     {} files in the kernel map; {} allowed digests", s.verdicts, s.allowed_digests);
+    println!(
+        "verdicts:     {} files in the kernel map (capacity {}); {} allowed digests",
+        s.verdicts, s.verdict_capacity, s.allowed_digests
+    );
+    for w in &s.watched {
+        println!("watching:     {} ({})", w.mount_point.display(), w.fstype);
+    }
     for hook in 0..provgate_common::HOOK_COUNT {
         let (a, d, w) = (s.counters.allowed[hook], s.counters.denied[hook], s.counters.audited[hook]);
         if a + d + w > 0 {
@@ -114,12 +123,25 @@ fn print(s: &DaemonStatus, json: bool) {
         }
     }
     println!("anon exec:    {} (JIT mappings seen in scope)", s.counters.anon_exec);
-    println!("events:       {} recorded, {} dropped", s.events_recorded, s.counters.events_dropped);
+    println!(
+        "hashing:      {} files hashed ({} MB), {} cache hits, {} files cached",
+        s.daemon.hashes,
+        s.daemon.bytes_hashed / 1_000_000,
+        s.daemon.cache_hits,
+        s.daemon.cached_files
+    );
+    println!(
+        "events:       {} recorded, {} dropped (ring buffer full), {} not stored",
+        s.events_recorded, s.counters.events_dropped, s.daemon.events_not_stored
+    );
     println!(
         "pinning:      keep-on-exit {}, took over pinned programs {}",
         yes_no(s.keep_on_exit),
         yes_no(s.took_over)
     );
+    if let Some(address) = &s.metrics_address {
+        println!("metrics:      http://{address}/metrics");
+    }
     for p in &s.program_stats {
         if p.run_count > 0 {
             println!("program:      {} {} runs, {} ns/run", p.program, p.run_count, p.run_time_ns / p.run_count);

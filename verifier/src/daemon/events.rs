@@ -1,24 +1,32 @@
-//! Turning kernel events into stored records, with the denied file's digest computed after the
-//! fact so an admin can approve it by content.
-use std::{collections::HashMap, os::unix::fs::MetadataExt as _, path::PathBuf};
+//! Turning kernel events into stored records: the denied file's digest is computed after the
+//! fact (and learnt by the engine, so approving it takes effect at once), the cgroup and
+//! container are named.
+use std::{os::unix::fs::MetadataExt as _, path::PathBuf};
 
+use super::{
+    cgroups::{CgroupNames, container_of},
+    engine::Engine,
+};
 use crate::{
-    hashing::{Sha256Digest, hash_file},
+    hashing::{HashedFile, Sha256Digest, hash_file},
     identity::{FileStamp, kernel_dev},
     kernel::events::{KernelEvent, boot_ns_to_epoch_ms},
     store::EventRecord,
 };
 
-/// Remembers digests by stamp: an audit-mode flood of one file hashes it once.
-#[derive(Default)]
-pub struct EventDigests {
-    by_stamp: HashMap<FileStamp, Sha256Digest>,
+pub struct EventContext {
+    cgroups: CgroupNames,
 }
 
-impl EventDigests {
-    pub fn record(&mut self, event: KernelEvent) -> EventRecord {
-        let path = self.locate(&event);
-        let sha256 = path.as_ref().and_then(|p| self.digest(p, &event));
+impl EventContext {
+    pub fn new() -> Self {
+        Self { cgroups: CgroupNames::new() }
+    }
+
+    pub fn record(&mut self, engine: &Engine, event: KernelEvent) -> EventRecord {
+        let path = locate(&event);
+        let sha256 = path.as_ref().and_then(|p| digest(engine, p, &event));
+        let cgroup_path = self.cgroups.path(event.cgroup_id);
         EventRecord {
             at_ms: boot_ns_to_epoch_ms(event.boot_ns),
             hook: event.hook,
@@ -29,56 +37,51 @@ impl EventDigests {
             uid: event.uid,
             comm: event.comm,
             cgroup_id: event.cgroup_id,
+            container: cgroup_path.as_deref().and_then(container_of),
+            cgroup_path,
             dev: event.dev,
             ino: event.ino,
             path: path.map(|p| p.display().to_string()).or(event.path),
             sha256,
         }
     }
+}
 
-    /// An absolute path for the event's file: the kernel's path when it is absolute, else the
-    /// process's own view (its executable, or a mapping with the same device and inode).
-    fn locate(&self, event: &KernelEvent) -> Option<PathBuf> {
-        if let Some(p) = event.path.as_deref().filter(|p| p.starts_with('/')) {
-            return Some(PathBuf::from(p));
-        }
-        if event.ino == 0 {
-            return None;
-        }
-        let exe = std::fs::read_link(format!("/proc/{}/exe", event.tgid)).ok();
-        if let Some(exe) = exe.filter(|e| same_file(e, event)) {
-            return Some(exe);
-        }
-        let maps = std::fs::read_to_string(format!("/proc/{}/maps", event.tgid)).ok()?;
-        let dev = format!("{:02x}:{:02x}", event.dev >> 20, event.dev & 0xf_ffff);
-        maps.lines().find_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            (f.len() >= 6 && f[3] == dev && f[4] == event.ino.to_string()).then(|| PathBuf::from(f[5]))
-        })
+/// An absolute path for the event's file: the kernel's path when it is absolute, else the
+/// process's own view (its executable, or a mapping with the same device and inode).
+fn locate(event: &KernelEvent) -> Option<PathBuf> {
+    if let Some(p) = event.path.as_deref().filter(|p| p.starts_with('/')) {
+        return Some(PathBuf::from(p));
     }
+    if event.ino == 0 {
+        return None;
+    }
+    let exe = std::fs::read_link(format!("/proc/{}/exe", event.tgid)).ok();
+    if let Some(exe) = exe.filter(|e| std::fs::metadata(e).is_ok_and(|m| same_identity(&m, event))) {
+        return Some(exe);
+    }
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", event.tgid)).ok()?;
+    let dev = format!("{:02x}:{:02x}", event.dev >> 20, event.dev & 0xf_ffff);
+    maps.lines().find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f.len() >= 6 && f[3] == dev && f[4] == event.ino.to_string()).then(|| PathBuf::from(f[5]))
+    })
+}
 
-    fn digest(&mut self, path: &PathBuf, event: &KernelEvent) -> Option<Sha256Digest> {
-        let meta = std::fs::metadata(path).ok()?;
-        if event.ino != 0 && !same_identity(&meta, event) {
-            return None; // the name now points at another file
-        }
-        let stamp = FileStamp::of(&meta);
-        if let Some(d) = self.by_stamp.get(&stamp) {
-            return Some(*d);
-        }
-        let hashed = hash_file(path).ok()?;
-        if self.by_stamp.len() > 4096 {
-            self.by_stamp.clear();
-        }
-        self.by_stamp.insert(hashed.stamp, hashed.digest);
-        Some(hashed.digest)
+fn digest(engine: &Engine, path: &PathBuf, event: &KernelEvent) -> Option<Sha256Digest> {
+    let meta = std::fs::metadata(path).ok()?;
+    if event.ino != 0 && !same_identity(&meta, event) {
+        return None; // the name now points at another file
     }
+    let stamp = FileStamp::of(&meta);
+    if let Some(d) = engine.cached_digest(&stamp) {
+        return Some(d);
+    }
+    let hashed: HashedFile = hash_file(path).ok()?;
+    engine.record(&path.display().to_string(), hashed, true);
+    Some(hashed.digest)
 }
 
 fn same_identity(meta: &std::fs::Metadata, event: &KernelEvent) -> bool {
     meta.ino() == event.ino && kernel_dev(meta.dev()) == event.dev
-}
-
-fn same_file(path: &PathBuf, event: &KernelEvent) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| same_identity(&m, event))
 }

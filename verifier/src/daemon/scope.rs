@@ -85,7 +85,7 @@ fn cgroup2_mounts() -> Vec<Cgroup2Mount> {
 }
 
 /// mountinfo escapes space, tab, newline and backslash as octal.
-fn unescape(field: &str) -> String {
+pub(super) fn unescape(field: &str) -> String {
     let mut out = String::new();
     let mut chars = field.chars().peekable();
     while let Some(c) = chars.next() {
@@ -131,8 +131,8 @@ pub fn resolve(path: &Path, mode: Mode) -> Result<CgroupScope, ScopeError> {
     Ok(CgroupScope { path: canonical, id: meta.ino(), level, mode })
 }
 
-#[cfg(test)]
-fn cgroup2_mount_point() -> Option<PathBuf> {
+/// The cgroup2 mount point.
+pub fn cgroup2_mount_point() -> Option<PathBuf> {
     cgroup2_mounts().into_iter().next().map(|m| m.mount_point)
 }
 

@@ -1,10 +1,10 @@
-//! The daemon's status file: what runs, in which mode, on which scopes, with which kernel
-//! support. Written atomically; read by `provgate status`.
-use std::path::{Path, PathBuf};
+//! What the daemon reports about itself through its API: what runs, in which mode, on which
+//! scopes, with which kernel support, and its counters.
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::scope::{CgroupScope, Mode};
+use super::{scope::{CgroupScope, Mode}, watch::WatchedFs};
 use crate::kernel::{loader::Enforcement, maps::Counters, support::KernelSupport};
 
 pub const DEFAULT_RUN_DIR: &str = "/run/provgate";
@@ -26,14 +26,29 @@ pub struct ProgramStat {
     pub run_count: u64,
 }
 
+/// Work done by the daemon's user-space side.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct DaemonCounters {
+    pub hashes: u64,
+    pub bytes_hashed: u64,
+    pub cache_hits: u64,
+    pub cached_files: usize,
+    pub map_updates: u64,
+    pub map_errors: u64,
+    pub exec_permission_events: u64,
+    pub close_write_events: u64,
+    pub fanotify_overflows: u64,
+    pub events_recorded: u64,
+    pub events_not_stored: u64,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DaemonStatus {
     pub pid: u32,
     pub started_at_ms: i64,
-    pub updated_at_ms: i64,
     pub state: State,
     pub mode: Mode,
-    /// `None`: host-wide.
+    /// Empty: host-wide.
     pub cgroups: Vec<CgroupScope>,
     pub enforcement: Option<Enforcement>,
     pub observe_only_requested: bool,
@@ -43,8 +58,12 @@ pub struct DaemonStatus {
     pub pin_dir: PathBuf,
     pub store: PathBuf,
     pub verdicts: usize,
-    pub allowed_digests: i64,
+    pub verdict_capacity: u32,
+    pub allowed_digests: usize,
+    pub watched: Vec<WatchedFs>,
+    pub metrics_address: Option<String>,
     pub counters: Counters,
+    pub daemon: DaemonCounters,
     pub events_recorded: u64,
     pub program_stats: Vec<ProgramStat>,
 }
@@ -59,34 +78,5 @@ impl DaemonStatus {
                 Some(Enforcement::ObserveOnly { .. }) => self.observe_only_requested,
                 None => false,
             }
-    }
-}
-
-pub fn status_path(run_dir: &Path) -> PathBuf {
-    run_dir.join("status.json")
-}
-
-pub fn write(run_dir: &Path, status: &DaemonStatus) -> std::io::Result<()> {
-    std::fs::create_dir_all(run_dir)?;
-    let path = status_path(run_dir);
-    let tmp = run_dir.join(format!(".status.json.{}", std::process::id()));
-    std::fs::write(&tmp, serde_json::to_vec_pretty(status).map_err(std::io::Error::other)?)?;
-    std::fs::rename(&tmp, &path)
-}
-
-pub fn read(run_dir: &Path) -> std::io::Result<DaemonStatus> {
-    let bytes = std::fs::read(status_path(run_dir))?;
-    serde_json::from_slice(&bytes).map_err(std::io::Error::other)
-}
-
-pub fn remove(run_dir: &Path) {
-    let _ = std::fs::remove_file(status_path(run_dir));
-}
-
-/// Whether `pid` is a live process (not a zombie).
-pub fn process_alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) != Some("Z"),
-        Err(_) => false,
     }
 }

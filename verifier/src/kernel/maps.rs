@@ -1,6 +1,4 @@
 //! Typed handles on the maps shared with the programs.
-use std::collections::HashMap;
-
 use aya::{
     Ebpf,
     maps::{Array, HashMap as BpfHashMap, MapData, MapError, PerCpuArray, RingBuf},
@@ -10,8 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::loader::LoadError;
 
+/// The verdict map: file identity -> allow verdict with change cookie.
+pub type VerdictMap = BpfHashMap<MapData, FileKey, Verdict>;
+
 pub struct KernelMaps {
-    verdicts: BpfHashMap<MapData, FileKey, Verdict>,
+    verdicts: Option<VerdictMap>,
     scopes: BpfHashMap<MapData, u64, u32>,
     settings: Array<MapData, Settings>,
     counters: PerCpuArray<MapData, u64>,
@@ -43,7 +44,7 @@ where
 impl KernelMaps {
     pub fn take(ebpf: &mut Ebpf) -> Result<Self, LoadError> {
         Ok(Self {
-            verdicts: take(ebpf, names::VERDICTS)?,
+            verdicts: Some(take(ebpf, names::VERDICTS)?),
             scopes: take(ebpf, names::SCOPES)?,
             settings: take(ebpf, names::SETTINGS)?,
             counters: take(ebpf, names::COUNTERS)?,
@@ -77,29 +78,9 @@ impl KernelMaps {
         Ok(())
     }
 
-    pub fn remove_verdict(&mut self, key: &FileKey) -> Result<(), MapError> {
-        match self.verdicts.remove(key) {
-            Err(MapError::KeyNotFound) => Ok(()),
-            other => other,
-        }
-    }
-
-    /// Makes the verdict map hold exactly `desired`; entries a previous daemon left for files
-    /// that are no longer trusted are removed. Returns (inserted, removed).
-    pub fn sync_verdicts(&mut self, desired: &HashMap<FileKey, Verdict>) -> Result<(usize, usize), MapError> {
-        let stale: Vec<FileKey> = self
-            .verdicts
-            .keys()
-            .filter_map(Result::ok)
-            .filter(|k| !desired.contains_key(k))
-            .collect();
-        for key in &stale {
-            self.remove_verdict(key)?;
-        }
-        for (key, verdict) in desired {
-            self.verdicts.insert(key, verdict, 0)?;
-        }
-        Ok((desired.len(), stale.len()))
+    /// The verdict map, for the daemon's engine; can be taken once.
+    pub fn take_verdicts(&mut self) -> Option<VerdictMap> {
+        self.verdicts.take()
     }
 
     pub fn counters(&self) -> Counters {

@@ -2,9 +2,10 @@
 //! source vouches for it; removing a source removes exactly its own rows.
 use std::{collections::HashSet, path::PathBuf};
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension as _, Transaction, params};
+use serde::Serialize;
 
-use super::{Result, Store, now_ms};
+use super::{Result, Store, StoreError, now_ms};
 use crate::hashing::Sha256Digest;
 
 /// One (digest, path, package) record of a source.
@@ -64,13 +65,113 @@ impl Store {
             "source": id, "kind": source.kind, "name": source.name, "records": records.len(),
             "reason": source.reason,
         });
-        tx.execute(
-            "INSERT INTO audit_log (at_ms, actor, action, detail) VALUES (?1, ?2, 'add-source', ?3)",
-            params![at, source.created_by, detail.to_string()],
-        )
-        .map_err(err)?;
+        audit(&tx, &source.created_by, "add-source", &detail).map_err(err)?;
         tx.commit().map_err(err)?;
         Ok(id)
+    }
+
+    fn source_query(&self, filter: &str, param: Option<&dyn rusqlite::ToSql>) -> Result<Vec<SourceSummary>> {
+        let sql = format!(
+            "SELECT s.id, s.kind, s.name, s.signer, s.issuer, s.detail, s.created_at, s.created_by, s.reason,
+                    (SELECT count(DISTINCT sha256) FROM source_digests d WHERE d.source_id = s.id)
+             FROM sources s {filter} ORDER BY s.id"
+        );
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let map = |row: &rusqlite::Row<'_>| {
+            let detail: Option<String> = row.get(5)?;
+            Ok(SourceSummary {
+                id: row.get(0)?,
+                kind: row.get(1)?,
+                name: row.get(2)?,
+                signer: row.get(3)?,
+                issuer: row.get(4)?,
+                detail: detail.and_then(|d| serde_json::from_str(&d).ok()),
+                created_at: row.get(6)?,
+                created_by: row.get(7)?,
+                reason: row.get(8)?,
+                digests: row.get(9)?,
+            })
+        };
+        let rows = match param {
+            Some(p) => stmt.query_map([p], map),
+            None => stmt.query_map([], map),
+        }
+        .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+
+    /// Every source, with how many distinct digests it vouches for.
+    pub fn sources(&self) -> Result<Vec<SourceSummary>> {
+        self.source_query("", None)
+    }
+
+    /// The sources that vouch for `digest`.
+    pub fn vouchers(&self, digest: &Sha256Digest) -> Result<Vec<SourceSummary>> {
+        let bytes = digest.0.to_vec();
+        self.source_query("WHERE s.id IN (SELECT source_id FROM source_digests WHERE sha256 = ?1)", Some(&bytes))
+    }
+
+    /// Removes a source and exactly the trust it gave: digests other sources vouch for stay
+    /// allowed. Audited with what was removed.
+    pub fn revoke_source(&mut self, id: i64, actor: &str, reason: Option<&str>) -> Result<SourceSummary> {
+        let summary = self
+            .source_query("WHERE s.id = ?1", Some(&id))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::NoSuchSource { path: self.path.clone(), id })?;
+        let path = self.path.clone();
+        let err = |e| super::classify(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let orphaned: i64 = tx
+            .query_row(
+                "SELECT count(DISTINCT sha256) FROM source_digests d WHERE d.source_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM source_digests o WHERE o.sha256 = d.sha256 AND o.source_id != ?1)",
+                [id],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        tx.execute("DELETE FROM sources WHERE id = ?1", [id]).map_err(err)?;
+        let detail = serde_json::json!({
+            "source": id, "kind": summary.kind, "name": summary.name, "digests": summary.digests,
+            "no_longer_allowed": orphaned, "reason": reason,
+        });
+        audit(&tx, actor, "revoke-source", &detail).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(summary)
+    }
+
+    /// Trusts a digest on an admin's word: a source of kind `approval`; the events about that
+    /// digest are marked approved.
+    pub fn approve(&mut self, digest: &Sha256Digest, path: Option<&str>, actor: &str, reason: &str) -> Result<i64> {
+        let source = NewSource {
+            kind: "approval",
+            name: format!("approval of {digest}"),
+            signer: None,
+            issuer: None,
+            detail: path.map(|p| serde_json::json!({ "path": p })),
+            created_by: actor.to_owned(),
+            reason: Some(reason.to_owned()),
+        };
+        let record = SourceRecord { digest: *digest, path: path.map(str::to_owned), package: None };
+        let id = self.add_source(&source, &[record])?;
+        self.conn
+            .execute(
+                "UPDATE events SET review = 'approved', approval_source = ?1 WHERE sha256 = ?2 AND review = 'new'",
+                params![id, &digest.0[..]],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(id)
+    }
+
+    /// The digest and path of a recorded event, for `approve EVENT`.
+    pub fn event_file(&self, event: i64) -> Result<Option<(Option<Sha256Digest>, Option<String>)>> {
+        self.conn
+            .query_row("SELECT sha256, path FROM events WHERE id = ?1", [event], |row| {
+                let digest: Option<Vec<u8>> = row.get(0)?;
+                Ok((digest.and_then(|d| d.try_into().ok()).map(Sha256Digest), row.get(1)?))
+            })
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     pub fn allowed_digests(&self) -> Result<HashSet<Sha256Digest>> {
@@ -102,4 +203,28 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }
 
+}
+
+/// A source as `sources`, `explain` and `revoke` show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceSummary {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    pub signer: Option<String>,
+    pub issuer: Option<String>,
+    pub detail: Option<serde_json::Value>,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub created_by: String,
+    pub reason: Option<String>,
+    pub digests: i64,
+}
+
+fn audit(tx: &Transaction<'_>, actor: &str, action: &str, detail: &serde_json::Value) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO audit_log (at_ms, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
+        params![now_ms(), actor, action, detail.to_string()],
+    )
+    .map(|_| ())
 }

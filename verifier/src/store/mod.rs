@@ -3,6 +3,7 @@
 //! reset or overwritten.
 mod allowlist;
 mod events;
+mod filecache;
 mod schema;
 
 use std::{
@@ -15,7 +16,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use thiserror::Error;
 
 pub use allowlist::{NewSource, SourceRecord};
-pub use events::EventRecord;
+pub use events::{DenialFilter, EventRecord};
+pub use filecache::CachedFile;
 
 pub const DEFAULT_PATH: &str = "/var/lib/provgate/provgate.db";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(3);
@@ -37,6 +39,8 @@ pub enum StoreError {
     Locked { path: PathBuf },
     #[error("store {path} is read-only for this user")]
     ReadOnly { path: PathBuf },
+    #[error("store {path}: no source #{id}")]
+    NoSuchSource { path: PathBuf, id: i64 },
     #[error("store {path}: {source}")]
     Sqlite { path: PathBuf, source: rusqlite::Error },
 }

@@ -53,6 +53,26 @@ const MIGRATIONS: &[&str] = &[
         detail      TEXT NOT NULL
     );
     "#,
+    // 2: the file cache, so unchanged files are never hashed twice, across restarts too; event
+    // context for review (cgroup path, container) and links from events to their approval.
+    r#"
+    CREATE TABLE file_cache (
+        dev         INTEGER NOT NULL,
+        ino         INTEGER NOT NULL,
+        ctime_sec   INTEGER NOT NULL,
+        ctime_nsec  INTEGER NOT NULL,
+        size        INTEGER NOT NULL,
+        sha256      BLOB NOT NULL CHECK (length(sha256) = 32),
+        path        TEXT NOT NULL,
+        hashed_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (dev, ino)
+    ) WITHOUT ROWID;
+    CREATE INDEX file_cache_by_digest ON file_cache(sha256);
+    ALTER TABLE events ADD COLUMN cgroup_path TEXT;
+    ALTER TABLE events ADD COLUMN container TEXT;
+    ALTER TABLE events ADD COLUMN approval_source INTEGER REFERENCES sources(id) ON DELETE SET NULL;
+    CREATE INDEX events_by_digest ON events(sha256);
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

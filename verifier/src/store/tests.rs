@@ -137,6 +137,8 @@ fn groups_events_by_file() {
         uid: 0,
         comm: comm.into(),
         cgroup_id: 5,
+        cgroup_path: Some("/sys/fs/cgroup/x".into()),
+        container: None,
         dev: 1,
         ino: 2,
         path: Some("/tmp/x".into()),
@@ -145,11 +147,121 @@ fn groups_events_by_file() {
     store
         .insert_events(&[event(1, "a", Some(digest(9))), event(3, "b", Some(digest(9))), event(2, "c", None)])
         .unwrap();
-    let groups = store.denial_groups().unwrap();
+    let groups = store.denial_groups(&DenialFilter::default()).unwrap();
     assert_eq!(groups.len(), 2);
     let hashed = groups.iter().find(|g| g.sha256.is_some()).unwrap();
     assert_eq!(hashed.count, 2);
     assert_eq!((hashed.first_ms, hashed.last_ms), (1, 3));
     assert_eq!(hashed.comms.len(), 2);
     assert_eq!(hashed.sha256.as_deref(), Some(digest(9).to_hex().as_str()));
+}
+
+#[test]
+fn filters_denials() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("p.db")).unwrap();
+    let event = |at_ms, action, cgroup_id, byte| EventRecord {
+        at_ms,
+        hook: "exec",
+        action,
+        reason: "unknown-file",
+        tgid: 1,
+        pid: 1,
+        uid: 0,
+        comm: "c".into(),
+        cgroup_id,
+        cgroup_path: None,
+        container: Some("abc".into()),
+        dev: 1,
+        ino: byte as u64,
+        path: None,
+        sha256: Some(digest(byte)),
+    };
+    store
+        .insert_events(&[event(100, "denied", 7, 1), event(200, "would-deny", 8, 2), event(300, "denied", 8, 3)])
+        .unwrap();
+    let count = |f: DenialFilter| store.denial_groups(&f).unwrap().len();
+    assert_eq!(count(DenialFilter::default()), 3);
+    assert_eq!(count(DenialFilter { since_ms: Some(150), ..Default::default() }), 2);
+    assert_eq!(count(DenialFilter { cgroup_id: Some(8), ..Default::default() }), 2);
+    assert_eq!(count(DenialFilter { action: Some("denied"), cgroup_id: Some(8), ..Default::default() }), 1);
+    let groups = store.denial_groups(&DenialFilter::default()).unwrap();
+    assert_eq!(groups[0].containers, vec!["abc".to_string()]);
+    assert_eq!(groups[0].review, vec!["new".to_string()]);
+}
+
+#[test]
+fn revoking_a_source_removes_exactly_its_trust() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("p.db")).unwrap();
+    let a = store.add_source(&manual("a"), &[record(1, "/a"), record(2, "/shared")]).unwrap();
+    let b = store.add_source(&manual("b"), &[record(2, "/shared"), record(3, "/b")]).unwrap();
+    assert_eq!(store.vouchers(&digest(2)).unwrap().iter().map(|s| s.id).collect::<Vec<_>>(), vec![a, b]);
+    let revoked = store.revoke_source(a, "admin", Some("compromised")).unwrap();
+    assert_eq!((revoked.id, revoked.digests), (a, 2));
+    assert!(!allowed(&store, &digest(1)).unwrap());
+    assert!(allowed(&store, &digest(2)).unwrap(), "still vouched for by b");
+    assert!(allowed(&store, &digest(3)).unwrap());
+    assert!(matches!(store.revoke_source(a, "admin", None), Err(StoreError::NoSuchSource { .. })));
+    let log: Vec<String> = store
+        .conn
+        .prepare("SELECT action FROM audit_log ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(log, ["add-source", "add-source", "revoke-source"]);
+}
+
+#[test]
+fn approving_marks_events_and_adds_an_approval_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("p.db")).unwrap();
+    store
+        .insert_events(&[EventRecord {
+            at_ms: 1,
+            hook: "exec",
+            action: "denied",
+            reason: "unknown-file",
+            tgid: 1,
+            pid: 1,
+            uid: 0,
+            comm: "c".into(),
+            cgroup_id: 1,
+            cgroup_path: None,
+            container: None,
+            dev: 1,
+            ino: 1,
+            path: Some("/tmp/tool".into()),
+            sha256: Some(digest(4)),
+        }])
+        .unwrap();
+    assert_eq!(store.event_file(1).unwrap(), Some((Some(digest(4)), Some("/tmp/tool".into()))));
+    let id = store.approve(&digest(4), Some("/tmp/tool"), "admin", "needed by the build").unwrap();
+    assert!(allowed(&store, &digest(4)).unwrap());
+    let groups = store.denial_groups(&DenialFilter::default()).unwrap();
+    assert_eq!(groups[0].review, vec!["approved".to_string()]);
+    let sources = store.sources().unwrap();
+    assert_eq!((sources[0].id, sources[0].kind.as_str()), (id, "approval"));
+    assert_eq!(sources[0].reason.as_deref(), Some("needed by the build"));
+}
+
+#[test]
+fn file_cache_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("p.db")).unwrap();
+    let stamp = crate::identity::FileStamp {
+        key: provgate_common::FileKey { dev: 0x80_0001, ino: 1 << 40, _pad: 0 },
+        ctime_sec: 1_700_000_000,
+        ctime_nsec: 999_999_999,
+        size: 4096,
+    };
+    let file = CachedFile { stamp, digest: digest(5), path: "/usr/bin/x".into() };
+    store.save_file_cache(std::slice::from_ref(&file)).unwrap();
+    store.save_file_cache(std::slice::from_ref(&file)).unwrap();
+    assert_eq!(store.load_file_cache().unwrap(), vec![file.clone()]);
+    assert_eq!(store.cached_files_with_digest(&digest(5)).unwrap(), vec![file]);
+    store.forget_files(&[stamp.key]).unwrap();
+    assert!(store.load_file_cache().unwrap().is_empty());
 }

@@ -1,0 +1,80 @@
+//! `baseline PATH...`: trust what is installed now (trust on first use), as one source that can
+//! be listed and revoked like any other.
+use std::path::PathBuf;
+
+use anyhow::bail;
+
+use super::{Paths, allow::current_user, notify_daemon};
+use crate::{
+    filecache::FileCache,
+    scan::{self, CANDIDATE_HELP},
+    store::{NewSource, SourceRecord, Store},
+};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = format!("Directories are walked without following symbolic links; candidates are {CANDIDATE_HELP}."))]
+pub struct Args {
+    /// Files or directories to trust as they are now.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
+    for p in &args.paths {
+        if !p.exists() {
+            bail!("{}: no such file or directory; nothing was added", p.display());
+        }
+    }
+    let mut store = Store::open(&paths.db)?;
+    let mut errors = Vec::new();
+    let candidates = scan::candidates(&args.paths, &mut errors);
+    let mut cache = FileCache::load(&store)?;
+    let bar = scan::progress_bar(candidates.len(), "hashing");
+    let started = std::time::Instant::now();
+    let (hashed, hash_errors, stats) = scan::hash_paths(&candidates, &mut cache, Some(&bar));
+    bar.finish_and_clear();
+    errors.extend(hash_errors.iter().map(ToString::to_string));
+    for e in errors.iter().take(10) {
+        eprintln!("provgate: skipped {e}");
+    }
+    if errors.len() > 10 {
+        eprintln!("provgate: skipped {} more", errors.len() - 10);
+    }
+    let records: Vec<SourceRecord> = hashed
+        .iter()
+        .map(|h| SourceRecord { digest: h.file.digest, path: Some(h.path.display().to_string()), package: None })
+        .collect();
+    if records.is_empty() {
+        bail!("no candidate files under {}; nothing was added", list(&args.paths));
+    }
+    let source = NewSource {
+        kind: "baseline",
+        name: format!("baseline of {}", list(&args.paths)),
+        signer: None,
+        issuer: None,
+        detail: Some(serde_json::json!({ "paths": args.paths, "files": records.len(), "skipped": errors.len() })),
+        created_by: current_user(),
+        reason: args.reason,
+    };
+    let id = store.add_source(&source, &records)?;
+    cache.save(&mut store)?;
+    let distinct: std::collections::HashSet<_> = records.iter().map(|r| r.digest).collect();
+    println!(
+        "baseline source #{id}: {} files ({} distinct digests) trusted; {} hashed ({} MB) and {} from the cache in {:.1}s; {} skipped",
+        records.len(),
+        distinct.len(),
+        stats.hashed,
+        stats.bytes_hashed / 1_000_000,
+        stats.cache_hits,
+        started.elapsed().as_secs_f64(),
+        errors.len()
+    );
+    notify_daemon(paths);
+    Ok(0)
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ")
+}

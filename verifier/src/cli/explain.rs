@@ -1,0 +1,117 @@
+//! `explain PATH|DIGEST`: allowed or not, and why.
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::{Paths, client, table};
+use crate::{
+    hashing::{Sha256Digest, hash_file},
+    identity::FileStamp,
+    store::{DenialFilter, Store},
+};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A file, or a digest (sha256:<hex> or <hex>).
+    target: String,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
+    let store = Store::open(&paths.db)?;
+    let path = PathBuf::from(&args.target);
+    let (digest, file) = match (path.exists(), Sha256Digest::parse(&args.target)) {
+        (false, Some(digest)) => (digest, None),
+        _ => {
+            let meta = std::fs::metadata(&path).map_err(|e| crate::hashing::HashError::from_io(&path, e))?;
+            let stamp = FileStamp::of(&meta);
+            let cached = store.cached_file(&stamp.key)?.filter(|c| c.stamp == stamp).map(|c| c.digest);
+            let digest = match cached {
+                Some(d) => d,
+                None => hash_file(&path)?.digest,
+            };
+            (digest, Some((path.clone(), stamp)))
+        }
+    };
+    let vouchers = store.vouchers(&digest)?;
+    let allowed = !vouchers.is_empty();
+    let seen_at = store.cached_files_with_digest(&digest)?;
+    let events = store.denial_groups(&DenialFilter { sha256: Some(digest), ..Default::default() })?;
+    // For a file: does the running daemon's kernel map hold a verdict for this exact content?
+    let kernel_map = file.as_ref().map(|(_, stamp)| {
+        let request = json!({ "op": "verdict", "dev": stamp.key.dev, "ino": stamp.key.ino });
+        match client::call(&paths.run_dir, &request) {
+            Ok(answer) => match answer["verdict"].as_object() {
+                Some(v) if v["ctime_sec"] == stamp.ctime_sec && v["ctime_nsec"] == stamp.ctime_nsec && v["size"] == stamp.size => {
+                    "current: the kernel allows this file".to_owned()
+                }
+                Some(_) => "stale: the kernel holds a verdict for an earlier version of this file".to_owned(),
+                None => "absent: the kernel denies (or reports) this file".to_owned(),
+            },
+            Err(e) => format!("unknown ({e})"),
+        }
+    });
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "sha256": digest.to_hex(),
+                "path": file.as_ref().map(|(p, _)| p.display().to_string()),
+                "allowed": allowed,
+                "sources": vouchers,
+                "seen_at": seen_at.iter().map(|c| &c.path).collect::<Vec<_>>(),
+                "kernel_map": kernel_map,
+                "events": events,
+            }))?
+        );
+        return Ok(if allowed { 0 } else { 1 });
+    }
+    if let Some((p, _)) = &file {
+        println!("{}", p.display());
+    }
+    println!("  {digest}");
+    if allowed {
+        println!("  ALLOWED: vouched for by {} source{}", vouchers.len(), if vouchers.len() == 1 { "" } else { "s" });
+    } else {
+        println!("  NOT ALLOWED: no source vouches for this digest");
+    }
+    for s in &vouchers {
+        let signer = match (&s.signer, &s.issuer) {
+            (Some(signer), Some(issuer)) => format!(", signed by {signer} ({issuer})"),
+            (Some(signer), None) => format!(", signed by {signer}"),
+            _ => String::new(),
+        };
+        let detail = s.detail.as_ref().map(|d| format!(" {d}")).unwrap_or_default();
+        println!(
+            "    #{} {} {:?}{signer}, added {} by {}{}{detail}",
+            s.id,
+            s.kind,
+            s.name,
+            table::time_ms(s.created_at * 1000),
+            s.created_by,
+            s.reason.as_ref().map(|r| format!(", reason: {r}")).unwrap_or_default()
+        );
+    }
+    if let Some(state) = &kernel_map {
+        println!("  kernel map: {state}");
+    }
+    if !seen_at.is_empty() {
+        let paths: Vec<&str> = seen_at.iter().map(|c| c.path.as_str()).take(5).collect();
+        println!("  seen at: {}{}", paths.join(", "), if seen_at.len() > 5 { ", ..." } else { "" });
+    }
+    for g in &events {
+        println!(
+            "  events: {} {} ({}), last {} by {}",
+            g.count,
+            g.actions.join(","),
+            g.hooks.join(","),
+            table::time_ms(g.last_ms),
+            g.comms.join(",")
+        );
+    }
+    if !allowed {
+        println!("  to trust it: provgate approve {digest} --reason '...'");
+    }
+    Ok(if allowed { 0 } else { 1 })
+}

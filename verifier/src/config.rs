@@ -1,0 +1,196 @@
+//! The daemon's TOML configuration file. Every key is optional; command-line flags override it.
+//! `provgate config` prints the defaults below as a commented file.
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::daemon::scope::Mode;
+
+pub const DEFAULT_PATH: &str = "/etc/provgate/provgate.toml";
+
+/// The documented default configuration, printed by `provgate config` and shipped as
+/// `packaging/provgate.toml`. A test checks that it parses to `Config::default()`.
+pub const DEFAULT_TOML: &str = r#"# provgate daemon configuration (/etc/provgate/provgate.toml).
+# Every key is optional; the values below are the defaults. Command-line flags override them.
+
+# SQLite store: allowlist sources, file cache, events, audit log.
+store = "/var/lib/provgate/provgate.db"
+# Status, lock and the root-only API socket (api.sock).
+run_dir = "/run/provgate"
+# bpffs directory for pinned programs and maps (used with keep_on_exit).
+pin_dir = "/sys/fs/bpf/provgate"
+
+# Mode for scopes that do not name one, and host-wide when no scope is listed:
+# "enforce" denies unknown code with EPERM, "audit" allows it and records a would-deny.
+mode = "audit"
+# Leave the programs enforcing when the daemon exits; a restarted daemon takes them over.
+keep_on_exit = false
+# Only report execs of unknown files (also the automatic fallback on kernels refusing BPF LSM).
+observe_only = false
+# Deny anonymous executable memory (JIT) in enforced scopes; by default it is counted.
+deny_anon_exec = false
+
+# Directories scanned at start: candidates under them (ELF, #!, execute bit) are hashed, and
+# their filesystems are watched (new, replaced and modified files are re-hashed; an exec of a
+# file not yet hashed waits for its hash).
+roots = []
+# Further paths whose filesystems are watched without a start-up scan.
+watch = []
+# Watch overlay filesystems (container root filesystems) as they are mounted.
+watch_overlays = true
+
+# Prometheus metrics, served on a loopback address only; "" disables them.
+metrics_address = "127.0.0.1:9464"
+
+# Capacity of the kernel verdict map (files), and the event ring buffer in KiB.
+verdict_capacity = 262144
+event_buffer_kib = 1024
+
+# Enforcement scopes: cgroup v2 directories (and their descendants), each with its own mode.
+# Without any, the mode applies host-wide.
+# [[scope]]
+# cgroup = "/sys/fs/cgroup/workloads.slice"
+# mode = "enforce"
+"#;
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub store: PathBuf,
+    pub run_dir: PathBuf,
+    pub pin_dir: PathBuf,
+    pub mode: Mode,
+    pub keep_on_exit: bool,
+    pub observe_only: bool,
+    pub deny_anon_exec: bool,
+    pub roots: Vec<PathBuf>,
+    pub watch: Vec<PathBuf>,
+    pub watch_overlays: bool,
+    pub metrics_address: String,
+    pub verdict_capacity: u32,
+    pub event_buffer_kib: u32,
+    #[serde(rename = "scope")]
+    pub scopes: Vec<ScopeConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeConfig {
+    pub cgroup: PathBuf,
+    pub mode: Option<Mode>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            store: crate::store::DEFAULT_PATH.into(),
+            run_dir: crate::daemon::status::DEFAULT_RUN_DIR.into(),
+            pin_dir: crate::kernel::loader::DEFAULT_PIN_DIR.into(),
+            mode: Mode::Audit,
+            keep_on_exit: false,
+            observe_only: false,
+            deny_anon_exec: false,
+            roots: Vec::new(),
+            watch: Vec::new(),
+            watch_overlays: true,
+            metrics_address: "127.0.0.1:9464".into(),
+            verdict_capacity: 1 << 18,
+            event_buffer_kib: 1024,
+            scopes: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Reads `path`; a missing file at the default location means the defaults.
+    pub fn load(path: &Path, explicit: bool) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(Self::default()),
+            Err(source) => return Err(ConfigError::Read { path: path.to_owned(), source }),
+        };
+        let config: Self = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: path.to_owned(),
+            // toml's message names the line and column and shows the offending text.
+            message: e.to_string().trim_end().replace('\n', " | "),
+        })?;
+        config.validate().map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !(self.event_buffer_kib >= 4 && self.event_buffer_kib.is_power_of_two()) {
+            return Err(format!("event_buffer_kib = {}: must be a power of two, at least 4", self.event_buffer_kib));
+        }
+        if self.verdict_capacity == 0 {
+            return Err("verdict_capacity must be positive".into());
+        }
+        if !self.metrics_address.is_empty() {
+            let addr: std::net::SocketAddr = self
+                .metrics_address
+                .parse()
+                .map_err(|e| format!("metrics_address = {:?}: {e}", self.metrics_address))?;
+            if !addr.ip().is_loopback() {
+                return Err(format!("metrics_address = {:?}: metrics are served on loopback addresses only", self.metrics_address));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("provgate.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path, true)
+    }
+
+    #[test]
+    fn documented_defaults_are_the_defaults() {
+        assert_eq!(parse(DEFAULT_TOML).unwrap(), Config::default());
+        assert_eq!(parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn reads_scopes_and_overrides() {
+        let config = parse(
+            "mode = \"enforce\"\nroots = [\"/usr\"]\n[[scope]]\ncgroup = \"/sys/fs/cgroup/a\"\n[[scope]]\ncgroup = \"b\"\nmode = \"audit\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.mode, Mode::Enforce);
+        assert_eq!(config.roots, vec![PathBuf::from("/usr")]);
+        assert_eq!(config.scopes.len(), 2);
+        assert_eq!(config.scopes[1].mode, Some(Mode::Audit));
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_line() {
+        let err = parse("mode = \"enforce\"\nkeep_on_exti = true\n").unwrap_err().to_string();
+        assert!(err.contains("provgate.toml") && err.contains("line 2") && err.contains("keep_on_exti"), "{err}");
+        let err = parse("mode = \"deny-all\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 1") && err.contains("deny-all"), "{err}");
+        let err = parse("metrics_address = \"0.0.0.0:9464\"\n").unwrap_err().to_string();
+        assert!(err.contains("loopback"), "{err}");
+        let err = parse("event_buffer_kib = 3\n").unwrap_err().to_string();
+        assert!(err.contains("power of two"), "{err}");
+    }
+
+    #[test]
+    fn missing_default_file_means_defaults_but_missing_explicit_file_is_an_error() {
+        let missing = Path::new("/nonexistent/provgate.toml");
+        assert_eq!(Config::load(missing, false).unwrap(), Config::default());
+        assert!(matches!(Config::load(missing, true), Err(ConfigError::Read { .. })));
+    }
+}

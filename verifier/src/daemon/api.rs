@@ -1,0 +1,119 @@
+//! The daemon's API to the CLI: newline-delimited JSON over a Unix socket that only root can
+//! open, and Prometheus metrics over HTTP on a loopback address. Both hand requests to the
+//! daemon's main loop, which owns the state, through one channel.
+use std::{net::SocketAddr, path::Path};
+
+use anyhow::{Context as _, Result};
+use serde::Deserialize;
+use tokio::{
+    io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader},
+    net::{TcpListener, UnixListener},
+    sync::{mpsc, oneshot},
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Request {
+    /// The daemon's status.
+    Status,
+    /// Re-read trust from the store now and update the kernel map.
+    Reload,
+    /// The verdict the daemon holds for a file identity (kernel device encoding).
+    Verdict { dev: u32, ino: u64 },
+    /// Metrics in the Prometheus text format.
+    Metrics,
+}
+
+pub struct Call {
+    pub request: Request,
+    pub reply: oneshot::Sender<serde_json::Value>,
+}
+
+const MAX_REQUEST: u64 = 64 * 1024;
+
+/// Binds the socket; the daemon's umask (0077) makes it root-only from creation on.
+pub fn bind_socket(path: &Path) -> Result<UnixListener> {
+    let _ = std::fs::remove_file(path);
+    UnixListener::bind(path).with_context(|| format!("API socket {}", path.display()))
+}
+
+pub async fn serve_socket(listener: UnixListener, calls: mpsc::Sender<Call>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let calls = calls.clone();
+        tokio::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut line = String::new();
+            let mut reader = BufReader::new(read.take(MAX_REQUEST));
+            if reader.read_line(&mut line).await.is_err() {
+                return;
+            }
+            let response = match serde_json::from_str::<Request>(line.trim()) {
+                Ok(request) => ask(&calls, request).await,
+                Err(e) => serde_json::json!({ "ok": false, "error": format!("bad request: {e}") }),
+            };
+            let mut out = response.to_string();
+            out.push('\n');
+            let _ = write.write_all(out.as_bytes()).await;
+        });
+    }
+}
+
+async fn ask(calls: &mpsc::Sender<Call>, request: Request) -> serde_json::Value {
+    let (reply, answer) = oneshot::channel();
+    if calls.send(Call { request, reply }).await.is_err() {
+        return serde_json::json!({ "ok": false, "error": "daemon is stopping" });
+    }
+    answer.await.unwrap_or_else(|_| serde_json::json!({ "ok": false, "error": "daemon is stopping" }))
+}
+
+pub async fn bind_metrics(address: &str) -> Result<TcpListener> {
+    let addr: SocketAddr = address.parse().with_context(|| format!("metrics address {address}"))?;
+    anyhow::ensure!(addr.ip().is_loopback(), "metrics address {address}: loopback addresses only");
+    TcpListener::bind(addr).await.with_context(|| format!("metrics address {address}"))
+}
+
+/// A minimal HTTP/1.1 responder: every request gets the metrics.
+pub async fn serve_metrics(listener: TcpListener, calls: mpsc::Sender<Call>) {
+    loop {
+        let Ok((mut stream, _)) = listener.accept().await else { continue };
+        let calls = calls.clone();
+        tokio::spawn(async move {
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 8192 {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let body = match ask(&calls, Request::Metrics).await {
+                serde_json::Value::String(text) => text,
+                other => other.to_string(),
+            };
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+        });
+    }
+}
+
+/// Renders counters in the Prometheus text exposition format.
+#[derive(Default)]
+pub struct MetricsText(String);
+
+impl MetricsText {
+    pub fn metric(&mut self, name: &str, kind: &str, help: &str, samples: &[(&str, f64)]) {
+        use std::fmt::Write as _;
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(self.0, "{name}{labels} {value}");
+        }
+    }
+
+    pub fn finish(self) -> String {
+        self.0
+    }
+}
