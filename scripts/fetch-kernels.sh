@@ -4,7 +4,8 @@
 #   6.1  bookworm            linux-image-6.1.0-N-cloud-amd64
 #   6.12 bookworm-backports  linux-image-6.12.*+deb12-cloud-amd64
 #   7.x  sid                 linux-image-7.*-cloud-amd64 (a metapackage over linux-binary-*)
-# Result: $PROVGATE_VM_CACHE/kernels/<suite>/vmlinuz and .../release
+# Result: $PROVGATE_VM_CACHE/kernels/<suite>/{vmlinuz,release,overlay.ko}
+# (overlayfs is a module in these kernels; the VM tests load it for container-like mounts).
 set -euo pipefail
 
 cache=${PROVGATE_VM_CACHE:-/var/cache/provgate-vm}
@@ -23,7 +24,7 @@ apt_for() { # suite -> prints apt options using a private state dir
 
 fetch() { # suite regex
   local suite=$1 pattern=$2 out="$cache/kernels/$1"
-  if [ -s "$out/vmlinuz" ] && [ -s "$out/release" ]; then
+  if [ -s "$out/vmlinuz" ] && [ -s "$out/release" ] && [ -s "$out/overlay.ko" ]; then
     log "$suite: have $(cat "$out/release")"
     return
   fi
@@ -39,7 +40,7 @@ fetch() { # suite regex
   # The cloud image may be a metapackage whose kernel lives in linux-binary-*; take those too.
   local deps
   # shellcheck disable=SC2086
-  deps=$(apt-cache $opts depends "$pkg" | awk '/Depends: linux-binary-/ {print $2}')
+  deps=$(apt-cache $opts depends "$pkg" | awk '/Depends: linux-(binary|modules)-/ {print $2}')
   ( cd "$work" && for p in $pkg $deps; do
       # shellcheck disable=SC2086
       apt-get $opts -qq download "$p"
@@ -55,6 +56,16 @@ fetch() { # suite regex
   [ "$release" != vmlinuz ] || release=$(basename "$(dirname "$vmlinuz")")
   echo "$release" > "$out/release"
   (find "$work/root/boot" "$work/root/usr/lib/modules" -name 'config-*' -type f 2>/dev/null || true) | head -n 1 | xargs -r -I{} cp {} "$out/config"
+  local module
+  module=$( (find "$work/root" -name 'overlay.ko*' -type f 2>/dev/null || true) | head -n 1)
+  [ -n "$module" ] || { log "$suite: no overlay module in $pkg $deps"; exit 1; }
+  case "$module" in
+    *.ko.xz) xz -dc "$module" > "$out/overlay.ko.tmp" ;;
+    *.ko.zst) zstd -qdc "$module" > "$out/overlay.ko.tmp" ;;
+    *.ko.gz) gzip -dc "$module" > "$out/overlay.ko.tmp" ;;
+    *) cp "$module" "$out/overlay.ko.tmp" ;;
+  esac
+  mv "$out/overlay.ko.tmp" "$out/overlay.ko"
   rm -rf "$work"
   log "$suite: $(cat "$out/release") -> $out/vmlinuz"
 }

@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   # build: eBPF (bpf-linker links against LLVM 22, matching rustc's LLVM), C test programs
   gcc libc6-dev binutils pkg-config llvm-22-dev libpolly-22-dev libzstd-dev zlib1g-dev
-  # VM tests: emulator, the initramfs shell
-  qemu-system-x86 busybox-static
+  # VM tests: emulator, the initramfs shell, module decompression
+  qemu-system-x86 busybox-static xz-utils zstd
   # benchmarks and tools
   bpftool jq hyperfine openssl
 )

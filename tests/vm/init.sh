@@ -12,6 +12,7 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount -t bpf bpf /sys/fs/bpf
 mkdir -p /var/lib/provgate /run
 ip link set lo up   # the daemon serves metrics on 127.0.0.1
+insmod /lib/modules/overlay.ko
 echo "PROVGATE-KERNEL $(uname -r) lsm=$(cat /sys/kernel/security/lsm)"
 # provgate.script=NAME runs /NAME.sh; the scenarios by default.
 script=scenarios

@@ -32,10 +32,11 @@ fn vm_run(suite: &str) -> &'static Result<VmRun, String> {
     RUNS[index].get_or_init(|| {
         let image = initramfs().as_ref().map_err(Clone::clone)?;
         let kernel = harness::kernel_image(suite)?;
+        let image = harness::kernel_initramfs(image, suite, &work_dir())?;
         let _one_at_a_time = (std::thread::available_parallelism().map_or(1, |n| n.get()) < 4)
             .then(|| SLOTS.lock().unwrap_or_else(|e| e.into_inner()));
         let log = work_dir().join(format!("console-{suite}.log"));
-        let run = harness::boot(&kernel, image, "scenarios", &log, BOOT_TIMEOUT)?;
+        let run = harness::boot(&kernel, &image, "scenarios", &log, BOOT_TIMEOUT)?;
         eprintln!("{suite}: VM ran in {:.1}s, console in {}", run.elapsed.as_secs_f64(), log.display());
         Ok(run)
     })
@@ -121,6 +122,14 @@ macro_rules! kernel {
                 host_wide_enforce,
                 keep_on_exit_and_takeover,
                 detach_on_exit,
+                first_exec_of_a_fresh_allowlisted_binary,
+                library_written_then_loaded,
+                overlay_identity_is_content,
+                approval_applies_at_once,
+                revoke_removes_exactly_that_trust,
+                baseline_is_a_revocable_source,
+                explain_says_why,
+                file_cache_survives_restart,
             );
         }
     };

@@ -9,7 +9,7 @@ printf '#!/bin/sh\necho known-script-ran\n' > $T/known.sh && chmod 755 $T/known.
 printf '#!/tmp/unknown_interp\necho should-not-run\n' > $T/trusted_script_unknown_interp.sh
 chmod 755 $T/trusted_script_unknown_interp.sh
 "$PG" allow /bin/busybox $LD $LIBC $T/hello $T/try_exec $T/dltest $T/goodlib.so $T/mprotect_test \
-  $T/memfd_exec $T/jit $T/mmapflood $T/known.sh $T/trusted_script_unknown_interp.sh \
+  $T/memfd_exec $T/jit $T/mmapflood $T/write_exec $T/known.sh $T/trusted_script_unknown_interp.sh \
   $T/victim $T/ok_cp $T/ok_mv $T/ok_ln > /tmp/allow.out 2>&1 \
   || { cat /tmp/allow.out; result setup FAIL "provgate allow failed"; exit 0; }
 
@@ -195,6 +195,88 @@ if start_daemon --mode enforce --cgroup "$CG" --keep-on-exit; then
     else result detach_on_exit FAIL "out=[$out] pins left=$left"; fi
   else result detach_on_exit FAIL "daemon did not start"; fi
 else result keep_on_exit_and_takeover FAIL "daemon did not start"; fi
+
+# ---------------------------------------------------------------- the daemon keeping the map true
+# Watching the root filesystem (via --root $T) and overlays as they are mounted.
+if start_daemon --mode enforce --cgroup "$CG" --root $T; then
+
+  out=$(inscope $T/write_exec $T/hello $T/fresh_copy 2>&1)
+  bad=$(inscope $T/write_exec /tmp/unknown $T/fresh_unknown 2>&1)
+  held=$(json_number exec_permission_events)
+  if [ "$out" = "hello from provgate test" ] && echo "$bad" | grep -q "exec-errno=1 " && [ "${held:-0}" -ge 2 ]; then
+    result first_exec_of_a_fresh_allowlisted_binary PASS "exec_permission_events=$held"
+  else result first_exec_of_a_fresh_allowlisted_binary FAIL "trusted=[$out] unknown=[$bad] held=$held"; fi
+
+  cp $T/goodlib.so $T/newlib.so
+  loads() { inscope $T/dltest $T/newlib.so 2>&1 | grep -q dlopen-ok; }
+  if wait_for 5 loads; then result library_written_then_loaded PASS
+  else result library_written_then_loaded FAIL "$(inscope $T/dltest $T/newlib.so 2>&1)"; fi
+
+  mkdir -p /tmp/ovl/lower /tmp/ovl/upper /tmp/ovl/work /tmp/ovl/merged
+  cp $T/hello /tmp/ovl/lower/tool
+  mount -t overlay overlay -o lowerdir=/tmp/ovl/lower,upperdir=/tmp/ovl/upper,workdir=/tmp/ovl/work /tmp/ovl/merged
+  if wait_for 5 status_shows '"fstype": "overlay"'; then
+    lower=$(inscope /tmp/ovl/merged/tool 2>&1)
+    fresh=$(inscope $T/write_exec $T/hello /tmp/ovl/merged/fresh 2>&1)
+    cp /tmp/unknown /tmp/ovl/merged/bad
+    bad=$(inscope $T/try_exec /tmp/ovl/merged/bad 2>&1)
+    if [ "$lower" = "hello from provgate test" ] && [ "$fresh" = "hello from provgate test" ] \
+        && echo "$bad" | grep -q "exec-errno=1 "; then
+      result overlay_identity_is_content PASS
+    else result overlay_identity_is_content FAIL "lower=[$lower] fresh=[$fresh] unknown=[$bad]"; fi
+  else result overlay_identity_is_content FAIL "the overlay was not watched: $("$PG" status | grep watching)"; fi
+
+  unknown_copy $T/hello /tmp/approve_me approve
+  before=$(inscope $T/try_exec /tmp/approve_me 2>&1)
+  has_event denied exec /tmp/approve_me > /tmp/ev.out
+  event=$("$PG" denials --path /tmp/approve_me --json | grep -o '"last_event": [0-9]*' | head -n 1 | tr -dc 0-9)
+  approved=$("$PG" approve "$event" --reason "needed by the VM test" 2>&1)
+  after=$(inscope /tmp/approve_me 2>&1)
+  source=$(echo "$approved" | grep -o 'source #[0-9]*' | tr -dc 0-9)
+  if echo "$before" | grep -q "exec-errno=1 " && [ "$after" = "hello from provgate test" ] && [ -n "$source" ] \
+      && "$PG" denials --path /tmp/approve_me --json | grep -q '"approved"'; then
+    result approval_applies_at_once PASS "event $event -> source $source"
+  else result approval_applies_at_once FAIL "event=$event before=[$before] approve=[$approved] after=[$after] explain=[$("$PG" explain /tmp/approve_me 2>&1)] status=[$("$PG" status 2>&1 | grep -E 'verdicts|hashing')]"; fi
+
+  "$PG" revoke "$source" --reason "VM test" > /tmp/revoke.out 2>&1
+  revoked=$(inscope $T/try_exec /tmp/approve_me 2>&1)
+  still=$(inscope $T/hello 2>&1)
+  if echo "$revoked" | grep -q "exec-errno=1 " && [ "$still" = "hello from provgate test" ]; then
+    result revoke_removes_exactly_that_trust PASS
+  else result revoke_removes_exactly_that_trust FAIL "revoked=[$revoked] other=[$still] $(cat /tmp/revoke.out)"; fi
+
+  mkdir -p /opt/base && unknown_copy $T/hello /opt/base/tool base
+  before=$(inscope $T/try_exec /opt/base/tool 2>&1)
+  "$PG" baseline /opt/base --reason "trust on first use" > /tmp/baseline.out 2>&1
+  after=$(inscope /opt/base/tool 2>&1)
+  listed=$("$PG" sources | grep -c baseline)
+  base_id=$(grep -o 'source #[0-9]*' /tmp/baseline.out | tr -dc 0-9)
+  "$PG" revoke "$base_id" > /dev/null 2>&1
+  gone=$(inscope $T/try_exec /opt/base/tool 2>&1)
+  if echo "$before" | grep -q "exec-errno=1 " && [ "$after" = "hello from provgate test" ] && [ "$listed" -ge 1 ] \
+      && echo "$gone" | grep -q "exec-errno=1 "; then
+    result baseline_is_a_revocable_source PASS
+  else result baseline_is_a_revocable_source FAIL "before=[$before] after=[$after] listed=$listed gone=[$gone] $(cat /tmp/baseline.out)"; fi
+
+  "$PG" explain $T/hello > /tmp/explain_ok.out 2>&1; ok_rc=$?
+  "$PG" explain /tmp/unknown > /tmp/explain_no.out 2>&1; no_rc=$?
+  if [ $ok_rc -eq 0 ] && grep -q "ALLOWED" /tmp/explain_ok.out && grep -q "manual" /tmp/explain_ok.out \
+      && grep -q "kernel map: current" /tmp/explain_ok.out \
+      && [ $no_rc -eq 1 ] && grep -q "NOT ALLOWED" /tmp/explain_no.out && grep -q "denied" /tmp/explain_no.out; then
+    result explain_says_why PASS
+  else result explain_says_why FAIL "rc=$ok_rc/$no_rc $(cat /tmp/explain_ok.out /tmp/explain_no.out)"; fi
+
+  stop_daemon
+  # A restart finds every unchanged file in the persistent file cache: nothing is re-hashed.
+  if start_daemon --mode enforce --cgroup "$CG" --root $T; then
+    hashes=$(json_number hashes); hits=$(json_number cache_hits)
+    if [ "$hashes" = 0 ] && [ "${hits:-0}" -gt 10 ]; then result file_cache_survives_restart PASS "cache_hits=$hits"
+    else result file_cache_survives_restart FAIL "hashes=$hashes cache_hits=$hits"; fi
+    stop_daemon
+  else result file_cache_survives_restart FAIL "restart failed"; fi
+  umount /tmp/ovl/merged
+
+else result first_exec_of_a_fresh_allowlisted_binary FAIL "daemon did not start"; fi
 
 echo "----- daemon log (tail) -----"
 tail -n 15 /tmp/daemon.log

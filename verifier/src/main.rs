@@ -12,6 +12,9 @@ mod store;
 use clap::Parser as _;
 
 fn main() {
+    // Die quietly on a closed pipe (`provgate denials | head`), like other command-line tools.
+    // SAFETY: setting a signal disposition before any threads exist.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

@@ -133,7 +133,7 @@ fn shared_libraries(binary: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// Test programs compiled from tests/vm/progs: (source, output name, extra flags).
-const PROGRAMS: [(&str, &str, &[&str]); 10] = [
+const PROGRAMS: [(&str, &str, &[&str]); 11] = [
     ("hello.c", "hello", &[]),
     ("try_exec.c", "try_exec", &[]),
     ("dltest.c", "dltest", &[]),
@@ -143,6 +143,7 @@ const PROGRAMS: [(&str, &str, &[&str]); 10] = [
     ("execbench.c", "execbench", &[]),
     ("noop.c", "noop", &[]),
     ("mmapflood.c", "mmapflood", &[]),
+    ("write_exec.c", "write_exec", &[]),
     ("preload_lib.c", "goodlib.so", &["-shared", "-fPIC"]),
 ];
 
@@ -202,6 +203,21 @@ pub fn build_initramfs(provgate: &Path, work: &Path) -> Result<PathBuf, String> 
     let image = work.join("initramfs.cpio");
     std::fs::write(&image, cpio.finish()).map_err(|e| e.to_string())?;
     Ok(image)
+}
+
+/// The initramfs for one kernel: the shared image followed by a second archive with that
+/// kernel's overlayfs module (the kernel unpacks concatenated archives in order).
+pub fn kernel_initramfs(base: &Path, suite: &str, work: &Path) -> Result<PathBuf, String> {
+    let module = vm_cache().join("kernels").join(suite).join("overlay.ko");
+    let module = std::fs::read(&module).map_err(|e| format!("{}: {e} (run scripts/setup.sh)", module.display()))?;
+    let mut cpio = Cpio::default();
+    cpio.dir("/lib/modules");
+    cpio.file("/lib/modules/overlay.ko", &module, 0o644);
+    let mut image = std::fs::read(base).map_err(|e| format!("{}: {e}", base.display()))?;
+    image.extend_from_slice(&cpio.finish());
+    let path = work.join(format!("initramfs-{suite}.cpio"));
+    std::fs::write(&path, image).map_err(|e| e.to_string())?;
+    Ok(path)
 }
 
 /// The console output of one boot, and what the scenarios reported.

@@ -35,6 +35,7 @@ fn main() -> Result<()> {
     let kernel = provgate_vm::kernel_image(&cli.kernel).map_err(anyhow::Error::msg)?;
     std::fs::create_dir_all(&cli.work).with_context(|| cli.work.display().to_string())?;
     let image = provgate_vm::build_initramfs(&cli.provgate, &cli.work).map_err(anyhow::Error::msg)?;
+    let image = provgate_vm::kernel_initramfs(&image, &cli.kernel, &cli.work).map_err(anyhow::Error::msg)?;
     let (script, done) = match cli.command {
         Command::Demo => ("demo", "PROVGATE-DEMO-DONE"),
         Command::Bench => ("bench", "PROVGATE-BENCH "),

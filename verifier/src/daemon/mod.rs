@@ -138,7 +138,12 @@ async fn run_async(config: DaemonConfig) -> Result<()> {
     let watcher = if watch_paths.is_empty() && !config.watch_overlays {
         None
     } else {
-        Some(watch::start(engine.clone(), &watch_paths, config.watch_overlays).context("watching files")?)
+        // The store's files exist by now (WAL mode keeps -wal and -shm while the store is open).
+        let store_files: Vec<PathBuf> = ["", "-wal", "-shm", "-journal"]
+            .iter()
+            .map(|suffix| PathBuf::from(format!("{}{suffix}", config.store.display())))
+            .collect();
+        Some(watch::start(engine.clone(), &watch_paths, config.watch_overlays, &store_files).context("watching files")?)
     };
 
     let settings = settings(&config, &scopes);
@@ -328,6 +333,8 @@ impl Daemon {
         tracing::info!(
             inserted = changes.inserted,
             removed = changes.removed,
+            allowed = self.engine.allowed_digests(),
+            cached = self.engine.cached_files(),
             micros = started.elapsed().as_micros() as u64,
             "trust reloaded"
         );

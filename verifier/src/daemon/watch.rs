@@ -101,6 +101,24 @@ impl Fanotify {
         if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
     }
 
+    /// Suppresses every event about this file, whatever mark would report it. The daemon must
+    /// never be handed a descriptor of its own SQLite files: closing any descriptor of a file
+    /// drops all of the process's POSIX locks on it, SQLite's included.
+    fn ignore_file(&self, path: &Path) -> std::io::Result<()> {
+        let c_path = CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+        // SAFETY: valid fd and NUL-terminated path.
+        let rc = unsafe {
+            libc::fanotify_mark(
+                self.0.as_raw_fd(),
+                libc::FAN_MARK_ADD | libc::FAN_MARK_IGNORED_MASK | libc::FAN_MARK_IGNORED_SURV_MODIFY,
+                EVENT_MASK,
+                libc::AT_FDCWD,
+                c_path.as_ptr(),
+            )
+        };
+        if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    }
+
     fn allow(&self, event_fd: i32) {
         let response = libc::fanotify_response { fd: event_fd, response: libc::FAN_ALLOW };
         // SAFETY: writes a fanotify_response from a valid struct.
@@ -169,8 +187,12 @@ impl Marks {
 }
 
 /// Starts watching the filesystems holding `paths` (and overlays as they appear, if asked).
-pub fn start(engine: Arc<Engine>, paths: &[PathBuf], overlays: bool) -> Result<Watcher> {
+/// Events about the files in `ignore` (the store's) are never delivered.
+pub fn start(engine: Arc<Engine>, paths: &[PathBuf], overlays: bool, ignore: &[PathBuf]) -> Result<Watcher> {
     let fan = Arc::new(Fanotify::new()?);
+    for path in ignore.iter().filter(|p| p.exists()) {
+        fan.ignore_file(path).with_context(|| format!("fanotify ignore mark on {}", path.display()))?;
+    }
     let watched = Arc::new(Mutex::new(Vec::new()));
     let mut marks = Marks { fan: fan.clone(), devs: HashSet::new(), watched: watched.clone() };
     let all = mounts();
