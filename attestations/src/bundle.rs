@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use sigstore_verify::types::{Bundle as SigstoreBundle, SignatureContent};
+use sigstore_verify::types::{Bundle as SigstoreBundle, SignatureContent, bundle::VerificationMaterialContent};
 use thiserror::Error;
 
 use crate::limits::{self, LimitError, MAX_BUNDLE_BYTES, MAX_BUNDLE_DEPTH};
@@ -70,6 +70,12 @@ impl Bundle {
         }
         let text = std::str::from_utf8(bytes).map_err(|e| BundleError::Malformed(e.to_string()))?;
         let inner = SigstoreBundle::from_json(text).map_err(|e| BundleError::Malformed(e.to_string()))?;
+        // Otherwise an empty chain would read as "no certificate", i.e. a managed-key bundle.
+        if let VerificationMaterialContent::X509CertificateChain { certificates } = &inner.verification_material.content
+            && certificates.is_empty()
+        {
+            return Err(BundleError::Malformed("the certificate chain is empty".into()));
+        }
         Ok(Self { inner, media_type })
     }
 

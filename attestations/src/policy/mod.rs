@@ -202,7 +202,9 @@ fn certificate_differences(
 ) -> Vec<String> {
     let mut differences = Vec::new();
     if !found.identities.iter().any(|san| identity.matches(san.value())) {
-        differences.push(format!("expected identity {identity}, found {}", Signer::Certificate(found.clone()).identity()));
+        let found_identities: Vec<String> = found.identities.iter().map(|san| format!("{:?}", san.value())).collect();
+        let found_identities = if found_identities.is_empty() { "no identity".to_owned() } else { found_identities.join(", ") };
+        differences.push(format!("expected identity {identity}, found {found_identities}"));
     }
     let mut check = |what: &str, expected: Option<&ValueMatcher>, value: Option<&str>| {
         if let Some(expected) = expected

@@ -4,6 +4,7 @@ mod denials;
 mod hash;
 mod run;
 mod status;
+mod verify_bundle;
 
 use std::path::PathBuf;
 
@@ -36,6 +37,8 @@ pub enum Command {
     Status(status::Args),
     /// Show what was denied, or would have been in audit mode.
     Denials(denials::Args),
+    /// Verify a Sigstore bundle offline (the sigstore-conformance client command line).
+    VerifyBundle(verify_bundle::Args),
 }
 
 /// Runs the command and returns the process exit code.
@@ -46,5 +49,6 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run::run(&cli.db, &cli.run_dir, args),
         Command::Status(args) => status::run(&cli.run_dir, args),
         Command::Denials(args) => denials::run(&cli.db, args),
+        Command::VerifyBundle(args) => verify_bundle::run(args),
     }
 }
