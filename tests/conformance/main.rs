@@ -1,6 +1,9 @@
 //! The official sigstore-conformance bundle-verify cases (../shared/corpora), each run twice
 //! through the real `provgate verify-bundle` command line of the conformance protocol: once with
-//! the artifact file, once with only its `sha256:` digest. Every case is its own test.
+//! the artifact file, once with only its `sha256:` digest. Every case is its own test. Beside
+//! them, a few cases against a private Sigstore check the messages operators read.
+mod private_sigstore;
+
 use std::{
     path::{Path, PathBuf},
     process::Command,
@@ -124,6 +127,7 @@ fn discover() -> Vec<Case> {
 
 fn main() {
     let args = Arguments::from_args();
+    let mut trials = private_sigstore::trials();
     if !cases_dir().is_dir() {
         let message = format!("conformance corpus not found at {}", cases_dir().display());
         if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -131,17 +135,17 @@ fn main() {
             std::process::exit(101);
         }
         eprintln!("skipped: {message}");
-        return;
+        libtest_mimic::run(&args, trials).exit();
     }
     let cases = discover();
     let count = cases.len();
-    let mut trials = vec![Trial::test("all_cases_present", move || {
+    trials.push(Trial::test("all_cases_present", move || {
         if count == EXPECTED_CASES {
             Ok(())
         } else {
             Err(format!("found {count} cases, expected {EXPECTED_CASES}").into())
         }
-    })];
+    }));
     // The built-in public-good root (no --trusted-root) is what the protocol's default means.
     if let Some(case) = cases.iter().find(|c| c.name == "happy-path-v0.3").cloned() {
         trials.push(Trial::test("built_in_public_good_root::happy-path-v0.3", move || {
