@@ -178,7 +178,7 @@ impl Reader<'_> {
             (None, Some(issuer), Some(identity)) => SignerPattern::Certificate {
                 issuer: self.matcher(issuer)?,
                 identity: self.matcher(identity)?,
-                claims: entry.claims.map(|claims| self.claims(claims)).transpose()?.unwrap_or_default(),
+                claims: Box::new(entry.claims.map(|claims| self.claims(claims)).transpose()?.unwrap_or_default()),
             },
             (None, Some(_), None) => {
                 return Err(self.at(

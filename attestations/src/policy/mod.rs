@@ -32,7 +32,7 @@ pub struct ClaimRules {
 /// Who a rule is about.
 #[derive(Debug, Clone)]
 pub enum SignerPattern {
-    Certificate { issuer: ValueMatcher, identity: ValueMatcher, claims: ClaimRules },
+    Certificate { issuer: ValueMatcher, identity: ValueMatcher, claims: Box<ClaimRules> },
     Key(PublicKey),
 }
 
@@ -89,7 +89,7 @@ impl TrustPolicy {
             SignerPattern::Certificate {
                 issuer: ValueMatcher::Exact(issuer.to_owned()),
                 identity: ValueMatcher::Exact(identity.to_owned()),
-                claims: ClaimRules::default(),
+                claims: Box::default(),
             },
         )
     }

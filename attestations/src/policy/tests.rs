@@ -129,7 +129,8 @@ runner_environment = "github-hosted"
     let policy = policy(&text).unwrap();
     assert!(policy.authorize(&release(), slsa()).is_ok());
 
-    let cases: [(&str, fn(&mut CiClaims)); 5] = [
+    type Change = fn(&mut CiClaims);
+    let cases: [(&str, Change); 5] = [
         ("expected repository \"https://github.com/acme/app\", found \"https://github.com/evil/app\"", |c| {
             c.repository = Some("https://github.com/evil/app".into())
         }),

@@ -56,9 +56,9 @@ mod tests {
         let mut last = size - 1;
         let mut hash = leaf;
         for sibling in path {
-            if index % 2 == 1 || index == last {
+            if !index.is_multiple_of(2) || index == last {
                 hash = node_hash(sibling, &hash);
-                while index % 2 == 0 && index != 0 {
+                while index.is_multiple_of(2) && index != 0 {
                     index >>= 1;
                     last >>= 1;
                 }
