@@ -4,7 +4,7 @@ mod common;
 
 use common::{ARTIFACT, SLSA_V1, World, b64, public_key, release_workflow, slsa_v1, trust_root, unb64};
 use provgate_attestations::{ArtifactRef, BundleVerifier, Check, SanIdentity, SignedContent, Signer};
-use provgate_attestations_testkit::{Identity, LeafOptions, MediaType, PrivateSigstore, RekorVersion, statement};
+use provgate_attestations_testkit::{Identity, MediaType, PrivateSigstore, RekorVersion, statement};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
@@ -46,8 +46,7 @@ fn every_bundle_version_log_and_content_kind_verifies() {
 #[test]
 fn the_signer_is_read_from_the_certificate_with_its_ci_claims() {
     let mut world = World::new();
-    let signer = world.sigstore.keyless(&release_workflow());
-    let bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &world.sigstore.default_options());
+    let (_, bundle) = world.release_signature();
     let verified = world.verify(&bundle, Some(ArtifactRef::Bytes(ARTIFACT)), None).unwrap();
     let Signer::Certificate(certificate) = &verified.signer else { panic!("keyless") };
     assert_eq!(
@@ -110,13 +109,10 @@ fn managed_key_bundles_verify_with_their_key_only() {
 #[test]
 fn an_expired_certificate_is_rejected() {
     let mut world = World::new();
-    let now = world.sigstore.now;
-    let hour = jiff::SignedDuration::from_hours(1);
     // Valid for ten minutes an hour ago; the signature is logged a minute ago.
-    let leaf = LeafOptions { not_before: now - hour, not_after: now - hour + jiff::SignedDuration::from_mins(10), sct: true };
-    let signer = world.sigstore.keyless_with(&release_workflow(), &leaf);
-    let bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &world.sigstore.default_options());
-    let rejection = world.verify(&bundle, Some(ArtifactRef::Bytes(ARTIFACT)), None).unwrap_err();
+    let signer = world.sigstore.keyless_with(&release_workflow(), &world.leaf(-60, -50, true));
+    let bundle = world.sign(&signer);
+    let rejection = world.rejection(&bundle);
     assert_eq!(rejection.check, Check::Chain, "{rejection}");
     assert!(rejection.detail.contains("CertExpired"), "{rejection}");
 }
@@ -124,11 +120,9 @@ fn an_expired_certificate_is_rejected() {
 #[test]
 fn a_certificate_not_yet_valid_at_signing_is_rejected() {
     let mut world = World::new();
-    let now = world.sigstore.now;
-    let leaf = LeafOptions { not_before: now + jiff::SignedDuration::from_mins(5), not_after: now + jiff::SignedDuration::from_mins(15), sct: true };
-    let signer = world.sigstore.keyless_with(&release_workflow(), &leaf);
-    let bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &world.sigstore.default_options());
-    let rejection = world.verify(&bundle, Some(ArtifactRef::Bytes(ARTIFACT)), None).unwrap_err();
+    let signer = world.sigstore.keyless_with(&release_workflow(), &world.leaf(5, 15, true));
+    let bundle = world.sign(&signer);
+    let rejection = world.rejection(&bundle);
     assert_eq!(rejection.check, Check::Chain, "{rejection}");
     assert!(rejection.detail.contains("CertNotValidYet"), "{rejection}");
 }
@@ -138,13 +132,13 @@ fn a_certificate_from_another_ca_is_rejected() {
     let mut world = World::new();
     let mut other = PrivateSigstore::new();
     let signer = other.keyless(&release_workflow());
-    let bundle = other.sign_artifact(&signer, ARTIFACT, &world.sigstore.default_options());
+    let foreign = other.sign_artifact(&signer, ARTIFACT, &world.sigstore.default_options());
     // Logged in our log, so only the certificate is foreign.
-    let ours = world.sigstore.sign_artifact(&signer, ARTIFACT, &world.sigstore.default_options());
-    let rejection = world.verify(&ours, Some(ArtifactRef::Bytes(ARTIFACT)), None).unwrap_err();
+    let bundle = world.sign(&signer);
+    let rejection = world.rejection(&bundle);
     assert_eq!(rejection.check, Check::Chain, "{rejection}");
     // Entirely from another deployment: its log is unknown too.
-    let rejection = world.verify(&bundle, Some(ArtifactRef::Bytes(ARTIFACT)), None).unwrap_err();
+    let rejection = world.rejection(&foreign);
     assert_eq!(rejection.check, Check::InclusionPromise, "{rejection}");
     assert!(rejection.detail.contains("No log key"), "{rejection}");
 }
@@ -152,16 +146,13 @@ fn a_certificate_from_another_ca_is_rejected() {
 #[test]
 fn a_certificate_without_a_trusted_sct_is_rejected() {
     let mut world = World::new();
-    let now = world.sigstore.now;
-    let leaf = LeafOptions { not_before: now - jiff::SignedDuration::from_mins(2), not_after: now + jiff::SignedDuration::from_mins(8), sct: false };
-    let signer = world.sigstore.keyless_with(&release_workflow(), &leaf);
-    let bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &world.sigstore.default_options());
-    let rejection = world.verify(&bundle, Some(ArtifactRef::Bytes(ARTIFACT)), None).unwrap_err();
+    let signer = world.sigstore.keyless_with(&release_workflow(), &world.leaf(-2, 8, false));
+    let bundle = world.sign(&signer);
+    let rejection = world.rejection(&bundle);
     assert_eq!(rejection.check, Check::Sct, "{rejection}");
 
     // With an SCT, but from a CT log the trusted root does not list.
-    let signer = world.sigstore.keyless(&release_workflow());
-    let bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &world.sigstore.default_options());
+    let (_, bundle) = world.release_signature();
     let mut root = world.sigstore.trusted_root();
     root["ctlogs"] = PrivateSigstore::new().trusted_root()["ctlogs"].clone();
     let verifier = BundleVerifier::new(&trust_root(&root)).unwrap();
@@ -172,11 +163,10 @@ fn a_certificate_without_a_trusted_sct_is_rejected() {
 #[test]
 fn a_signature_by_another_key_is_rejected() {
     let mut world = World::new();
-    let signer = world.sigstore.keyless(&release_workflow());
-    let mut bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &world.sigstore.default_options());
+    let (_, mut bundle) = world.release_signature();
     let impostor = PrivateSigstore::managed_key();
     bundle["messageSignature"]["signature"] = json!(b64(&impostor.key.sign(ARTIFACT)));
-    let rejection = world.verify(&bundle, Some(ArtifactRef::Bytes(ARTIFACT)), None).unwrap_err();
+    let rejection = world.rejection(&bundle);
     assert_eq!(rejection.check, Check::Signature, "{rejection}");
 }
 
@@ -223,7 +213,7 @@ fn a_corrupted_inclusion_proof_is_rejected() {
         let mut hash = unb64(&proof["hashes"][0]);
         hash[0] ^= 1;
         proof["hashes"][0] = json!(b64(&hash));
-        let rejection = world.verify(&bundle, Some(ArtifactRef::Bytes(ARTIFACT)), None).unwrap_err();
+        let rejection = world.rejection(&bundle);
         assert_eq!(rejection.check, Check::InclusionProof, "{rejection}");
     }
 }
@@ -231,8 +221,7 @@ fn a_corrupted_inclusion_proof_is_rejected() {
 #[test]
 fn a_checkpoint_not_signed_by_the_log_is_rejected() {
     let mut world = World::new();
-    let signer = world.sigstore.keyless(&release_workflow());
-    let mut bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &world.sigstore.default_options());
+    let (_, mut bundle) = world.release_signature();
     // The same tree head, signed by another log's key under our log's key hint.
     let entry = &bundle["verificationMaterial"]["tlogEntries"][0];
     let size: u64 = entry["inclusionProof"]["treeSize"].as_str().unwrap().parse().unwrap();
@@ -245,19 +234,18 @@ fn a_checkpoint_not_signed_by_the_log_is_rejected() {
     assert_ne!(hint_of_ours, hint_of_theirs);
     let forged = forged.replace(&hint_of_theirs[..4], &hint_of_ours[..4]);
     bundle["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]["envelope"] = json!(forged);
-    let rejection = world.verify(&bundle, Some(ArtifactRef::Bytes(ARTIFACT)), None).unwrap_err();
+    let rejection = world.rejection(&bundle);
     assert_eq!(rejection.check, Check::Checkpoint, "{rejection}");
 }
 
 #[test]
 fn a_tampered_integrated_time_breaks_the_inclusion_promise() {
     let mut world = World::new();
-    let signer = world.sigstore.keyless(&release_workflow());
-    let mut bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &world.sigstore.default_options());
+    let (_, mut bundle) = world.release_signature();
     let entry = &mut bundle["verificationMaterial"]["tlogEntries"][0];
     let time: i64 = entry["integratedTime"].as_str().unwrap().parse().unwrap();
     entry["integratedTime"] = json!((time - 30).to_string());
-    let rejection = world.verify(&bundle, Some(ArtifactRef::Bytes(ARTIFACT)), None).unwrap_err();
+    let rejection = world.rejection(&bundle);
     assert_eq!(rejection.check, Check::InclusionPromise, "{rejection}");
 }
 
@@ -295,14 +283,14 @@ fn rekor_v2_entries_need_a_trusted_timestamp() {
     let signer = world.sigstore.keyless(&release_workflow());
     let options = provgate_attestations_testkit::SignOptions { timestamp: false, ..world.sigstore.rekor_v2_options() };
     let bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &options);
-    let rejection = world.verify(&bundle, Some(ArtifactRef::Bytes(ARTIFACT)), None).unwrap_err();
+    let rejection = world.rejection(&bundle);
     assert_eq!(rejection.check, Check::Timestamp, "{rejection}");
 
     // A timestamp from a TSA the root does not trust.
     let mut bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &world.sigstore.rekor_v2_options());
     let foreign = PrivateSigstore::new().tsa.timestamp(&unb64(&bundle["messageSignature"]["signature"]), world.sigstore.now);
     bundle["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]["signedTimestamp"] = json!(b64(&foreign));
-    let rejection = world.verify(&bundle, Some(ArtifactRef::Bytes(ARTIFACT)), None).unwrap_err();
+    let rejection = world.rejection(&bundle);
     assert_eq!(rejection.check, Check::Timestamp, "{rejection}");
 }
 
@@ -316,7 +304,7 @@ fn a_timestamp_outside_the_certificate_validity_is_rejected() {
         ..world.sigstore.rekor_v2_options()
     };
     let bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &options);
-    let rejection = world.verify(&bundle, Some(ArtifactRef::Bytes(ARTIFACT)), None).unwrap_err();
+    let rejection = world.rejection(&bundle);
     assert_eq!(rejection.check, Check::Chain, "{rejection}");
 }
 
@@ -326,15 +314,14 @@ fn a_bundle_without_a_log_entry_is_rejected() {
     let signer = world.sigstore.keyless(&release_workflow());
     let options = provgate_attestations_testkit::SignOptions { log: None, timestamp: true, ..world.sigstore.default_options() };
     let bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &options);
-    let rejection = world.verify(&bundle, Some(ArtifactRef::Bytes(ARTIFACT)), None).unwrap_err();
+    let rejection = world.rejection(&bundle);
     assert_eq!(rejection.check, Check::Bundle, "{rejection}");
 }
 
 #[test]
 fn a_plain_signature_needs_its_artifact() {
     let mut world = World::new();
-    let signer = world.sigstore.keyless(&release_workflow());
-    let bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &world.sigstore.default_options());
+    let (_, bundle) = world.release_signature();
     let rejection = world.verify(&bundle, None, None).unwrap_err();
     assert_eq!(rejection.check, Check::Artifact, "{rejection}");
 }

@@ -2,7 +2,7 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 use provgate_attestations::{ArtifactRef, Bundle, BundleVerifier, PublicKey, Rejection, TrustRoot, VerifiedBundle};
-use provgate_attestations_testkit::{Identity, PrivateSigstore, Signer};
+use provgate_attestations_testkit::{Identity, LeafOptions, PrivateSigstore, Signer};
 use serde_json::Value;
 
 pub const ARTIFACT: &[u8] = b"#!/bin/sh\necho release 1.0\n";
@@ -24,6 +24,33 @@ impl World {
 
     pub fn verify(&self, bundle: &Value, artifact: Option<ArtifactRef<'_>>, key: Option<&PublicKey>) -> Result<VerifiedBundle, Rejection> {
         self.verifier.verify(&parse(bundle), artifact, key)
+    }
+
+    /// Why `bundle`, a keyless signature over [`ARTIFACT`], is rejected.
+    pub fn rejection(&self, bundle: &Value) -> Rejection {
+        match self.verify(bundle, Some(ArtifactRef::Bytes(ARTIFACT)), None) {
+            Ok(verified) => panic!("must be rejected, but verified: {verified:?}"),
+            Err(rejection) => rejection,
+        }
+    }
+
+    /// The release workflow's signature over [`ARTIFACT`], in a v0.3 bundle logged in Rekor v1.
+    pub fn release_signature(&mut self) -> (Signer, Value) {
+        let signer = self.sigstore.keyless(&release_workflow());
+        let bundle = self.sigstore.sign_artifact(&signer, ARTIFACT, &self.sigstore.default_options());
+        (signer, bundle)
+    }
+
+    /// A leaf certificate valid from `from` to `until` minutes after [`PrivateSigstore::now`].
+    pub fn leaf(&self, from: i64, until: i64, sct: bool) -> LeafOptions {
+        let now = self.sigstore.now;
+        LeafOptions { not_before: now + jiff::SignedDuration::from_mins(from), not_after: now + jiff::SignedDuration::from_mins(until), sct }
+    }
+
+    /// `signer`'s signature over [`ARTIFACT`] with the default options.
+    pub fn sign(&mut self, signer: &Signer) -> Value {
+        let options = self.sigstore.default_options();
+        self.sigstore.sign_artifact(signer, ARTIFACT, &options)
     }
 }
 
