@@ -96,6 +96,37 @@ fn verify_with_trusted_keys(
 }
 
 impl VerifiedProvenance {
+    /// A record of who vouched and how, for the store's `detail` column and the audit log.
+    pub fn detail(&self) -> serde_json::Value {
+        let bundle = &self.bundle;
+        let mut detail = serde_json::json!({
+            "authorized_by": self.authorized_by,
+            "signer": bundle.signer.identity(),
+            "issuer": bundle.signer.issuer(),
+            "log_entries": bundle.log_entries.iter().map(|entry| serde_json::json!({
+                "index": entry.log_index,
+                "kind": entry.kind,
+                "integrated_time": entry.integrated_time.map(|t| t.to_string()),
+            })).collect::<Vec<_>>(),
+            "signed_at": bundle.signed_at().map(|t| t.to_string()),
+        });
+        if let crate::signer::Signer::Certificate(certificate) = &bundle.signer {
+            let claims = &certificate.claims;
+            detail["claims"] = serde_json::json!({
+                "repository": claims.repository, "ref": claims.git_ref, "commit": claims.commit,
+                "workflow": claims.workflow, "trigger": claims.trigger, "runner_environment": claims.runner_environment,
+            });
+        }
+        match &bundle.content {
+            SignedContent::ArtifactSignature { sha256 } => detail["artifact"] = format!("sha256:{}", hex::encode(sha256)).into(),
+            SignedContent::Statement(statement) => {
+                detail["predicate_type"] = statement.predicate_type.clone().into();
+                detail["subjects"] = statement.subjects.len().into();
+            }
+        }
+        detail
+    }
+
     /// The digests this provenance vouches for: the artifact of a plain signature; the
     /// subjects of SLSA provenance; the subjects and every file of an SBOM (read by `sbom`).
     /// Statements of a predicate type provgate does not understand vouch for nothing.

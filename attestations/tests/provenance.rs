@@ -72,6 +72,13 @@ fn slsa_provenance_vouches_for_its_subjects() {
     let verified = verify_and_authorize(&world.verifier, &policy(), &parse(&bundle), None).unwrap();
     assert_eq!(verified.authorized_by, "release workflow");
     assert!(verified.bundle.signed_at().is_some());
+    let detail = verified.detail();
+    assert_eq!(detail["authorized_by"], "release workflow");
+    assert_eq!(detail["signer"], "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main");
+    assert_eq!(detail["claims"]["repository"], "https://github.com/acme/app");
+    assert_eq!(detail["predicate_type"], SLSA_V1);
+    assert_eq!(detail["subjects"], 2);
+    assert_eq!(detail["log_entries"][0]["kind"], "hashedrekord/0.0.2");
     let digests = verified.allowlist(&RecordingSbomReader::default()).unwrap();
     assert_eq!(
         digests,
