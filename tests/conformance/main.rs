@@ -1,7 +1,9 @@
 //! The official sigstore-conformance bundle-verify cases (../shared/corpora), each run twice
 //! through the real `provgate verify-bundle` command line of the conformance protocol: once with
 //! the artifact file, once with only its `sha256:` digest. Every case is its own test. Beside
-//! them, a few cases against a private Sigstore check the messages operators read.
+//! them, a few cases against a private Sigstore and of `check-policy` check the messages
+//! operators read.
+mod check_policy;
 mod private_sigstore;
 
 use std::{
@@ -128,6 +130,7 @@ fn discover() -> Vec<Case> {
 fn main() {
     let args = Arguments::from_args();
     let mut trials = private_sigstore::trials();
+    trials.extend(check_policy::trials());
     if !cases_dir().is_dir() {
         let message = format!("conformance corpus not found at {}", cases_dir().display());
         if std::env::var("CI").is_ok_and(|v| v == "true") {

@@ -29,6 +29,21 @@ pub struct ClaimRules {
     pub runner_environment: Option<ValueMatcher>,
 }
 
+impl ClaimRules {
+    /// `(claim, matcher)` for each claim constrained, in the policy file's words.
+    pub fn constraints(&self) -> impl Iterator<Item = (&'static str, &ValueMatcher)> {
+        [
+            ("repository", &self.repository),
+            ("ref", &self.git_ref),
+            ("workflow", &self.workflow),
+            ("trigger", &self.trigger),
+            ("runner_environment", &self.runner_environment),
+        ]
+        .into_iter()
+        .filter_map(|(name, matcher)| matcher.as_ref().map(|matcher| (name, matcher)))
+    }
+}
+
 /// Who a rule is about.
 #[derive(Debug, Clone)]
 pub enum SignerPattern {

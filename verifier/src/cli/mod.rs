@@ -1,5 +1,6 @@
 //! The command line: one module per command group.
 mod allow;
+mod check_policy;
 mod denials;
 mod hash;
 mod run;
@@ -39,6 +40,8 @@ pub enum Command {
     Denials(denials::Args),
     /// Verify a Sigstore bundle offline (the sigstore-conformance client command line).
     VerifyBundle(verify_bundle::Args),
+    /// Read a trust policy file and show which signers it trusts, or what is wrong with it.
+    CheckPolicy(check_policy::Args),
 }
 
 /// Runs the command and returns the process exit code.
@@ -50,5 +53,6 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Status(args) => status::run(&cli.run_dir, args),
         Command::Denials(args) => denials::run(&cli.db, args),
         Command::VerifyBundle(args) => verify_bundle::run(args),
+        Command::CheckPolicy(args) => check_policy::run(args),
     }
 }
