@@ -50,45 +50,43 @@ fn check(condition: bool, run: &Run, what: &str) -> Result<(), Failed> {
     }
 }
 
-fn username_identity_verifies() -> Result<(), Failed> {
+/// Signs [`ARTIFACT`] as `identity` (with a certificate valid per `leaf`, or for the ten minutes
+/// around now) and runs `verify-bundle` expecting `expected_identity` from `expected_issuer`.
+fn verify_keyless(identity: &Identity, leaf: Option<LeafOptions>, expected_identity: &str, expected_issuer: &str) -> (tempfile::TempDir, Run) {
     let (dir, mut sigstore) = setup();
-    let signer = sigstore.keyless(&Identity::username("foo!oidc.local", "https://oidc.local"));
+    let signer = match leaf {
+        Some(leaf) => sigstore.keyless_with(identity, &leaf),
+        None => sigstore.keyless(identity),
+    };
     let bundle = sigstore.sign_artifact(&signer, ARTIFACT, &sigstore.default_options());
     let run = verify_bundle(
         dir.path(),
         &bundle,
-        &["--certificate-identity", "foo!oidc.local", "--certificate-oidc-issuer", "https://oidc.local"],
+        &["--certificate-identity", expected_identity, "--certificate-oidc-issuer", expected_issuer],
     );
+    (dir, run)
+}
+
+fn username_identity_verifies() -> Result<(), Failed> {
+    let identity = Identity::username("foo!oidc.local", "https://oidc.local");
+    let (_, run) = verify_keyless(&identity, None, "foo!oidc.local", "https://oidc.local");
     check(run.status == Some(0) && run.stdout.contains("signed by foo!oidc.local"), &run, "must verify")
 }
 
 fn identity_mismatch_says_expected_and_found() -> Result<(), Failed> {
-    let (dir, mut sigstore) = setup();
-    let signer = sigstore.keyless(&Identity::email("mallory@evil.example", "https://accounts.google.com"));
-    let bundle = sigstore.sign_artifact(&signer, ARTIFACT, &sigstore.default_options());
-    let run = verify_bundle(
-        dir.path(),
-        &bundle,
-        &["--certificate-identity", "release@acme.example", "--certificate-oidc-issuer", "https://accounts.google.com"],
-    );
+    let identity = Identity::email("mallory@evil.example", "https://accounts.google.com");
+    let (_, run) = verify_keyless(&identity, None, "release@acme.example", "https://accounts.google.com");
     let expected = "identity check failed: expected identity \"release@acme.example\", found \"mallory@evil.example\"";
     check(run.status == Some(1) && run.stderr.contains(expected), &run, expected)
 }
 
 fn expired_certificate_is_named() -> Result<(), Failed> {
-    let (dir, mut sigstore) = setup();
+    let now = jiff::Timestamp::now();
     let hour = jiff::SignedDuration::from_hours(1);
-    let leaf = LeafOptions { not_before: sigstore.now - hour, not_after: sigstore.now - hour / 2, sct: true };
+    let leaf = LeafOptions { not_before: now - hour, not_after: now - hour / 2, sct: true };
     let identity = Identity::email("release@acme.example", "https://accounts.google.com");
-    let signer = sigstore.keyless_with(&identity, &leaf);
-    let bundle = sigstore.sign_artifact(&signer, ARTIFACT, &sigstore.default_options());
-    let run = verify_bundle(
-        dir.path(),
-        &bundle,
-        &["--certificate-identity", "release@acme.example", "--certificate-oidc-issuer", "https://accounts.google.com"],
-    );
-    let bundle_path = dir.path().join("bundle.json");
-    let expected = format!("provgate: {}: certificate chain check failed:", bundle_path.display());
+    let (dir, run) = verify_keyless(&identity, Some(leaf), "release@acme.example", "https://accounts.google.com");
+    let expected = format!("provgate: {}: certificate chain check failed:", dir.path().join("bundle.json").display());
     check(run.status == Some(1) && run.stderr.starts_with(&expected) && run.stderr.contains("CertExpired"), &run, &expected)
 }
 
