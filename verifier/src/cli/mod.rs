@@ -1,6 +1,7 @@
 //! The command line: one module per command group.
 mod allow;
 mod baseline;
+mod check_policy;
 pub mod client;
 mod config;
 mod denials;
@@ -11,6 +12,7 @@ mod run;
 mod sources;
 mod status;
 mod table;
+mod verify_bundle;
 
 use std::path::PathBuf;
 
@@ -61,6 +63,10 @@ pub enum Command {
     Sources(sources::Args),
     /// Print the configuration file with its documented defaults, or check one.
     Config(config::Args),
+    /// Verify a Sigstore bundle offline (the sigstore-conformance client command line).
+    VerifyBundle(verify_bundle::Args),
+    /// Read a trust policy file and show which signers it trusts, or what is wrong with it.
+    CheckPolicy(check_policy::Args),
 }
 
 /// The store and run directory every command uses: flag or environment, else the config file,
@@ -95,6 +101,8 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Revoke(args) => review::revoke(&paths, args),
         Command::Sources(args) => sources::run(&paths, args),
         Command::Config(args) => config::run(args),
+        Command::VerifyBundle(args) => verify_bundle::run(args),
+        Command::CheckPolicy(args) => check_policy::run(args),
     }
 }
 
