@@ -1,0 +1,349 @@
+//! Talking to one repository of one registry. oci-client does the authentication handshake
+//! (the `/v2/` challenge, then a bearer token from the registry's token service, or HTTP Basic);
+//! requests are made here so that every answer is bounded while it arrives (oci-client reads
+//! whole bodies into memory) and checked against the digest it was asked for.
+use std::time::Duration;
+
+use bytes::Bytes;
+use oci_client::{RegistryOperation, client::ClientProtocol, secrets::RegistryAuth};
+use reqwest::{StatusCode, header};
+use tokio::sync::Mutex;
+
+use crate::{
+    digest::Digest,
+    limits::MAX_MANIFEST_BYTES,
+    manifest::{self, Descriptor, Manifest, ManifestError, media_type},
+    reference::ImageReference,
+    registries::RegistryConfig,
+};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Between two reads of one answer; a stalled registry fails instead of hanging `image add`.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+const USER_AGENT: &str = concat!("provgate/", env!("CARGO_PKG_VERSION"));
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("cannot reach registry {registry}: {detail}")]
+    Unreachable { registry: String, detail: String },
+    #[error("registry {registry} refused access to {what} ({status}): {hint}")]
+    Unauthorized { registry: String, what: String, status: StatusCode, hint: String },
+    #[error("{what} not found in {registry}")]
+    NotFound { registry: String, what: String },
+    #[error("registry {registry} answered {status} for {what}{}", if .body.is_empty() { String::new() } else { format!(": {}", .body) })]
+    Status { registry: String, what: String, status: StatusCode, body: String },
+    #[error("{what} is larger than the {max} bytes allowed")]
+    TooLarge { what: String, max: u64 },
+    #[error("{what}: the registry sent {actual_size} bytes with digest {actual}, expected {expected_size} bytes with digest {expected}")]
+    DigestMismatch { what: String, expected: Digest, actual: Digest, expected_size: u64, actual_size: u64 },
+    #[error("{what}: the registry names it {header}, but its content has digest {actual}")]
+    HeaderDigest { what: String, header: String, actual: Digest },
+    #[error("{what}: {source}")]
+    Manifest { what: String, source: ManifestError },
+    #[error("{what}: {problem}")]
+    Malformed { what: String, problem: String },
+    #[error("authenticating to registry {registry}: {detail}")]
+    Auth { registry: String, detail: String },
+}
+
+impl RegistryError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, RegistryError::NotFound { .. })
+    }
+}
+
+/// A manifest as fetched: its bytes, their digest, and what it says.
+#[derive(Debug, Clone)]
+pub struct FetchedManifest {
+    pub digest: Digest,
+    pub bytes: Bytes,
+    pub manifest: Manifest,
+}
+
+/// One repository of one registry, authenticated.
+pub struct Repository {
+    http: reqwest::Client,
+    oci: oci_client::Client,
+    reference: ImageReference,
+    base: String,
+    auth: RegistryAuth,
+    /// The bearer token oci-client obtained, renewed once when an answer says it expired.
+    bearer: Mutex<Option<String>>,
+    /// For the hint of an authorization error.
+    credentials_origin: String,
+    has_credentials: bool,
+    has_helper: bool,
+}
+
+impl Repository {
+    /// Connects to the registry of `reference` and authenticates for pulling from its
+    /// repository: HTTPS, or plain HTTP when `config` allows it for this registry.
+    pub async fn connect(reference: &ImageReference, config: &RegistryConfig) -> Result<Self, RegistryError> {
+        let host = reference.registry_host().to_owned();
+        let plain_http = config.plain_http(&host) || config.plain_http(reference.registry());
+        let scheme = if plain_http { "http" } else { "https" };
+        let credentials = config.credentials(reference.registry());
+        let auth = match credentials {
+            Some(c) => RegistryAuth::Basic(c.username.clone(), c.password.clone()),
+            None => RegistryAuth::Anonymous,
+        };
+        let insecure_hosts: Vec<String> = if plain_http { vec![host.clone()] } else { Vec::new() };
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .redirect(no_downgrade(insecure_hosts.clone()))
+            .build()
+            .map_err(|e| RegistryError::Unreachable { registry: host.clone(), detail: chain(&e) })?;
+        let oci = oci_client::Client::new(oci_client::client::ClientConfig {
+            protocol: ClientProtocol::HttpsExcept(insecure_hosts),
+            connect_timeout: Some(CONNECT_TIMEOUT),
+            read_timeout: Some(READ_TIMEOUT),
+            user_agent: USER_AGENT,
+            platform_resolver: None,
+            ..Default::default()
+        });
+        let repository = Self {
+            http,
+            oci,
+            base: format!("{scheme}://{host}/v2/{}", reference.repository()),
+            reference: reference.clone(),
+            auth,
+            bearer: Mutex::new(None),
+            credentials_origin: config.origin(),
+            has_credentials: credentials.is_some(),
+            has_helper: config.has_helper(reference.registry()),
+        };
+        repository.authenticate().await?;
+        Ok(repository)
+    }
+
+    /// The handshake: ask `/v2/` how to authenticate, and get a bearer token if the registry
+    /// has a token service. Without a challenge (anonymous registries) or with a Basic one,
+    /// there is no token and requests carry the Basic credentials, if any.
+    async fn authenticate(&self) -> Result<(), RegistryError> {
+        let token = self.oci.auth(self.reference.oci(), &self.auth, RegistryOperation::Pull).await.map_err(|e| {
+            let registry = self.registry().to_owned();
+            match e {
+                oci_client::errors::OciDistributionError::RequestError(e) => RegistryError::Unreachable { registry, detail: chain(&e) },
+                other => RegistryError::Auth { registry, detail: chain(&other) },
+            }
+        })?;
+        *self.bearer.lock().await = token;
+        Ok(())
+    }
+
+    pub fn registry(&self) -> &str {
+        self.reference.registry_host()
+    }
+
+    pub fn reference(&self) -> &ImageReference {
+        &self.reference
+    }
+
+    async fn get(&self, path: &str, accept: &str, what: &str) -> Result<reqwest::Response, RegistryError> {
+        let url = format!("{}/{path}", self.base);
+        let mut renewed = false;
+        loop {
+            let mut request = self.http.get(&url).header(header::ACCEPT, accept);
+            request = match (self.bearer.lock().await.clone(), &self.auth) {
+                (Some(token), _) => request.bearer_auth(token),
+                (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
+                (None, _) => request,
+            };
+            let response = request
+                .send()
+                .await
+                .map_err(|e| RegistryError::Unreachable { registry: self.registry().to_owned(), detail: chain(&e) })?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(response);
+            }
+            if status == StatusCode::UNAUTHORIZED && !renewed && self.bearer.lock().await.is_some() {
+                tracing::debug!(what, "bearer token refused, renewing it");
+                renewed = true;
+                self.authenticate().await?;
+                continue;
+            }
+            return Err(self.status_error(response, what).await);
+        }
+    }
+
+    async fn status_error(&self, response: reqwest::Response, what: &str) -> RegistryError {
+        let registry = self.registry().to_owned();
+        let what = what.to_owned();
+        let status = response.status();
+        match status {
+            StatusCode::NOT_FOUND => RegistryError::NotFound { registry, what },
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                let hint = match (self.has_credentials, self.has_helper) {
+                    (true, _) => format!("the credentials for {} in {} were not accepted", self.reference.registry(), self.credentials_origin),
+                    (false, true) => format!(
+                        "{} names a credential helper for {}, which provgate does not run; put an auths entry in a file for --registry-config",
+                        self.credentials_origin,
+                        self.reference.registry()
+                    ),
+                    (false, false) => format!("no credentials for {} ({})", self.reference.registry(), self.credentials_origin),
+                };
+                RegistryError::Unauthorized { registry, what, status, hint }
+            }
+            _ => {
+                // The error body of a registry is a short JSON document; a few hundred bytes
+                // of it are enough to say what went wrong.
+                let body = read_bounded(response, 4096).await.map(|b| String::from_utf8_lossy(&b).trim().chars().take(300).collect()).unwrap_or_default();
+                RegistryError::Status { registry, what, status, body }
+            }
+        }
+    }
+
+    /// The manifest (or index) at `reference` (a tag or a digest). A manifest fetched by digest
+    /// must have that digest; one fetched by tag must match the digest the registry names.
+    pub async fn manifest(&self, reference: &str) -> Result<FetchedManifest, RegistryError> {
+        let what = format!("manifest {}:{reference}", self.reference.repository());
+        let response = self.get(&format!("manifests/{reference}"), &media_type::ACCEPTED.join(", "), &what).await?;
+        let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header_digest = response.headers().get("docker-content-digest").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let bytes = self.body(response, MAX_MANIFEST_BYTES as u64, &what).await?;
+        let digest = Digest::of(&bytes);
+        if let Ok(expected) = reference.parse::<Digest>()
+            && expected != digest
+        {
+            return Err(RegistryError::DigestMismatch {
+                what,
+                expected,
+                actual: digest,
+                expected_size: bytes.len() as u64,
+                actual_size: bytes.len() as u64,
+            });
+        }
+        // Another algorithm's digest cannot be compared; ours is what gets pinned.
+        if let Some(header) = header_digest.filter(|h| h.starts_with("sha256:"))
+            && header != digest.to_string()
+        {
+            return Err(RegistryError::HeaderDigest { what, header: header.chars().take(100).collect(), actual: digest });
+        }
+        let manifest = manifest::parse(&bytes, content_type.as_deref()).map_err(|source| RegistryError::Manifest { what, source })?;
+        Ok(FetchedManifest { digest, bytes, manifest })
+    }
+
+    /// The descriptors of the manifests that refer to `subject` (OCI 1.1): from the referrers
+    /// API, or, where the registry has none (it answers 404, as distribution 2.8 does), from the
+    /// referrers tag schema's index at tag `sha256-<hex>`.
+    pub async fn referrers(&self, subject: Digest) -> Result<Vec<Descriptor>, RegistryError> {
+        let what = format!("referrers of {subject}");
+        match self.get(&format!("referrers/{subject}"), media_type::OCI_INDEX, &what).await {
+            Ok(response) => {
+                let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                let bytes = self.body(response, MAX_MANIFEST_BYTES as u64, &what).await?;
+                match manifest::parse(&bytes, content_type.as_deref().or(Some(media_type::OCI_INDEX))) {
+                    Ok(Manifest::Index(index)) => Ok(index.manifests),
+                    Ok(Manifest::Image(_)) => Err(RegistryError::Malformed { what, problem: "the referrers API answered an image manifest, not an index".into() }),
+                    Err(source) => Err(RegistryError::Manifest { what, source }),
+                }
+            }
+            // 404 is the spec's "no referrers API"; some registries say 400, 405 or 501.
+            Err(RegistryError::NotFound { .. }) | Err(RegistryError::Status { status: StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED, .. }) => {
+                tracing::debug!(%subject, "no referrers API: reading the referrers tag schema");
+                match self.manifest(&subject.tag_prefix()).await {
+                    Ok(FetchedManifest { manifest: Manifest::Index(index), .. }) => Ok(index.manifests),
+                    Ok(_) => Err(RegistryError::Malformed {
+                        what: format!("referrers tag {}", subject.tag_prefix()),
+                        problem: "holds an image manifest, not the index the referrers tag schema expects".into(),
+                    }),
+                    Err(e) if e.is_not_found() => Ok(Vec::new()),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A blob as a stream. The caller checks its size and digest as it reads.
+    pub async fn blob_stream(&self, descriptor: &Descriptor) -> Result<reqwest::Response, RegistryError> {
+        self.get(&format!("blobs/{}", descriptor.digest), "*/*", &format!("blob {}", descriptor.digest)).await
+    }
+
+    /// A small blob (a signature layer, a bundle), whole, if it is at most `max` bytes and has
+    /// the size and digest its descriptor says.
+    pub async fn blob(&self, descriptor: &Descriptor, max: u64) -> Result<Bytes, RegistryError> {
+        let what = format!("blob {}", descriptor.digest);
+        if descriptor.size() > max {
+            return Err(RegistryError::TooLarge { what, max });
+        }
+        let response = self.blob_stream(descriptor).await?;
+        let bytes = self.body(response, descriptor.size(), &what).await?;
+        let actual = Digest::of(&bytes);
+        if actual != descriptor.digest || bytes.len() as u64 != descriptor.size() {
+            return Err(RegistryError::DigestMismatch {
+                what,
+                expected: descriptor.digest,
+                actual,
+                expected_size: descriptor.size(),
+                actual_size: bytes.len() as u64,
+            });
+        }
+        Ok(bytes)
+    }
+
+    async fn body(&self, response: reqwest::Response, max: u64, what: &str) -> Result<Bytes, RegistryError> {
+        read_bounded(response, max).await.map_err(|e| match e {
+            BodyError::TooLarge => RegistryError::TooLarge { what: what.to_owned(), max },
+            BodyError::Read(e) => RegistryError::Unreachable { registry: self.registry().to_owned(), detail: format!("reading {what}: {}", chain(&e)) },
+        })
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+/// Reads at most `max` bytes of an answer; one byte more is an error, so the registry cannot
+/// make us hold more than we asked for.
+async fn read_bounded(mut response: reqwest::Response, max: u64) -> Result<Bytes, BodyError> {
+    if response.content_length().is_some_and(|length| length > max) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+        if (body.len() + chunk.len()) as u64 > max {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.into())
+}
+
+/// Follows redirects (registries send blobs to storage services), but never from HTTPS to
+/// plain HTTP unless the target is a registry allowed plain HTTP.
+fn no_downgrade(plain_http_hosts: Vec<String>) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let url = attempt.url().clone();
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        };
+        if attempt.previous().len() >= 10 {
+            attempt.error("more than 10 redirects")
+        } else if url.scheme() != "https" && !plain_http_hosts.contains(&host) {
+            attempt.error(format!("refusing a redirect to {url}: not HTTPS"))
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// An error and its causes on one line: reqwest's own message ("error sending request") says
+/// little; the cause ("Connection refused") says what happened.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
+}
