@@ -35,6 +35,8 @@ pub enum CosignError {
     Annotation { annotation: &'static str, problem: String },
     #[error("no signature annotation ({SIGNATURE_ANNOTATION})")]
     NoSignature,
+    #[error("neither a Rekor entry ({BUNDLE_ANNOTATION}) nor a signed timestamp ({TIMESTAMP_ANNOTATION}): nothing shows when it was signed")]
+    Unlogged,
     #[error("as a Sigstore bundle: {0}")]
     Bundle(String),
 }
@@ -116,12 +118,20 @@ pub fn legacy_bundle(content: LegacyContent<'_>, annotations: &BTreeMap<String, 
         }
     }
     let entries: Vec<Value> = annotations.get(BUNDLE_ANNOTATION).map(|text| rekor_entry(text)).transpose()?.into_iter().collect();
+    let logged = !entries.is_empty();
     material.insert("tlogEntries".into(), Value::Array(entries));
-    if let Some(text) = annotations.get(TIMESTAMP_ANNOTATION) {
-        material.insert("timestampVerificationData".into(), rfc3161(text)?);
+    match annotations.get(TIMESTAMP_ANNOTATION) {
+        Some(text) => {
+            material.insert("timestampVerificationData".into(), rfc3161(text)?);
+        }
+        None if !logged => return Err(CosignError::Unlogged),
+        None => {}
     }
+    // Version 0.1 requires the inclusion promise cosign's Rekor entries have; a signature with
+    // only a signed timestamp fits version 0.2, which has the same layout.
+    let version = if logged { "0.1" } else { "0.2" };
     let mut bundle = json!({
-        "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1",
+        "mediaType": format!("application/vnd.dev.sigstore.bundle+json;version={version}"),
         "verificationMaterial": Value::Object(material),
     });
     match content {
@@ -250,9 +260,12 @@ mod tests {
         assert_eq!(err, CosignError::Annotation { annotation: CERTIFICATE_ANNOTATION, problem: "no PEM certificate".into() });
         let err = legacy_bundle(LegacyContent::SimpleSigning(payload), &with(BUNDLE_ANNOTATION, r#"{"SignedEntryTimestamp":"x"}"#)).unwrap_err();
         assert!(err.to_string().starts_with("annotation dev.sigstore.cosign/bundle: missing field `Payload`"), "{err}");
-        let err = legacy_bundle(LegacyContent::SimpleSigning(payload), &BTreeMap::new()).unwrap_err();
+        let logged = BTreeMap::from([(TIMESTAMP_ANNOTATION.to_owned(), r#"{"SignedRFC3161Timestamp":"AAAA"}"#.to_owned())]);
+        let err = legacy_bundle(LegacyContent::SimpleSigning(payload), &logged).unwrap_err();
         assert_eq!(err, CosignError::NoSignature);
-        let err = legacy_bundle(LegacyContent::DsseEnvelope(b"{}"), &BTreeMap::new()).unwrap_err();
+        let err = legacy_bundle(LegacyContent::SimpleSigning(payload), &BTreeMap::new()).unwrap_err();
+        assert_eq!(err, CosignError::Unlogged);
+        let err = legacy_bundle(LegacyContent::DsseEnvelope(b"{}"), &logged).unwrap_err();
         assert!(err.to_string().starts_with("as a Sigstore bundle: DSSE envelope"), "{err}");
     }
 }

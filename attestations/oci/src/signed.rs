@@ -132,8 +132,9 @@ pub async fn find(repository: &Repository, subject: Digest) -> Result<Vec<Found>
     Ok(found)
 }
 
-/// A `.sig` layer: its payload must name `subject`.
-fn legacy_signature(
+/// A `.sig` layer at `location`: its payload must name `subject` (else the image is refused);
+/// a payload or annotations that cannot be read make it unusable (`Ok(Err(why))`).
+pub fn legacy_signature(
     location: &Location,
     subject: Digest,
     payload: &[u8],
@@ -151,8 +152,8 @@ fn legacy_signature(
         .map_err(|e| e.to_string()))
 }
 
-/// An `.att` layer: its statement must be about `subject`.
-fn legacy_attestation(
+/// An `.att` layer at `location`: its statement must be about `subject`.
+pub fn legacy_attestation(
     location: &Location,
     subject: Digest,
     envelope: &[u8],
