@@ -7,6 +7,7 @@ mod config;
 mod denials;
 mod explain;
 mod hash;
+mod image;
 mod review;
 mod run;
 mod sources;
@@ -67,6 +68,8 @@ pub enum Command {
     VerifyBundle(verify_bundle::Args),
     /// Read a trust policy file and show which signers it trusts, or what is wrong with it.
     CheckPolicy(check_policy::Args),
+    /// Container images from OCI registries: trust a signed image's files, list, remove.
+    Image(image::Args),
 }
 
 /// The store and run directory every command uses: flag or environment, else the config file,
@@ -103,6 +106,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Config(args) => config::run(args),
         Command::VerifyBundle(args) => verify_bundle::run(args),
         Command::CheckPolicy(args) => check_policy::run(args),
+        Command::Image(args) => image::run(&paths, args),
     }
 }
 

@@ -1,0 +1,183 @@
+//! Images that are trusted, and what they then allow.
+use libtest_mimic::{Failed, Trial};
+use provgate_oci_testkit::{Member, cosign, oci};
+use serde_json::json;
+
+use crate::{
+    fixture::{ELF, Fixture, SCRIPT, ensure, sha},
+    trial,
+};
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial("accept::signed_image_allows_its_candidate_files", signed_image_allows_its_candidate_files),
+        trial("accept::tag_is_pinned_to_its_digest_and_rm_removes", tag_is_pinned_to_its_digest_and_rm_removes),
+        trial("accept::index_resolves_to_linux_amd64_or_the_platform_asked", index_resolves_to_linux_amd64_or_the_platform_asked),
+        trial("accept::referrer_bundle_signs_and_attests", referrer_bundle_signs_and_attests),
+        trial("accept::zstd_layers_and_no_layer_contents", zstd_layers_and_no_layer_contents),
+    ]
+}
+
+fn signed_image_allows_its_candidate_files() -> Result<(), Failed> {
+    let mut fixture = Fixture::new()?;
+    let removed = b"\x7fELF removed by the upper layer".as_slice();
+    let (_, digest) = fixture.push(
+        "acme/app",
+        "v1",
+        &[
+            vec![
+                Member::file("usr/bin/app", ELF, 0o755),
+                Member::file("usr/bin/old-tool", removed, 0o755),
+                Member::file("etc/app.conf", b"setting = 1\n", 0o644),
+                Member::Symlink { path: "usr/bin/awk".into(), target: "/etc/alternatives/awk".into() },
+            ],
+            vec![
+                Member::Whiteout { path: "usr/bin/old-tool".into() },
+                Member::file("usr/local/bin/start", SCRIPT, 0o644),
+                Member::HardLink { path: "usr/bin/app-link".into(), target: "usr/bin/app".into() },
+            ],
+        ],
+    );
+    let signer = fixture.release_signer();
+    fixture.sign("acme/app", &digest, &signer);
+    let reference = format!("{}:v1", fixture.repository("acme/app"));
+    let run = fixture.image(&["add", &reference, "--reason", "release 1"]);
+    run.succeeded()?;
+    run.check(run.stdout.contains(&format!("image {reference} is {digest}")), "names the digest it pinned")?;
+    run.check(run.stdout.contains("signed by https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"), "names the signer")?;
+    // Three hashed (the whited-out program too), three in the image: program, its hard link, script.
+    run.check(run.stdout.contains("3 candidates hashed"), "three candidates hashed")?;
+    run.check(run.stdout.contains("vouches for 3 files of its layers"), "three files in the image")?;
+    ensure(fixture.allowed(ELF), "the program is allowed")?;
+    ensure(fixture.allowed(SCRIPT), "the script is allowed")?;
+    ensure(!fixture.allowed(removed), "a file the upper layer whited out is not")?;
+    ensure(!fixture.allowed(b"setting = 1\n"), "a data file is not")?;
+    let images = fixture.images();
+    ensure(images.len() == 1, format!("one image source: {images:?}"))?;
+    let source = &images[0];
+    let detail = &source["detail"];
+    ensure(source["kind"] == "image" && source["name"] == format!("{}@{digest}", fixture.repository("acme/app")), format!("{source}"))?;
+    ensure(source["signer"] == "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main", format!("{source}"))?;
+    ensure(source["issuer"] == "https://token.actions.githubusercontent.com" && source["reason"] == "release 1", format!("{source}"))?;
+    ensure(detail["digest"] == digest.as_str() && detail["reference"] == reference.as_str() && detail["tag"] == "v1", format!("{detail}"))?;
+    let index = fixture.sigstore.rekor_v1.len() - 1;
+    ensure(detail["log_index"] == json!(index), format!("log index {index}: {detail}"))?;
+    let signed_at = fixture.sigstore.default_options().signed_at.to_string();
+    ensure(detail["integrated_time"] == signed_at.as_str(), format!("integrated time {signed_at}: {detail}"))?;
+    ensure(source["digests"] == 2, format!("two distinct digests: {source}"))?;
+    // The records, read from the SQLite store itself: paths inside the image, relative to its
+    // root; the hard link under its own path with the program's digest.
+    let records = fixture.records()?;
+    let expected = vec![
+        ("usr/bin/app".to_owned(), sha(ELF)),
+        ("usr/bin/app-link".to_owned(), sha(ELF)),
+        ("usr/local/bin/start".to_owned(), sha(SCRIPT)),
+    ];
+    ensure(records == expected, format!("records {records:?}, expected {expected:?}"))?;
+    Ok(())
+}
+
+fn tag_is_pinned_to_its_digest_and_rm_removes() -> Result<(), Failed> {
+    let mut fixture = Fixture::new()?;
+    let first = b"#!/bin/sh\necho first\n".as_slice();
+    let second = b"#!/bin/sh\necho second\n".as_slice();
+    let (_, one) = fixture.push("app", "stable", &[vec![Member::file("bin/run", first, 0o755)]]);
+    let signer = fixture.release_signer();
+    fixture.sign("app", &one, &signer);
+    let reference = format!("{}:stable", fixture.repository("app"));
+    fixture.image(&["add", &reference]).succeeded()?;
+    // The tag moves to another image; what was trusted stays the first image.
+    let (_, two) = fixture.push("app", "stable", &[vec![Member::file("bin/run", second, 0o755)]]);
+    fixture.sign("app", &two, &signer);
+    ensure(fixture.images()[0]["detail"]["digest"] == one.as_str(), "the source is the digest the tag had")?;
+    ensure(fixture.allowed(first) && !fixture.allowed(second), "only the first image's file")?;
+    let run = fixture.image(&["add", &reference]);
+    run.succeeded()?;
+    run.check(run.stdout.contains(&two), "the tag now resolves to the second image")?;
+    ensure(fixture.images().len() == 2, "two images")?;
+    // Adding the same digest again adds nothing.
+    let run = fixture.image(&["add", &format!("{}@{two}", fixture.repository("app"))]);
+    run.succeeded()?;
+    run.check(run.stdout.contains("is already trusted as source"), "a second add of one digest is a no-op")?;
+    ensure(fixture.images().len() == 2, "still two images")?;
+    // rm by digest removes that image only.
+    let run = fixture.image(&["rm", &format!("{}@{one}", fixture.repository("app"))]);
+    run.succeeded()?;
+    ensure(!fixture.allowed(first) && fixture.allowed(second), "the first image's file is no longer allowed")?;
+    // rm by tag removes every image added under it.
+    fixture.image(&["rm", &reference]).succeeded()?;
+    ensure(fixture.images().is_empty() && !fixture.allowed(second), "nothing left")?;
+    let run = fixture.image(&["rm", &reference]);
+    run.refused("no trusted image matches")
+}
+
+fn index_resolves_to_linux_amd64_or_the_platform_asked() -> Result<(), Failed> {
+    let mut fixture = Fixture::new()?;
+    let amd64 = b"\x7fELF x86-64 build".as_slice();
+    let arm64 = b"\x7fELF aarch64 build".as_slice();
+    let (arm_image, arm_digest) = fixture.push("multi", "arm64-only", &[vec![Member::file("usr/bin/tool", arm64, 0o755)]]);
+    let (amd_image, amd_digest) = fixture.push("multi", "amd64-only", &[vec![Member::file("usr/bin/tool", amd64, 0o755)]]);
+    // arm64 first: the resolver must choose by platform, not position.
+    let index = oci::index(&[("linux/arm64/v8", arm_image.descriptor()), ("linux/amd64", amd_image.descriptor())]);
+    let index_digest = fixture.pusher.index("multi", "v2", &index);
+    // The index is signed (as `cosign sign multi:v2` does), not the platform images.
+    let signer = fixture.release_signer();
+    fixture.sign("multi", &index_digest, &signer);
+    let reference = format!("{}:v2", fixture.repository("multi"));
+    let run = fixture.image(&["add", &reference]);
+    run.succeeded()?;
+    run.check(run.stdout.contains(&format!("is {amd_digest} (linux/amd64 of index {index_digest})")), "resolves to linux/amd64")?;
+    ensure(fixture.allowed(amd64) && !fixture.allowed(arm64), "only the amd64 file")?;
+    let detail = &fixture.images()[0]["detail"];
+    ensure(detail["digest"] == amd_digest.as_str() && detail["index_digest"] == index_digest.as_str() && detail["platform"] == "linux/amd64", format!("{detail}"))?;
+    let run = fixture.image(&["add", &reference, "--platform", "linux/arm64"]);
+    run.succeeded()?;
+    run.check(run.stdout.contains(&arm_digest), "resolves to linux/arm64")?;
+    ensure(fixture.allowed(arm64), "the arm64 file")?;
+    let run = fixture.image(&["add", &reference, "--platform", "linux/s390x"]);
+    run.refused("resolving the reference: the index has no image for linux/s390x (it has: linux/arm64/v8, linux/amd64)")
+}
+
+fn referrer_bundle_signs_and_attests() -> Result<(), Failed> {
+    let mut fixture = Fixture::new()?;
+    let (image, digest) = fixture.push("bundled", "v3", &[vec![Member::file("usr/bin/app", ELF, 0o755)]]);
+    let signer = fixture.release_signer();
+    let repository = fixture.repository("bundled");
+    // cosign 3: an in-toto statement of cosign's signing predicate, and an SPDX SBOM attestation,
+    // each a Sigstore bundle in an OCI referrer (the registry has no referrers API: tag schema).
+    let options = fixture.sigstore.rekor_v2_options();
+    let signing = cosign::image_statement(&repository, &digest, cosign::COSIGN_SIGN_PREDICATE, json!({}));
+    let bundle = fixture.sigstore.sign_statement(&signer, &signing, &options);
+    let mut listed = Vec::new();
+    let referrer = cosign::push_referrer(&fixture.pusher, "bundled", &image.descriptor(), &bundle, &mut listed);
+    let spdx = cosign::image_statement(&repository, &digest, "https://spdx.dev/Document", json!({ "spdxVersion": "SPDX-2.3", "files": [] }));
+    let bundle = fixture.sigstore.sign_statement(&signer, &spdx, &options);
+    let sbom_referrer = cosign::push_referrer(&fixture.pusher, "bundled", &image.descriptor(), &bundle, &mut listed);
+    let run = fixture.image(&["add", &format!("{repository}:v3")]);
+    run.succeeded()?;
+    run.check(run.stdout.contains(&format!("found at referrer {referrer}")), "the signature is the referrer")?;
+    run.check(run.stdout.contains(&format!("attestation https://spdx.dev/Document by https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main at referrer {sbom_referrer}")), "the SBOM attestation is recorded")?;
+    ensure(fixture.allowed(ELF), "the layer's program")?;
+    let detail = &fixture.images()[0]["detail"];
+    ensure(detail["attestations"][0]["predicate_type"] == "https://spdx.dev/Document", format!("{detail}"))?;
+    ensure(detail["signatures"][0]["log_entries"][0]["kind"] == "hashedrekord/0.0.2", format!("Rekor v2: {detail}"))?;
+    Ok(())
+}
+
+fn zstd_layers_and_no_layer_contents() -> Result<(), Failed> {
+    let mut fixture = Fixture::new()?;
+    let image = provgate_oci_testkit::Image::new(vec![
+        oci::layer(&[Member::file("usr/bin/a", ELF, 0o755)], oci::LAYER_ZSTD),
+        oci::layer(&[Member::file("usr/bin/b", SCRIPT, 0o755)], oci::LAYER_TAR),
+    ]);
+    let digest = fixture.pusher.image("mixed", "v1", &image);
+    let signer = fixture.release_signer();
+    fixture.sign("mixed", &digest, &signer);
+    let reference = format!("{}:v1", fixture.repository("mixed"));
+    // Without layer contents and without an SBOM attestation there is nothing to allow.
+    let run = fixture.image(&["add", &reference, "--no-layer-contents"]);
+    run.refused("nothing to allow")?;
+    fixture.store_is_empty()?;
+    fixture.image(&["add", &reference]).succeeded()?;
+    ensure(fixture.allowed(ELF) && fixture.allowed(SCRIPT), "both layers' files")
+}

@@ -1,0 +1,121 @@
+//! Registries: Basic authentication over plain HTTP to loopback, 401 without credentials, a
+//! registry that is down, and one that answers garbage.
+use std::{
+    io::{Read as _, Write as _},
+    net::TcpListener,
+};
+
+use base64::Engine as _;
+use libtest_mimic::{Failed, Trial};
+use provgate_oci_testkit::{Member, Registry};
+
+use crate::{
+    fixture::{ELF, Fixture, ensure},
+    trial,
+};
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial("registries::basic_auth_over_plain_http_to_loopback", basic_auth_over_plain_http_to_loopback),
+        trial("registries::unauthorized_without_credentials", unauthorized_without_credentials),
+        trial("registries::registry_down", registry_down),
+        trial("registries::registry_answering_garbage", registry_answering_garbage),
+    ]
+}
+
+fn auth_registry() -> Result<Fixture, Failed> {
+    Fixture::with_registry(Registry::start_with_auth("ci", "s3cret-Passw0rd")?)
+}
+
+fn basic_auth_over_plain_http_to_loopback() -> Result<(), Failed> {
+    let mut fixture = auth_registry()?;
+    let (_, digest) = fixture.push("private/app", "v1", &[vec![Member::file("usr/bin/app", ELF, 0o755)]]);
+    let signer = fixture.release_signer();
+    fixture.sign("private/app", &digest, &signer);
+    let auth = base64::engine::general_purpose::STANDARD.encode("ci:s3cret-Passw0rd");
+    let config = serde_json::json!({ "auths": { format!("http://{}", fixture.registry.addr): { "auth": auth } } });
+    std::fs::write(fixture.path("config.json"), config.to_string())?;
+    let reference = format!("{}:v1", fixture.repository("private/app"));
+    fixture.image(&["add", &reference]).succeeded()?;
+    ensure(fixture.allowed(ELF), "the program is allowed")?;
+    // DOCKER_CONFIG is honoured when no --registry-config is given.
+    let docker_config = fixture.path("docker");
+    std::fs::create_dir(&docker_config)?;
+    std::fs::copy(fixture.path("config.json"), docker_config.join("config.json"))?;
+    fixture.image(&["rm", &reference]).succeeded()?;
+    let mut command = fixture.provgate();
+    command
+        .env("DOCKER_CONFIG", &docker_config)
+        .args(["image", "add", &reference, "--policy"])
+        .arg(fixture.path("policy.toml"))
+        .arg("--trusted-root")
+        .arg(fixture.path("trusted_root.json"));
+    crate::fixture::run(command).succeeded()
+}
+
+fn unauthorized_without_credentials() -> Result<(), Failed> {
+    let fixture = auth_registry()?;
+    let reference = format!("{}:v1", fixture.repository("private/app"));
+    let run = fixture.image(&["add", &reference]);
+    let addr = &fixture.registry.addr;
+    run.refused(&format!(
+        "image {reference}: resolving the reference: registry {addr} refused access to manifest private/app:v1 (401 Unauthorized): no credentials for {addr} ({})",
+        fixture.path("config.json").display()
+    ))?;
+    // Wrong credentials are named as such.
+    let auth = base64::engine::general_purpose::STANDARD.encode("ci:wrong");
+    std::fs::write(fixture.path("config.json"), serde_json::json!({ "auths": { addr: { "auth": auth } } }).to_string())?;
+    let run = fixture.image(&["add", &reference]);
+    run.refused(&format!("the credentials for {addr} in {} were not accepted", fixture.path("config.json").display()))?;
+    fixture.store_is_empty()
+}
+
+fn registry_down() -> Result<(), Failed> {
+    let fixture = Fixture::new()?;
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let reference = format!("127.0.0.1:{port}/app:v1");
+    let run = fixture.image(&["add", &reference]);
+    run.refused(&format!("image {reference}: connecting to the registry: cannot reach registry 127.0.0.1:{port}"))?;
+    run.check(run.stderr.to_lowercase().contains("connection refused"), "says the connection was refused")?;
+    fixture.store_is_empty()
+}
+
+/// An HTTP answer with `body`.
+fn http(status: &str, content_type: &str, body: &str) -> String {
+    format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+}
+
+/// A server that answers every request with `answer`.
+fn serve(answer: String) -> Result<u16, Failed> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    Ok(port)
+}
+
+fn registry_answering_garbage() -> Result<(), Failed> {
+    let fixture = Fixture::new()?;
+    let cases = [
+        (http("200 OK", "text/html", "<html>hello</html>"), "resolving the reference: manifest app:v1: not a manifest"),
+        (
+            http("200 OK", "application/vnd.example+json", r#"{"schemaVersion":2,"mediaType":"application/vnd.example+json"}"#),
+            "resolving the reference: manifest app:v1: manifest of unknown media type \"application/vnd.example+json\"",
+        ),
+        (http("500 Internal Server Error", "text/plain", "database on fire"), "resolving the reference: registry 127.0.0.1:PORT answered 500 Internal Server Error for manifest app:v1: database on fire"),
+        ("this is not HTTP at all\r\n\r\n".to_owned(), "connecting to the registry: cannot reach registry"),
+    ];
+    for (answer, expected) in cases {
+        let port = serve(answer)?;
+        let reference = format!("127.0.0.1:{port}/app:v1");
+        let run = fixture.image(&["add", &reference]);
+        run.refused(&format!("image {reference}: {}", expected.replace("PORT", &port.to_string())))?;
+    }
+    fixture.store_is_empty()
+}

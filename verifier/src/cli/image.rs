@@ -1,0 +1,312 @@
+//! `provgate image add|ls|rm`: container images as sources of trust. An image is added only if
+//! a signer the trust policy lets sign images signed its digest; it then vouches for the files
+//! its trusted SBOM attestations list and the candidate files of its layers, as one source of
+//! kind `image` tied to the image's digest.
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use provgate_attestations::{BundleVerifier, SbomFile, SbomFormat, SbomReader, TrustPolicy, TrustRoot};
+use provgate_oci::{Digest, ImageOptions, ImageReference, ImageVerifier, Limits, Platform, RegistryConfig, TrustedImage};
+
+use super::{Paths, allow::current_user, notify_daemon, table};
+use crate::{
+    hashing::Sha256Digest,
+    store::{NewSource, SourceRecord, Store},
+};
+
+pub const DEFAULT_POLICY: &str = "/etc/provgate/trust-policy.toml";
+const KIND: &str = "image";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Verify an image's signature and trust what it holds: the files its trusted SBOM
+    /// attestations list and, unless --no-layer-contents, the candidate files of its layers.
+    /// A tag is pinned to its digest; an index resolves to one platform.
+    Add(AddArgs),
+    /// List the images trusted.
+    Ls(LsArgs),
+    /// Remove images from the allowlist: REF names a tag (every digest added under it) or a digest.
+    Rm(RmArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct AddArgs {
+    /// The image: [REGISTRY/]REPOSITORY[:TAG][@sha256:DIGEST].
+    reference: String,
+    /// The platform an index resolves to.
+    #[arg(long, default_value = "linux/amd64")]
+    platform: Platform,
+    /// The trust policy: who may sign images (artifact_signatures = true) and attest (predicate_types).
+    #[arg(long, env = "PROVGATE_POLICY", default_value = DEFAULT_POLICY)]
+    policy: PathBuf,
+    /// The trusted_root.json of the Sigstore deployment (default: the public-good instance's).
+    #[arg(long, value_name = "FILE")]
+    trusted_root: Option<PathBuf>,
+    /// A Docker config.json with registry credentials (auths.<host>.auth) [default:
+    /// $DOCKER_CONFIG/config.json, else ~/.docker/config.json].
+    #[arg(long, value_name = "FILE", env = "PROVGATE_REGISTRY_CONFIG")]
+    registry_config: Option<PathBuf>,
+    /// Reach this registry (HOST[:PORT]) over plain HTTP; loopback registries always are.
+    /// Repeatable; also the registry configuration's "insecure-registries" list.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    insecure_registries: Vec<String>,
+    /// Do not read the layers: only trusted SBOM attestations vouch for files.
+    #[arg(long)]
+    no_layer_contents: bool,
+    /// Largest compressed layer read (bytes; K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_layer_size: Option<u64>,
+    /// Largest uncompressed size of all layers together (bytes; K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_total_size: Option<u64>,
+    /// How many times its compressed size a layer may decompress to (beyond its first 64 MiB).
+    #[arg(long, value_name = "RATIO")]
+    max_ratio: Option<u64>,
+    /// Why this image is trusted (kept in the audit log).
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct LsArgs {
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct RmArgs {
+    /// The image as added ([REGISTRY/]REPOSITORY[:TAG][@sha256:DIGEST]), or a digest alone.
+    reference: String,
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
+    match args.command {
+        Command::Add(args) => add(paths, args),
+        Command::Ls(args) => ls(paths, args),
+        Command::Rm(args) => rm(paths, args),
+    }
+}
+
+/// Until provgate-sbom is merged, SBOM attestations are verified and recorded, but the files
+/// they list are not read: this reader lists none, and says so.
+struct SbomNotYetRead;
+
+impl SbomReader for SbomNotYetRead {
+    type Error = std::convert::Infallible;
+
+    fn files(&self, format: SbomFormat, _document: &str) -> Result<Vec<SbomFile>, Self::Error> {
+        tracing::warn!(format = format.name(), "this provgate does not read SBOMs yet: the files of a trusted SBOM attestation are not added");
+        Ok(Vec::new())
+    }
+}
+
+fn add(paths: &Paths, args: AddArgs) -> anyhow::Result<i32> {
+    let reference: ImageReference = args.reference.parse()?;
+    let policy = load_policy(&args.policy)?;
+    let root = match &args.trusted_root {
+        Some(path) => TrustRoot::from_file(path)?,
+        None => TrustRoot::public_good(),
+    };
+    let verifier = BundleVerifier::new(&root)?;
+    let mut registries = RegistryConfig::load(args.registry_config.as_deref())?;
+    for host in &args.insecure_registries {
+        registries.allow_insecure(host);
+    }
+    let defaults = Limits::default();
+    let options = ImageOptions {
+        platform: args.platform,
+        layer_contents: !args.no_layer_contents,
+        limits: Limits {
+            max_layer_bytes: args.max_layer_size.unwrap_or(defaults.max_layer_bytes),
+            max_total_bytes: args.max_total_size.unwrap_or(defaults.max_total_bytes),
+            max_ratio: args.max_ratio.unwrap_or(defaults.max_ratio),
+            ..defaults
+        },
+        ..ImageOptions::default()
+    };
+    // Opened first: a store that cannot be written fails before anything is downloaded.
+    let mut store = Store::open(&paths.db)?;
+    let images = ImageVerifier { verifier: &verifier, policy: &policy, sbom: &SbomNotYetRead, registries: &registries };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+    let image = match runtime.block_on(images.verify(&reference, &options)) {
+        Ok(image) => image,
+        Err(e) => {
+            eprintln!("provgate: {e}");
+            eprintln!("provgate: nothing was added to the allowlist");
+            return Ok(1);
+        }
+    };
+    print_summary(&image);
+    let digest = image.digest.to_string();
+    if let Some(existing) = store.sources()?.into_iter().find(|s| s.kind == KIND && detail_str(&s.detail, "digest") == Some(digest.as_str())) {
+        println!("{} is already trusted as source #{}; nothing was added", image.pinned(), existing.id);
+        return Ok(0);
+    }
+    let records: Vec<SourceRecord> = image
+        .allowlist()
+        .into_iter()
+        .map(|d| SourceRecord {
+            digest: Sha256Digest(d.sha256),
+            // Paths inside the image, relative to its root: never taken for paths of this host.
+            path: d.path.map(|p| p.trim_start_matches('/').to_owned()),
+            package: d.package,
+        })
+        .collect();
+    let signer = &image.signature().provenance.bundle.signer;
+    let source = NewSource {
+        kind: KIND,
+        name: image.pinned(),
+        signer: Some(signer.identity()),
+        issuer: signer.issuer().map(str::to_owned),
+        detail: Some(image.detail()),
+        created_by: current_user(),
+        reason: args.reason,
+    };
+    let id = store.add_source(&source, &records)?;
+    eprintln!("provgate: source #{id} ({} digests) added to {}", records.len(), store.path().display());
+    notify_daemon(paths);
+    Ok(0)
+}
+
+fn load_policy(path: &Path) -> anyhow::Result<TrustPolicy> {
+    if path == Path::new(DEFAULT_POLICY) && !path.exists() {
+        bail!("no trust policy at {DEFAULT_POLICY}: nothing is trusted, so no image can be added (write one, or pass --policy)");
+    }
+    Ok(TrustPolicy::from_file(path)?)
+}
+
+fn print_summary(image: &TrustedImage) {
+    let mut resolved = format!("image {} is {}", image.reference, image.digest);
+    if let Some((index, platform)) = &image.index {
+        resolved.push_str(&format!(" ({platform} of index {index})"));
+    }
+    println!("{resolved}");
+    for accepted in &image.signatures {
+        let bundle = &accepted.provenance.bundle;
+        let mut line = format!("signed by {}", bundle.signer.identity());
+        if let Some(issuer) = bundle.signer.issuer() {
+            line.push_str(&format!(" (issuer {issuer})"));
+        }
+        if let Some(entry) = bundle.log_entries.first() {
+            line.push_str(&format!(", log index {}", entry.log_index));
+            if let Some(time) = entry.integrated_time {
+                line.push_str(&format!(" at {time}"));
+            }
+        }
+        println!("{line}; policy signer {:?}; found at {}", accepted.provenance.authorized_by, accepted.location);
+    }
+    for accepted in &image.attestations {
+        let detail = accepted.provenance.detail();
+        println!("attestation {} by {} at {}", detail["predicate_type"].as_str().unwrap_or("?"), accepted.provenance.bundle.signer.identity(), accepted.location);
+    }
+    for skipped in &image.not_used {
+        println!("not used: {}: {}", skipped.location, skipped.reason);
+    }
+    let stats = &image.layer_stats;
+    if stats.compressed_bytes > 0 {
+        let megabytes = |bytes: u64| bytes as f64 / 1e6;
+        let seconds = image.layer_seconds.max(1e-6);
+        println!(
+            "layers: {}, {:.1} MB compressed, {:.1} MB uncompressed, {} files, {} candidates hashed ({:.1} MB) in {:.2} s: {:.1} MB/s compressed, {:.0} files/s",
+            image.layers,
+            megabytes(stats.compressed_bytes),
+            megabytes(stats.uncompressed_bytes),
+            stats.regular_files,
+            stats.candidates,
+            megabytes(stats.hashed_bytes),
+            seconds,
+            megabytes(stats.compressed_bytes) / seconds,
+            stats.regular_files as f64 / seconds,
+        );
+    }
+    println!("vouches for {} files of its layers and {} files of SBOM attestations", image.files.len(), image.sbom_files.len());
+}
+
+/// A string of a source's `detail` record.
+fn detail_str<'a>(detail: &'a Option<serde_json::Value>, key: &str) -> Option<&'a str> {
+    detail.as_ref()?.get(key)?.as_str()
+}
+
+fn ls(paths: &Paths, args: LsArgs) -> anyhow::Result<i32> {
+    let store = Store::open(&paths.db)?;
+    let images: Vec<_> = store.sources()?.into_iter().filter(|s| s.kind == KIND).collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&images)?);
+        return Ok(0);
+    }
+    if images.is_empty() {
+        println!("no images are trusted");
+        return Ok(0);
+    }
+    let mut t = table::new(&["ID", "IMAGE", "DIGEST", "PLATFORM", "SIGNER", "DIGESTS", "ADDED"]);
+    for s in &images {
+        let name = detail_str(&s.detail, "name").unwrap_or(&s.name);
+        let image = match detail_str(&s.detail, "tag") {
+            Some(tag) => format!("{name}:{tag}"),
+            None => name.to_owned(),
+        };
+        let digest = detail_str(&s.detail, "digest").map_or("-".to_owned(), |d| format!("sha256:{}", table::short_digest(d.trim_start_matches("sha256:"))));
+        t.add_row(vec![
+            s.id.to_string(),
+            image,
+            digest,
+            detail_str(&s.detail, "platform").unwrap_or("-").to_owned(),
+            s.signer.clone().unwrap_or_else(|| "-".into()),
+            s.digests.to_string(),
+            table::time_ms(s.created_at * 1000),
+        ]);
+    }
+    println!("{t}");
+    Ok(0)
+}
+
+fn rm(paths: &Paths, args: RmArgs) -> anyhow::Result<i32> {
+    // A digest alone matches it in any repository; a reference with a digest, that image; a
+    // tag, every image added under it.
+    let (name, tag, digest) = match args.reference.parse::<Digest>() {
+        Ok(digest) => (None, None, Some(digest)),
+        Err(_) => {
+            let reference: ImageReference = args.reference.parse()?;
+            let tag = reference.digest().is_none().then(|| reference.tag().map(str::to_owned)).flatten();
+            (Some(reference.name()), tag, reference.digest())
+        }
+    };
+    let matches = |detail: &Option<serde_json::Value>| {
+        name.as_ref().is_none_or(|name| detail_str(detail, "name") == Some(name.as_str()))
+            && tag.as_ref().is_none_or(|tag| detail_str(detail, "tag") == Some(tag.as_str()))
+            && digest.is_none_or(|digest| detail_str(detail, "digest") == Some(digest.to_string().as_str()))
+    };
+    let mut store = Store::open(&paths.db)?;
+    let doomed: Vec<_> = store.sources()?.into_iter().filter(|s| s.kind == KIND && matches(&s.detail)).collect();
+    if doomed.is_empty() {
+        eprintln!("provgate: no trusted image matches {} (see provgate image ls)", args.reference);
+        return Ok(1);
+    }
+    for source in doomed {
+        let removed = store.revoke_source(source.id, &current_user(), args.reason.as_deref())?;
+        println!("removed image source #{} ({}): {} digests no longer vouched for by it", removed.id, removed.name, removed.digests);
+    }
+    notify_daemon(paths);
+    Ok(0)
+}
+
+/// `123`, `64K`, `512M`, `8G` (binary multiples).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (number, shift) = match text.trim().to_ascii_uppercase().strip_suffix(['K', 'M', 'G', 'T']) {
+        Some(number) => {
+            let unit = text.trim().chars().last().unwrap_or('B').to_ascii_uppercase();
+            (number.to_owned(), match unit { 'K' => 10, 'M' => 20, 'G' => 30, _ => 40 })
+        }
+        None => (text.trim().to_owned(), 0),
+    };
+    let value: u64 = number.parse().map_err(|_| format!("{text:?} is not a size (bytes, or a number with K, M, G or T)"))?;
+    value.checked_mul(1u64 << shift).ok_or_else(|| format!("{text:?} is too large"))
+}
