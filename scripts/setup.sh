@@ -12,6 +12,9 @@ APT_PACKAGES=(
   qemu-system-x86 busybox-static xz-utils zstd
   # benchmarks and tools
   bpftool jq hyperfine openssl
+  # image tests and benchmark: a loopback OCI registry, htpasswd for its Basic auth, skopeo to
+  # push and to compare against, GNU time for peak memory
+  docker-registry skopeo apache2-utils time
 )
 
 missing=()
@@ -22,6 +25,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Debian's docker-registry package enables a registry on all interfaces (port 5000) where
+# systemd runs; the image tests start their own on loopback, so that service stays off.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled docker-registry >/dev/null 2>&1; then
+  systemctl disable --now docker-registry >/dev/null 2>&1 || true
 fi
 
 # aya-build compiles the eBPF crate with `cargo +nightly -Z build-std=core`.

@@ -89,7 +89,7 @@ pub enum Problem {
 pub struct ImageError {
     pub image: String,
     pub step: Step,
-    pub problem: Problem,
+    pub problem: Box<Problem>,
 }
 
 /// A signature or attestation that verified and whose signer the policy trusts for it.
@@ -199,7 +199,7 @@ impl<R: SbomReader> ImageVerifier<'_, R> {
     pub async fn verify(&self, reference: &ImageReference, options: &ImageOptions) -> Result<TrustedImage, ImageError> {
         let fail = |step: Step| {
             let image = reference.to_string();
-            move |problem: Problem| ImageError { image: image.clone(), step: step.clone(), problem }
+            move |problem: Problem| ImageError { image: image.clone(), step: step.clone(), problem: Box::new(problem) }
         };
         let repository = Repository::connect(reference, self.registries).await.map_err(|e| fail(Step::Connect)(e.into()))?;
         let (digest, manifest, index) = resolve(&repository, reference, &options.platform).await.map_err(fail(Step::Resolve))?;
@@ -292,14 +292,14 @@ async fn resolve(
 ) -> Result<(Digest, ImageManifest, Option<(Digest, Platform)>), Problem> {
     let fetched = repository.manifest(&reference.manifest_reference()).await?;
     match fetched.manifest {
-        Manifest::Image(manifest) => Ok((fetched.digest, manifest, None)),
+        Manifest::Image(manifest) => Ok((fetched.digest, *manifest, None)),
         Manifest::Index(index) => {
             let entry: &Descriptor = index
                 .select(platform)
                 .ok_or_else(|| Problem::NoPlatform { wanted: platform.clone(), available: index.platforms().join(", ") })?;
             let chosen = repository.manifest(&entry.digest.to_string()).await?;
             match chosen.manifest {
-                Manifest::Image(manifest) => Ok((chosen.digest, manifest, Some((fetched.digest, platform.clone())))),
+                Manifest::Image(manifest) => Ok((chosen.digest, *manifest, Some((fetched.digest, platform.clone())))),
                 Manifest::Index(_) => Err(Problem::NestedIndex(chosen.digest)),
             }
         }

@@ -92,7 +92,7 @@ pub struct ImageIndex {
 
 #[derive(Debug, Clone)]
 pub enum Manifest {
-    Image(ImageManifest),
+    Image(Box<ImageManifest>),
     Index(ImageIndex),
 }
 
@@ -132,7 +132,7 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Manifest, Manif
             }
             check_sizes(std::iter::once(&manifest.config).chain(&manifest.layers))?;
             manifest.media_type = media_type;
-            Manifest::Image(manifest)
+            Manifest::Image(Box::new(manifest))
         }
         media_type::OCI_INDEX | media_type::DOCKER_MANIFEST_LIST => {
             let mut index: ImageIndex = serde_json::from_slice(bytes).map_err(ManifestError::Json)?;

@@ -285,7 +285,7 @@ fn an_attestation_about_another_image_refuses_the_image() {
     let signer = world.sigstore.keyless(&release());
     let other = Digest::of(b"another image");
     let layer = attestation(&mut world, &signer, other, SLSA);
-    let binding = verify_attestation(&world, &layer).err().expect("must be refused");
+    let binding = verify_attestation(&world, &layer).expect_err("must be refused");
     assert_eq!(binding.about, other.to_string());
 }
 

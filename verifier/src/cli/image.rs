@@ -28,7 +28,7 @@ enum Command {
     /// Verify an image's signature and trust what it holds: the files its trusted SBOM
     /// attestations list and, unless --no-layer-contents, the candidate files of its layers.
     /// A tag is pinned to its digest; an index resolves to one platform.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List the images trusted.
     Ls(LsArgs),
     /// Remove images from the allowlist: REF names a tag (every digest added under it) or a digest.
@@ -89,7 +89,7 @@ struct RmArgs {
 
 pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
     match args.command {
-        Command::Add(args) => add(paths, args),
+        Command::Add(args) => add(paths, *args),
         Command::Ls(args) => ls(paths, args),
         Command::Rm(args) => rm(paths, args),
     }
