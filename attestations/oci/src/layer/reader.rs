@@ -12,6 +12,8 @@ use sha2::{Digest as _, Sha256};
 use super::{LayerStats, tar_walk::{self, LayerChanges}};
 use crate::{digest::Digest, limits::Limits, manifest::Descriptor};
 
+const BUFFER: usize = 256 << 10;
+
 /// How a layer blob is compressed, from its media type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -187,12 +189,16 @@ pub fn read_layer<R: Read>(
         stop: stop.clone(),
         format,
     };
-    let outcome = tar_walk::walk(&mut inflated, limits).and_then(|changes| {
+    // The tar reader asks for 512-byte headers and skips content in 8 KiB reads: a buffer in
+    // between lets the decompressor fill large blocks instead.
+    let mut buffered = io::BufReader::with_capacity(BUFFER, &mut inflated);
+    let outcome = tar_walk::walk(&mut buffered, limits).and_then(|changes| {
         // The tar end marker need not be the end of the stream: the rest (padding, or anything
         // else) is read too, within the same bounds, so the digest covers every byte.
-        io::copy(&mut inflated, &mut io::sink()).map_err(|e| LayerError::Tar(e.to_string()))?;
+        io::copy(&mut buffered, &mut io::sink()).map_err(|e| LayerError::Tar(e.to_string()))?;
         Ok(changes)
     });
+    drop(buffered);
     let uncompressed = inflated.count;
     drop(inflated);
     // A reason recorded deep in the chain is the true one; the error that surfaced is its echo.
