@@ -7,7 +7,7 @@ use std::{
 
 use base64::Engine as _;
 use libtest_mimic::{Failed, Trial};
-use provgate_oci_testkit::{Member, Registry};
+use provgate_oci_testkit::{Member, Registry, token::TokenService};
 
 use crate::{
     fixture::{ELF, Fixture, ensure},
@@ -18,6 +18,7 @@ pub fn trials() -> Vec<Trial> {
     vec![
         trial("registries::basic_auth_over_plain_http_to_loopback", basic_auth_over_plain_http_to_loopback),
         trial("registries::unauthorized_without_credentials", unauthorized_without_credentials),
+        trial("registries::bearer_token_from_the_token_service", bearer_token_from_the_token_service),
         trial("registries::registry_down", registry_down),
         trial("registries::registry_answering_garbage", registry_answering_garbage),
     ]
@@ -68,6 +69,31 @@ fn unauthorized_without_credentials() -> Result<(), Failed> {
     let run = fixture.image(&["add", &reference]);
     run.refused(&format!("the credentials for {addr} in {} were not accepted", fixture.path("config.json").display()))?;
     fixture.store_is_empty()
+}
+
+fn bearer_token_from_the_token_service() -> Result<(), Failed> {
+    let service = TokenService::start("ci", "t0ken-Passw0rd");
+    let mut fixture = Fixture::with_registry(Registry::start_with_tokens(&service, "ci", "t0ken-Passw0rd")?)?;
+    let (_, digest) = fixture.push("private/app", "v1", &[vec![Member::file("usr/bin/app", ELF, 0o755)]]);
+    let signer = fixture.release_signer();
+    fixture.sign("private/app", &digest, &signer);
+    let reference = format!("{}:v1", fixture.repository("private/app"));
+    // Without credentials the token service refuses, and the error says where it failed.
+    let run = fixture.image(&["add", &reference]);
+    run.refused(&format!("image {reference}: connecting to the registry: authenticating to registry {}", fixture.registry.addr))?;
+    fixture.store_is_empty()?;
+    let pushed = service.requests.lock().map_err(|e| e.to_string())?.len();
+    let auth = base64::engine::general_purpose::STANDARD.encode("ci:t0ken-Passw0rd");
+    std::fs::write(fixture.path("config.json"), serde_json::json!({ "auths": { &fixture.registry.addr: { "auth": auth } } }).to_string())?;
+    fixture.image(&["add", &reference]).succeeded()?;
+    ensure(fixture.allowed(ELF), "the program is allowed")?;
+    // provgate asked the token service for a pull token with its credentials, once.
+    let requests = service.requests.lock().map_err(|e| e.to_string())?;
+    let provgate: Vec<&(String, bool)> = requests[pushed..].iter().collect();
+    ensure(
+        provgate == [&("repository:private/app:pull".to_owned(), true)],
+        format!("one authorized pull token request, got {provgate:?}"),
+    )
 }
 
 fn registry_down() -> Result<(), Failed> {

@@ -7,6 +7,7 @@ pub mod cosign;
 pub mod oci;
 pub mod registry;
 pub mod tarball;
+pub mod token;
 
 pub use oci::{Blob, Image};
 pub use registry::{Pusher, Registry};

@@ -34,19 +34,34 @@ pub fn tools() -> Result<(), String> {
 
 impl Registry {
     pub fn start() -> Result<Self, String> {
-        Self::start_with(None)
+        Self::start_with(None, None)
     }
 
     /// With HTTP Basic authentication for `user` and `password` (bcrypt htpasswd).
     pub fn start_with_auth(user: &str, password: &str) -> Result<Self, String> {
-        Self::start_with(Some((user.to_owned(), password.to_owned())))
+        Self::start_with(Some((user.to_owned(), password.to_owned())), None)
     }
 
-    fn start_with(credentials: Option<(String, String)>) -> Result<Self, String> {
+    /// With bearer tokens from `service`, for `user` and `password`.
+    pub fn start_with_tokens(service: &crate::token::TokenService, user: &str, password: &str) -> Result<Self, String> {
+        Self::start_with(Some((user.to_owned(), password.to_owned())), Some(service))
+    }
+
+    fn start_with(credentials: Option<(String, String)>, tokens: Option<&crate::token::TokenService>) -> Result<Self, String> {
         tools()?;
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let mut auth = String::new();
-        if let Some((user, password)) = &credentials {
+        if let Some(service) = tokens {
+            let root = dir.path().join("token-root.pem");
+            service.write_root(&root);
+            auth = format!(
+                "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+                service.realm(),
+                crate::token::SERVICE,
+                crate::token::ISSUER,
+                root.display()
+            );
+        } else if let Some((user, password)) = &credentials {
             let output = Command::new("htpasswd").args(["-Bbn", user, password]).output().map_err(|e| format!("htpasswd: {e}"))?;
             if !output.status.success() {
                 return Err(format!("htpasswd: {}", String::from_utf8_lossy(&output.stderr)));
