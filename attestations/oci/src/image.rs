@@ -306,13 +306,18 @@ async fn resolve(
     }
 }
 
-/// Why no signature made the image trusted.
+/// Why no signature made the image trusted: every signature found and why it was not used, or
+/// where none was found. Attestations that were not used are left out: they cannot sign.
 fn untrusted(image: &TrustedImage, subjects: &[Digest], policy: &TrustPolicy) -> String {
-    let signatures: Vec<&NotUsed> = image.not_used.iter().filter(|n| n.reason.starts_with("signature") || matches!(n.location, Location::CosignTag { ref tag, .. } if tag.ends_with(".sig"))).collect();
-    if signatures.is_empty() {
+    let reasons: Vec<String> = image
+        .not_used
+        .iter()
+        .filter(|n| !n.reason.starts_with("attestation"))
+        .map(|n| format!("{}: {}", n.location, n.reason))
+        .collect();
+    if reasons.is_empty() {
         let looked: Vec<String> = subjects.iter().map(|s| format!("cosign tag {}.sig and OCI referrers of {s}", s.tag_prefix())).collect();
         return format!("not signed: no signature found (looked for {})", looked.join("; "));
     }
-    let reasons: Vec<String> = signatures.iter().map(|n| format!("{}: {}", n.location, n.reason)).collect();
     format!("no signature by a signer {} trusts to sign images: {}", policy.origin(), reasons.join(" | "))
 }

@@ -245,3 +245,20 @@ fn a_manifest_whose_digest_the_registry_misnames_is_refused() {
     let err = verify_at(port);
     assert!(err.to_string().contains(&format!("manifest app:v1: the registry names it sha256:{}, but its content has digest sha256:", "1".repeat(64))), "{err}");
 }
+
+#[test]
+fn unreadable_signatures_are_named_when_the_image_is_refused() {
+    let Some(registry) = registry() else { return };
+    let world = World::new(registry);
+    let (_, digest) = world.push("app", vec![Member::file("usr/bin/app", ELF, 0o755)]);
+    let garbage = provgate_oci_testkit::Blob::new(cosign::SIMPLE_SIGNING, b"{not json".to_vec());
+    cosign::push_cosign(&world.pusher, "app", &digest, "sig", vec![garbage]);
+    let reference = format!("{}:v1", world.registry.repository("app"));
+    let err = world.verify(&reference, &RecordingReader::default(), &ImageOptions::default()).unwrap_err();
+    assert_eq!(err.step, Step::Signatures);
+    let tag = format!("{}.sig", digest.replace(':', "-"));
+    assert!(
+        err.to_string().starts_with(&format!("image {reference}: checking signatures: no signature by a signer policy.toml trusts to sign images: {tag} layer 0: simple-signing payload: ")),
+        "{err}"
+    );
+}
