@@ -18,7 +18,7 @@ use provgate_attestations::{
 };
 
 use crate::{
-    client::{RegistryError, Repository},
+    client::{FetchedManifest, RegistryError, Repository},
     cosign::{self, LegacyContent},
     digest::Digest,
     limits::{MAX_PAYLOAD_BYTES, MAX_SIGNED_OBJECTS},
@@ -87,31 +87,38 @@ pub enum FindError {
     Binding(#[from] Binding),
 }
 
-/// Everything signed about `subject` in `repository`.
+/// Everything signed about `subject` in `repository`. A signature or attestation whose content
+/// is wrong (too large, not what its digest says, unreadable) is found unusable; a registry
+/// that cannot be reached fails the search.
 pub async fn find(repository: &Repository, subject: Digest) -> Result<Vec<Found>, FindError> {
     let mut found = Vec::new();
     for suffix in ["sig", "att"] {
         let tag = format!("{}.{suffix}", subject.tag_prefix());
         let manifest = match repository.manifest(&tag).await {
-            Ok(fetched) => fetched.manifest,
             Err(e) if e.is_not_found() => continue,
-            Err(e) => return Err(e.into()),
+            fetched => content(fetched)?.and_then(|fetched| match fetched.manifest {
+                Manifest::Image(manifest) => Ok(manifest),
+                Manifest::Index(_) => Err("an index, not cosign's image manifest".into()),
+            }),
         };
-        let Manifest::Image(manifest) = manifest else {
-            found.push(Found { location: Location::CosignTag { tag, layer: 0 }, subject, signed: Err("an index, not cosign's image manifest".into()) });
-            continue;
+        let manifest = match manifest {
+            Ok(manifest) => manifest,
+            Err(why) => {
+                found.push(Found { location: Location::CosignTag { tag, layer: 0 }, subject, signed: Err(why) });
+                continue;
+            }
         };
         for (layer, descriptor) in manifest.layers.iter().enumerate().take(MAX_SIGNED_OBJECTS) {
             let location = Location::CosignTag { tag: tag.clone(), layer };
             let signed = match (suffix, descriptor.media_type.as_str()) {
-                ("sig", media_type::COSIGN_SIMPLE_SIGNING) => {
-                    let payload = repository.blob(descriptor, MAX_PAYLOAD_BYTES as u64).await?;
-                    legacy_signature(&location, subject, &payload, &descriptor.annotations)?
-                }
-                ("att", media_type::DSSE_ENVELOPE) => {
-                    let envelope = repository.blob(descriptor, MAX_BUNDLE_BYTES).await?;
-                    legacy_attestation(&location, subject, &envelope, &descriptor.annotations)?
-                }
+                ("sig", media_type::COSIGN_SIMPLE_SIGNING) => match content(repository.blob(descriptor, MAX_PAYLOAD_BYTES as u64).await)? {
+                    Ok(payload) => legacy_signature(&location, subject, &payload, &descriptor.annotations)?,
+                    Err(why) => Err(why),
+                },
+                ("att", media_type::DSSE_ENVELOPE) => match content(repository.blob(descriptor, MAX_BUNDLE_BYTES).await)? {
+                    Ok(envelope) => legacy_attestation(&location, subject, &envelope, &descriptor.annotations)?,
+                    Err(why) => Err(why),
+                },
                 (_, other) => {
                     tracing::debug!(%location, media_type = other, "not a cosign signature or attestation layer");
                     continue;
@@ -130,6 +137,23 @@ pub async fn find(repository: &Repository, subject: Digest) -> Result<Vec<Found>
         found.push(Found { location, subject, signed });
     }
     Ok(found)
+}
+
+/// What is wrong with one object's content makes that object unusable (`Ok(Err(why))`); the
+/// registry failing to answer is an error.
+fn content<T>(result: Result<T, RegistryError>) -> Result<Result<T, String>, RegistryError> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(
+            e @ (RegistryError::TooLarge { .. }
+            | RegistryError::DigestMismatch { .. }
+            | RegistryError::HeaderDigest { .. }
+            | RegistryError::Manifest { .. }
+            | RegistryError::Malformed { .. }
+            | RegistryError::NotFound { .. }),
+        ) => Ok(Err(e.to_string())),
+        Err(e) => Err(e),
+    }
 }
 
 /// A `.sig` layer at `location`: its payload must name `subject` (else the image is refused);
@@ -170,8 +194,11 @@ pub fn legacy_attestation(
 }
 
 async fn referrer(repository: &Repository, location: &Location, subject: Digest, manifest: Digest) -> Result<Result<Signed, String>, FindError> {
-    let fetched = repository.manifest(&manifest.to_string()).await?;
-    let Manifest::Image(manifest) = fetched.manifest else { return Ok(Err("an index, not a referrer manifest".into())) };
+    let manifest = match content(repository.manifest(&manifest.to_string()).await)? {
+        Ok(FetchedManifest { manifest: Manifest::Image(manifest), .. }) => manifest,
+        Ok(_) => return Ok(Err("an index, not a referrer manifest".into())),
+        Err(why) => return Ok(Err(why)),
+    };
     match &manifest.subject {
         Some(s) if s.digest == subject => {}
         other => {
@@ -182,7 +209,10 @@ async fn referrer(repository: &Repository, location: &Location, subject: Digest,
     let Some(layer) = manifest.layers.iter().find(|l| l.media_type.starts_with("application/vnd.dev.sigstore.bundle")) else {
         return Ok(Err("no Sigstore bundle layer".into()));
     };
-    let bytes = repository.blob(layer, MAX_BUNDLE_BYTES).await?;
+    let bytes = match content(repository.blob(layer, MAX_BUNDLE_BYTES).await)? {
+        Ok(bytes) => bytes,
+        Err(why) => return Ok(Err(why)),
+    };
     let bundle = match Bundle::from_slice(&bytes) {
         Ok(bundle) => bundle,
         Err(e) => return Ok(Err(format!("Sigstore bundle: {e}"))),

@@ -262,3 +262,27 @@ fn unreadable_signatures_are_named_when_the_image_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_signature_altered_in_the_registry_is_not_used() {
+    let Some(registry) = registry() else { return };
+    let mut world = World::new(registry);
+    let (_, digest) = world.push("app", vec![Member::file("usr/bin/app", ELF, 0o755)]);
+    let release = world.release();
+    let options = world.sigstore.default_options();
+    let name = world.registry.repository("app");
+    let first = cosign::signature_layer(&mut world.sigstore, &release, &name, &digest, &options);
+    let mut second = first.clone();
+    // Another payload for the same image (cosign adds an "optional" map), so a second blob.
+    second.bytes = cosign::simple_signing(&format!("{name}-copy"), &digest);
+    let second = cosign::signature_layer_of(&mut world.sigstore, &release, second.bytes, &options);
+    cosign::push_cosign(&world.pusher, "app", &digest, "sig", vec![first.clone(), second]);
+    let path = world.registry.blob_path(&first.digest());
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    let image = world.verify(&format!("{name}:v1"), &RecordingReader::default(), &ImageOptions::default()).unwrap();
+    assert_eq!(image.signatures.len(), 1);
+    assert_eq!(image.not_used.len(), 1);
+    assert!(image.not_used[0].reason.starts_with(&format!("blob {}: the registry sent", first.digest())), "{:?}", image.not_used);
+}
