@@ -154,6 +154,31 @@ fn hash_with_cache(path: &Path, cache: &FileCache, hits: &AtomicUsize, bytes: &A
     Ok(Hashed { path: path.to_owned(), file, from_cache: false })
 }
 
+/// Files hashed between two saves of the file cache: a scan killed midway resumes from the last
+/// save instead of hashing everything again.
+const CHECKPOINT_FILES: usize = 512;
+
+/// [`hash_paths`] in chunks, saving new cache entries to the store after each.
+pub fn hash_paths_checkpointed(
+    paths: &[PathBuf],
+    cache: &mut FileCache,
+    store: &mut crate::store::Store,
+    progress: Option<&ProgressBar>,
+) -> crate::store::Result<(Vec<Hashed>, Vec<HashError>, ScanStats)> {
+    let mut all = (Vec::with_capacity(paths.len()), Vec::new(), ScanStats::default());
+    for chunk in paths.chunks(CHECKPOINT_FILES) {
+        let (hashed, errors, stats) = hash_paths(chunk, cache, progress);
+        cache.save(store)?;
+        all.0.extend(hashed);
+        all.1.extend(errors);
+        all.2.files += stats.files;
+        all.2.hashed += stats.hashed;
+        all.2.cache_hits += stats.cache_hits;
+        all.2.bytes_hashed += stats.bytes_hashed;
+    }
+    Ok(all)
+}
+
 /// A progress bar on stderr for long scans; hidden when stderr is not a terminal.
 pub fn progress_bar(len: usize, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);

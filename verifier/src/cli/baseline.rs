@@ -33,7 +33,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
     let mut cache = FileCache::load(&store)?;
     let bar = scan::progress_bar(candidates.len(), "hashing");
     let started = std::time::Instant::now();
-    let (hashed, hash_errors, stats) = scan::hash_paths(&candidates, &mut cache, Some(&bar));
+    let (hashed, hash_errors, stats) = scan::hash_paths_checkpointed(&candidates, &mut cache, &mut store, Some(&bar))?;
     bar.finish_and_clear();
     errors.extend(hash_errors.iter().map(ToString::to_string));
     for e in errors.iter().take(10) {
@@ -59,7 +59,6 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
         reason: args.reason,
     };
     let id = store.add_source(&source, &records)?;
-    cache.save(&mut store)?;
     let distinct: std::collections::HashSet<_> = records.iter().map(|r| r.digest).collect();
     println!(
         "baseline source #{id}: {} files ({} distinct digests) trusted; {} hashed ({} MB) and {} from the cache in {:.1}s; {} skipped",

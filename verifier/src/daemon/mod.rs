@@ -209,7 +209,7 @@ fn initial_scan(config: &DaemonConfig, store: &mut Store, loaded: &mut loader::L
     paths.extend(scan::candidates(&config.roots, &mut errors));
     paths.sort();
     paths.dedup();
-    let (hashed, hash_errors, stats) = scan::hash_paths(&paths, &mut cache, None);
+    let (hashed, hash_errors, stats) = scan::hash_paths_checkpointed(&paths, &mut cache, store, None)?;
     errors.extend(hash_errors.iter().map(ToString::to_string));
     for error in errors.iter().take(20) {
         tracing::warn!("scan: {error}");
@@ -226,9 +226,6 @@ fn initial_scan(config: &DaemonConfig, store: &mut Store, loaded: &mut loader::L
         seconds,
         "start-up scan"
     );
-    if let Err(e) = cache.save(store) {
-        tracing::warn!("saving the file cache: {e}");
-    }
     match cache.prune_vanished(store) {
         Ok(0) => {}
         Ok(n) => tracing::info!(entries = n, "forgot cached files that no longer exist"),
