@@ -11,7 +11,7 @@ APT_PACKAGES=(
   # VM tests: emulator, the initramfs shell, module decompression
   qemu-system-x86 busybox-static xz-utils zstd
   # benchmarks and tools
-  bpftool jq hyperfine openssl
+  bpftool jq hyperfine openssl time
 )
 
 missing=()
