@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use support::{Host, setup};
+use support::setup;
 
 fn integrity_ok(db: &Path) {
     let conn = rusqlite::Connection::open(db).unwrap();
