@@ -18,6 +18,9 @@ pub(crate) struct PackageIndex {
     packages: HashMap<u64, PackageRef>,
     /// (file id, package id), sorted by file id once sealed; document order among equals.
     links: Vec<(u64, u64)>,
+    /// Links the document implies rather than states (a tag-value file following a package);
+    /// consulted only for files no stated link names.
+    implied: Vec<(u64, u64)>,
     bytes: usize,
     budget: usize,
     dropped: u64,
@@ -29,6 +32,7 @@ impl PackageIndex {
             hasher: RandomState::new(),
             packages: HashMap::new(),
             links: Vec::new(),
+            implied: Vec::new(),
             bytes: 0,
             budget,
             dropped: 0,
@@ -68,6 +72,12 @@ impl PackageIndex {
         }
     }
 
+    pub fn link_implied(&mut self, file_key: u64, package_key: u64) {
+        if self.reserve_link() {
+            self.implied.push((file_key, package_key));
+        }
+    }
+
     /// Makes room for a link whose package is not known yet; false (and counted as dropped)
     /// when the budget is spent.
     pub fn reserve_link(&mut self) -> bool {
@@ -90,16 +100,21 @@ impl PackageIndex {
 
     pub fn seal(&mut self) {
         self.links.sort_by_key(|&(file, _)| file);
+        self.implied.sort_by_key(|&(file, _)| file);
     }
 
-    /// The first package, in document order, that the document says contains the file.
+    /// The first package, in document order, that the document says contains the file; else
+    /// the first it implies does.
     pub fn package_of(&self, file_id: &str) -> Option<&PackageRef> {
         let key = self.key(file_id);
-        let start = self.links.partition_point(|&(file, _)| file < key);
-        self.links[start..]
-            .iter()
-            .take_while(|&&(file, _)| file == key)
-            .find_map(|(_, package)| self.packages.get(package))
+        let first_in = |links: &[(u64, u64)]| {
+            let start = links.partition_point(|&(file, _)| file < key);
+            links[start..]
+                .iter()
+                .take_while(|&&(file, _)| file == key)
+                .find_map(|(_, package)| self.packages.get(package))
+        };
+        first_in(&self.links).or_else(|| first_in(&self.implied))
     }
 }
 

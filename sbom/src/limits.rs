@@ -109,16 +109,17 @@ impl<R: Read> BoundedReader<R> {
     fn scan_json(&mut self, bytes: &[u8]) -> io::Result<()> {
         for (at, &b) in bytes.iter().enumerate() {
             if self.in_string {
-                self.run += 1;
-                if self.run > self.max_run {
-                    return Err(self.exceeded("a string", self.max_run, at));
-                }
                 if self.escaped {
                     self.escaped = false;
                 } else if b == b'\\' {
                     self.escaped = true;
                 } else if b == b'"' {
                     self.in_string = false;
+                    continue;
+                }
+                self.run += 1;
+                if self.run > self.max_run {
+                    return Err(self.exceeded("a string", self.max_run, at));
                 }
                 continue;
             }
@@ -197,7 +198,7 @@ mod tests {
         assert!(read_all(br#"{"a":["12345678"]}"#, Syntax::Json, &limits).is_ok());
         assert_eq!(limit_of(read_all(br#"{"a":"123456789"}"#, Syntax::Json, &limits).unwrap_err()), ("a string", 14));
         // Escaped quotes do not end the string, brackets inside strings do not nest.
-        assert!(read_all(br#"{"a":"[[[[\"x"}"#, Syntax::Json, &limits).is_err());
+        assert!(read_all(br#"{"a":"[[[[\"xyz"}"#, Syntax::Json, &limits).is_err());
         assert!(read_all(br#"{"a":"[[[[[["}"#, Syntax::Json, &limits).is_ok());
         assert_eq!(limit_of(read_all(b"[[[[]]]]", Syntax::Json, &limits).unwrap_err()).0, "nesting");
     }

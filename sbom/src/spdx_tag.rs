@@ -241,7 +241,7 @@ impl Walk<'_, '_> {
             (Pass::Index, RecordKind::File) => {
                 if let (Some(file), Some(package)) = (&pending.id, &self.current_package) {
                     let (file, package) = (self.index.key(file), self.index.key(package));
-                    self.index.link(file, package);
+                    self.index.link_implied(file, package);
                 }
             }
             (Pass::Emit, _) => {
