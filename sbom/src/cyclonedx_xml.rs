@@ -223,8 +223,8 @@ impl Parser {
             Some(Node::Hash) => {
                 let alg = self.stack.last().and_then(|o| o.alg.clone());
                 let Some(alg) = alg else { return Err(self.invalid(at, "a <hash> without alg")) };
-                if let Err(source) = self.tree.current().digests.add_digest(&alg, &text) {
-                    return Err(SbomError::Digest { location: self.location(at), source });
+                if let Err(digest) = self.tree.current().digests.add_digest(&alg, &text) {
+                    return Err(SbomError::Digest { location: self.location(at), digest });
                 }
             }
             Some(Node::Component { in_metadata }) => {

@@ -32,7 +32,8 @@ impl fmt::Display for Location {
             parts.push(path.clone());
         }
         match (self.line, self.column) {
-            (Some(l), Some(c)) => parts.push(format!("line {l}, column {c}")),
+            // Errors found once an element is read whole point just past it: "near".
+            (Some(l), Some(c)) => parts.push(format!("near line {l}, column {c}")),
             (Some(l), None) => parts.push(format!("line {l}")),
             _ => {}
         }
@@ -49,7 +50,7 @@ impl fmt::Display for Location {
 
 #[derive(Debug, Error)]
 pub enum SbomError {
-    #[error("cannot read the document: {0}")]
+    #[error("cannot read the document")]
     Read(#[source] std::io::Error),
     #[error("not an SBOM this reader knows ({0}); expected SPDX 2.x JSON or tag-value, SPDX 3.0 JSON-LD, or CycloneDX JSON or XML")]
     UnknownFormat(String),
@@ -59,8 +60,8 @@ pub enum SbomError {
     Truncated { location: Location, message: String },
     #[error("malformed {format} {location}: {message}")]
     Syntax { format: Format, location: Location, message: String },
-    #[error("{location}: {source}")]
-    Digest { location: Location, source: DigestError },
+    #[error("{location}: {digest}")]
+    Digest { location: Location, digest: DigestError },
     #[error("{location}: {message}")]
     Invalid { location: Location, message: String },
     #[error("{location}: {what} exceeds the limit of {limit}")]

@@ -212,7 +212,7 @@ pub(crate) fn add_digests<'v>(
     for (j, label, value) in digests {
         entry
             .add_digest(label, value)
-            .map_err(|source| SbomError::Digest { location: trail.location(&format!(".{key}[{j}]")), source })?;
+            .map_err(|digest| SbomError::Digest { location: trail.location(&format!(".{key}[{j}]")), digest })?;
     }
     Ok(())
 }

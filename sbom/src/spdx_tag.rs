@@ -259,7 +259,7 @@ impl Walk<'_, '_> {
                     };
                     entry
                         .add_digest(label.trim(), value.trim())
-                        .map_err(|source| SbomError::Digest { location: location(), source })?;
+                        .map_err(|digest| SbomError::Digest { location: location(), digest })?;
                 }
                 let line = pending.line;
                 self.out.finish(entry, || format!("line {line}"));

@@ -2,7 +2,9 @@
 mod allow;
 mod denials;
 mod hash;
+mod register;
 mod run;
+mod sbom;
 mod status;
 
 use std::path::PathBuf;
@@ -36,6 +38,10 @@ pub enum Command {
     Status(status::Args),
     /// Show what was denied, or would have been in audit mode.
     Denials(denials::Args),
+    /// Inspect an SBOM, or generate one for a build output directory.
+    Sbom(sbom::Args),
+    /// Add the digests that evidence (an SBOM) vouches for to the allowlist.
+    Register(register::Args),
 }
 
 /// Runs the command and returns the process exit code.
@@ -46,5 +52,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run::run(&cli.db, &cli.run_dir, args),
         Command::Status(args) => status::run(&cli.run_dir, args),
         Command::Denials(args) => denials::run(&cli.db, args),
+        Command::Sbom(args) => sbom::run(args),
+        Command::Register(args) => register::run(&cli.db, args),
     }
 }
