@@ -42,8 +42,9 @@ struct Trust {
 /// Policy until the configuration file exists.
 #[derive(Debug, clap::Args)]
 struct Policy {
-    /// Refuse unsigned registration, whatever else is asked.
-    #[arg(long, env = "PROVGATE_FORBID_UNSIGNED")]
+    /// Refuse unsigned registration, whatever else is asked. The variable takes 1/0,
+    /// true/false, yes/no, on/off; anything else is an error, so a typo never allows.
+    #[arg(long, env = "PROVGATE_FORBID_UNSIGNED", value_parser = clap::builder::BoolishValueParser::new())]
     forbid_unsigned: bool,
 }
 
