@@ -91,6 +91,25 @@ pub(crate) fn parse<R: Read>(input: &mut R, limits: &Limits, out: &mut Collector
     Ok(())
 }
 
+/// A quick-xml error as ours: limits and truncation told apart from bad syntax.
+pub(crate) fn convert_error(error: quick_xml::Error, location: Location) -> SbomError {
+    use quick_xml::errors::SyntaxError;
+    match &error {
+        quick_xml::Error::Io(io) => match LimitExceeded::from_io(io) {
+            Some(limit) => {
+                let location = Location { byte: Some(limit.byte), ..location };
+                SbomError::Limit { location, what: limit.what, limit: limit.limit }
+            }
+            None => SbomError::Read(std::io::Error::new(io.kind(), io.to_string())),
+        },
+        // Every other syntax error quick-xml has is something left open at the end of input.
+        quick_xml::Error::Syntax(e) if *e != SyntaxError::InvalidBangMarkup => {
+            SbomError::Truncated { location, message: error.to_string() }
+        }
+        _ => SbomError::Syntax { format: Format::CyclonedxXml, location, message: error.to_string() },
+    }
+}
+
 struct Parser {
     stack: Vec<Open>,
     tree: ComponentTree,
@@ -111,15 +130,7 @@ impl Parser {
     }
 
     fn xml_error(&self, error: quick_xml::Error, byte: u64) -> SbomError {
-        let location = self.location(byte);
-        if let quick_xml::Error::Io(io) = &error {
-            if let Some(limit) = LimitExceeded::from_io(io) {
-                let location = Location { byte: Some(limit.byte), ..location };
-                return SbomError::Limit { location, what: limit.what, limit: limit.limit };
-            }
-            return SbomError::Read(std::io::Error::new(io.kind(), io.to_string()));
-        }
-        SbomError::Syntax { format: Format::CyclonedxXml, location, message: error.to_string() }
+        convert_error(error, self.location(byte))
     }
 
     fn start(&mut self, start: &BytesStart<'_>, at: u64, out: &mut Collector<'_>) -> Result<(), SbomError> {

@@ -9,7 +9,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
 use crate::{
     error::SbomError,
-    json::read_document,
+    json::{Trail, convert_error, read_document},
     limits::{BoundedReader, Limits, Syntax},
     passes::rewind,
     summary::Format,
@@ -63,6 +63,8 @@ fn json_kind<R: Read>(input: &mut R, limits: &Limits) -> Result<Format, SbomErro
         (None, Ok(())) => Err(SbomError::UnknownFormat(
             "a JSON object with none of spdxVersion, bomFormat or @context".into(),
         )),
+        // A limit crossed while looking is reported as such, not as an unknown format.
+        (None, Err(e)) if e.is_io() => Err(convert_error(e, Format::SpdxJson, &mut Trail::default())),
         (None, Err(e)) => Err(SbomError::UnknownFormat(format!("JSON that cannot be read: {e}"))),
     }
 }
@@ -106,9 +108,10 @@ fn xml_kind<R: Read>(input: &mut R, limits: &Limits) -> Result<Format, SbomError
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| SbomError::UnknownFormat(format!("XML that cannot be read: {e}")))?;
+        let event = reader.read_event_into(&mut buf).map_err(|e| match e {
+            quick_xml::Error::Io(_) => crate::cyclonedx_xml::convert_error(e, crate::error::Location::default()),
+            e => SbomError::UnknownFormat(format!("XML that cannot be read: {e}")),
+        })?;
         let root = match event {
             Event::Start(e) | Event::Empty(e) => e,
             Event::Eof => return Err(SbomError::UnknownFormat("XML without a root element".into())),
