@@ -122,7 +122,7 @@ impl Algorithm {
         let length_ok = match self.hex_length() {
             HexLength::Unchecked => return Ok(value.to_owned()),
             HexLength::Exactly(lengths) => lengths.contains(&value.len()),
-            HexLength::AnyEven => !value.is_empty() && value.len() % 2 == 0,
+            HexLength::AnyEven => !value.is_empty() && value.len().is_multiple_of(2),
         };
         if let Some(bad) = value.chars().find(|c| !c.is_ascii_hexdigit()) {
             return Err(malformed(format!("{bad:?} is not a hex digit")));

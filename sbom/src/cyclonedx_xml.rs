@@ -235,7 +235,7 @@ impl Parser {
                 let alg = self.stack.last().and_then(|o| o.alg.clone());
                 let Some(alg) = alg else { return Err(self.invalid(at, "a <hash> without alg")) };
                 if let Err(digest) = self.tree.current().digests.add_digest(&alg, &text) {
-                    return Err(SbomError::Digest { location: self.location(at), digest });
+                    return Err(SbomError::Digest { location: self.location(at), digest: Box::new(digest) });
                 }
             }
             Some(Node::Component { in_metadata }) => {

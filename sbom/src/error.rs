@@ -11,7 +11,7 @@ pub struct Location {
     /// `$.files[3].checksums[0]` in JSON, `/bom/components/component[2]` in XML.
     pub path: Option<String>,
     pub line: Option<u64>,
-    pub column: Option<u64>,
+    pub column: Option<u32>,
     pub byte: Option<u64>,
 }
 
@@ -61,7 +61,7 @@ pub enum SbomError {
     #[error("malformed {format} {location}: {message}")]
     Syntax { format: Format, location: Location, message: String },
     #[error("{location}: {digest}")]
-    Digest { location: Location, digest: DigestError },
+    Digest { location: Location, digest: Box<DigestError> },
     #[error("{location}: {message}")]
     Invalid { location: Location, message: String },
     #[error("{location}: {what} exceeds the limit of {limit}")]

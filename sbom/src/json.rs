@@ -94,7 +94,7 @@ pub(crate) fn read_document<'de, R: Read, S: DeserializeSeed<'de>>(
 /// one, else serde's message with the JSON path of the element being read.
 pub(crate) fn convert_error(error: serde_json::Error, format: Format, trail: &mut Trail) -> SbomError {
     let (line, column) =
-        if error.line() > 0 { (Some(error.line() as u64), Some(error.column() as u64)) } else { (None, None) };
+        if error.line() > 0 { (Some(error.line() as u64), Some(error.column().try_into().unwrap_or(u32::MAX))) } else { (None, None) };
     if let Some(mut kept) = trail.failure.take() {
         if let Some(location) = kept.location_mut().filter(|l| l.line.is_none()) {
             location.line = line;
@@ -212,7 +212,7 @@ pub(crate) fn add_digests<'v>(
     for (j, label, value) in digests {
         entry
             .add_digest(label, value)
-            .map_err(|digest| SbomError::Digest { location: trail.location(&format!(".{key}[{j}]")), digest })?;
+            .map_err(|digest| SbomError::Digest { location: trail.location(&format!(".{key}[{j}]")), digest: Box::new(digest) })?;
     }
     Ok(())
 }

@@ -188,15 +188,13 @@ impl Walk<'_, '_> {
                     self.end_section()?;
                     self.section = Section::Other;
                 }
-                ("Relationship", _) => {
-                    if self.pass == Pass::Index {
-                        let parts: Vec<&str> = value.split_whitespace().collect();
-                        let [from, kind, to] = parts[..] else {
-                            let message = format!("expected `Relationship: FROM TYPE TO`, found {value:?}");
-                            return Err(SbomError::invalid(Location::line(line), message));
-                        };
-                        link_relationship(self.index, from, kind, to);
-                    }
+                ("Relationship", _) if self.pass == Pass::Index => {
+                    let parts: Vec<&str> = value.split_whitespace().collect();
+                    let [from, kind, to] = parts[..] else {
+                        let message = format!("expected `Relationship: FROM TYPE TO`, found {value:?}");
+                        return Err(SbomError::invalid(Location::line(line), message));
+                    };
+                    link_relationship(self.index, from, kind, to);
                 }
                 ("SPDXID", Some(p)) => p.id = Some(value),
                 ("PackageVersion", Some(p)) => p.package.version = Some(value),
@@ -259,7 +257,7 @@ impl Walk<'_, '_> {
                     };
                     entry
                         .add_digest(label.trim(), value.trim())
-                        .map_err(|digest| SbomError::Digest { location: location(), digest })?;
+                        .map_err(|digest| SbomError::Digest { location: location(), digest: Box::new(digest) })?;
                 }
                 let line = pending.line;
                 self.out.finish(entry, || format!("line {line}"));

@@ -22,7 +22,7 @@ fn cdx_file(path: &str, alg: &str, value: &str) -> String {
 }
 
 fn err(doc: &str) -> SbomError {
-    read(doc).err().expect("the document must be refused")
+    read(doc).expect_err("the document must be refused")
 }
 
 #[test]
@@ -35,8 +35,8 @@ fn duplicate_entries_are_kept_and_duplicate_keys_refused() {
     let e = err(&twice);
     assert!(e.to_string().contains("$.files") && e.to_string().contains("appears twice"), "{e}");
 
-    let field_twice = format!(r#"{{"spdxVersion": "SPDX-2.3", "files": [{{"fileName": "a", "fileName": "b", "checksums": []}}]}}"#);
-    let e = err(&field_twice);
+    let field_twice = r#"{"spdxVersion": "SPDX-2.3", "files": [{"fileName": "a", "fileName": "b", "checksums": []}]}"#;
+    let e = err(field_twice);
     assert!(e.to_string().contains("$.files[0]") && e.to_string().contains("duplicate field"), "{e}");
 
     let hashes_twice = r#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "file", "hashes": [], "hashes": []}]}"#;
