@@ -4,16 +4,19 @@ use std::{fmt, io::Read};
 
 use serde::{
     Deserialize,
-    de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor},
+    de::{self, MapAccess, SeqAccess, Visitor},
 };
 
 use crate::{
     collector::Collector,
     cyclonedx::{ComponentTree, SUPPORTED, supported},
     error::{Location, SbomError},
-    json::{BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, skip_value},
+    json::{
+        BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, seed, skip_value,
+        unsupported,
+    },
     limits::{Limits, MAX_DIGESTS_PER_ENTRY},
-    spdx_json::seq_seed,
+    record::PackageRef,
     summary::Format,
 };
 
@@ -52,13 +55,7 @@ enum BomKey {
 }
 
 struct Bom<'x, 'a, 's>(&'x mut State<'a, 's>);
-
-impl<'de> DeserializeSeed<'de> for Bom<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed!(map, Bom<'_, '_, '_>, ());
 
 impl<'de> Visitor<'de> for Bom<'_, '_, '_> {
     type Value = ();
@@ -81,11 +78,7 @@ impl<'de> Visitor<'de> for Bom<'_, '_, '_> {
                     continue;
                 }
             };
-            st.trail.enter_key(name);
-            if !seen.first_time(key as u32) {
-                let e = SbomError::invalid(st.trail.location(""), "the key appears twice");
-                return Err(st.trail.fail(e));
-            }
+            seen.enter(&mut st.trail, name, key as u32)?;
             match key {
                 BomKey::BomFormat => {
                     let format: String = map.next_value()?;
@@ -97,9 +90,7 @@ impl<'de> Visitor<'de> for Bom<'_, '_, '_> {
                 BomKey::SpecVersion => {
                     let version: String = map.next_value()?;
                     if !supported(&version) {
-                        let location = st.trail.location("");
-                        let e = SbomError::UnsupportedVersion { format: Format::CyclonedxJson, version, supported: SUPPORTED, location };
-                        return Err(st.trail.fail(e));
+                        return Err(unsupported(&mut st.trail, Format::CyclonedxJson, version, SUPPORTED));
                     }
                     st.out.summary_mut().spec_version = Some(version);
                 }
@@ -119,13 +110,7 @@ impl<'de> Visitor<'de> for Bom<'_, '_, '_> {
 }
 
 struct Metadata<'x, 'a, 's>(&'x mut State<'a, 's>);
-
-impl<'de> DeserializeSeed<'de> for Metadata<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed!(map, Metadata<'_, '_, '_>, ());
 
 impl<'de> Visitor<'de> for Metadata<'_, '_, '_> {
     type Value = ();
@@ -163,12 +148,12 @@ enum MetadataKey {
 }
 
 struct Components<'x, 'a, 's>(&'x mut State<'a, 's>);
-seq_seed!(Components, "an array of components");
+seed!(seq, Components<'_, '_, '_>, ());
 
 impl<'de> Visitor<'de> for Components<'_, '_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Self::describe(f)
+        f.write_str("an array of components")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         for_each_element(&mut seq, self.0, |seq, st| Ok(seq.next_element_seed(Component(st))?.is_some()))
@@ -201,16 +186,10 @@ struct Hash {
 }
 
 struct Component<'x, 'a, 's>(&'x mut State<'a, 's>);
-
-impl<'de> DeserializeSeed<'de> for Component<'_, '_, '_> {
-    type Value = crate::record::PackageRef;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed!(map, Component<'_, '_, '_>, PackageRef);
 
 impl<'de> Visitor<'de> for Component<'_, '_, '_> {
-    type Value = crate::record::PackageRef;
+    type Value = PackageRef;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a component object")
     }
@@ -220,8 +199,8 @@ impl<'de> Visitor<'de> for Component<'_, '_, '_> {
         st.tree.open();
         let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key::<ComponentKey>()? {
-            if !matches!(key, ComponentKey::Other) && !seen.first_time(key as u32) {
-                return Err(de::Error::custom("a key appears twice in the component"));
+            if !matches!(key, ComponentKey::Other) {
+                seen.once(key as u32)?;
             }
             match key {
                 ComponentKey::Type => {

@@ -5,11 +5,11 @@ use std::{
     io::{BufReader, Read, Seek},
 };
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 
 use crate::{
     error::SbomError,
-    json::{Trail, convert_error, read_document},
+    json::{Trail, convert_error, read_document, seed},
     limits::{BoundedReader, Limits, Syntax},
     passes::rewind,
     summary::Format,
@@ -70,13 +70,7 @@ fn json_kind<R: Read>(input: &mut R, limits: &Limits) -> Result<Format, SbomErro
 }
 
 struct KeyScan<'a>(&'a mut Option<Format>);
-
-impl<'de> DeserializeSeed<'de> for KeyScan<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed!(map, KeyScan<'_>, ());
 
 impl<'de> Visitor<'de> for KeyScan<'_> {
     type Value = ();

@@ -68,30 +68,29 @@ pub enum SbomError {
     Limit { location: Location, what: &'static str, limit: u64 },
 }
 
+/// The `location` field of any variant that has one, by reference or mutable reference.
+macro_rules! location_of {
+    ($error:expr) => {
+        match $error {
+            SbomError::Read(_) | SbomError::UnknownFormat(_) => None,
+            SbomError::UnsupportedVersion { location, .. }
+            | SbomError::Truncated { location, .. }
+            | SbomError::Syntax { location, .. }
+            | SbomError::Digest { location, .. }
+            | SbomError::Invalid { location, .. }
+            | SbomError::Limit { location, .. } => Some(location),
+        }
+    };
+}
+
 impl SbomError {
     /// The place the error names, for callers that add the file name in front.
     pub fn location(&self) -> Option<&Location> {
-        match self {
-            Self::Read(_) | Self::UnknownFormat(_) => None,
-            Self::UnsupportedVersion { location, .. }
-            | Self::Truncated { location, .. }
-            | Self::Syntax { location, .. }
-            | Self::Digest { location, .. }
-            | Self::Invalid { location, .. }
-            | Self::Limit { location, .. } => Some(location),
-        }
+        location_of!(self)
     }
 
     pub(crate) fn location_mut(&mut self) -> Option<&mut Location> {
-        match self {
-            Self::Read(_) | Self::UnknownFormat(_) => None,
-            Self::UnsupportedVersion { location, .. }
-            | Self::Truncated { location, .. }
-            | Self::Syntax { location, .. }
-            | Self::Digest { location, .. }
-            | Self::Invalid { location, .. }
-            | Self::Limit { location, .. } => Some(location),
-        }
+        location_of!(self)
     }
 
     pub(crate) fn invalid(location: Location, message: impl Into<String>) -> Self {

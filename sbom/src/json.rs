@@ -170,7 +170,45 @@ impl SeenKeys {
         self.0 |= bit;
         first
     }
+
+    /// For keys inside an element: serde's error carries the element's path.
+    pub fn once<E: de::Error>(&mut self, slot: u32) -> Result<(), E> {
+        if self.first_time(slot) { Ok(()) } else { Err(E::custom("a key appears twice in one object")) }
+    }
+
+    /// For top-level keys: enters `name` in the trail and refuses it if seen before.
+    pub fn enter<E: de::Error>(&mut self, trail: &mut Trail, name: &'static str, slot: u32) -> Result<(), E> {
+        trail.enter_key(name);
+        if self.first_time(slot) {
+            return Ok(());
+        }
+        let error = SbomError::invalid(trail.location(""), "the key appears twice");
+        Err(trail.fail(error))
+    }
 }
+
+/// Refuses a version this reader does not know, at the current place.
+pub(crate) fn unsupported<E: de::Error>(trail: &mut Trail, format: Format, version: String, supported: &'static str) -> E {
+    let location = trail.location("");
+    trail.fail(SbomError::UnsupportedVersion { format, version, supported, location })
+}
+
+/// Implements `DeserializeSeed` for a seed that is its own visitor of a map, a sequence or any
+/// value.
+macro_rules! seed {
+    ($kind:ident, $seed:ident<$($l:lifetime),*>, $value:ty) => {
+        impl<'de> serde::de::DeserializeSeed<'de> for $seed<$($l),*> {
+            type Value = $value;
+            fn deserialize<D: serde::de::Deserializer<'de>>(self, d: D) -> Result<$value, D::Error> {
+                seed!(@call $kind, d, self)
+            }
+        }
+    };
+    (@call map, $d:ident, $s:ident) => { $d.deserialize_map($s) };
+    (@call seq, $d:ident, $s:ident) => { $d.deserialize_seq($s) };
+    (@call any, $d:ident, $s:ident) => { $d.deserialize_any($s) };
+}
+pub(crate) use seed;
 
 /// Visitor state that knows where it is.
 pub(crate) trait HasTrail {

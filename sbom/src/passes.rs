@@ -1,8 +1,8 @@
 //! What the three SPDX readers share: two passes over a seekable document and the
 //! relationships that make a file part of a package.
-use std::io::{Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 
-use crate::{collector::Collector, error::SbomError, index::PackageIndex};
+use crate::{collector::Collector, error::SbomError, index::PackageIndex, limits::Limits};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Pass {
@@ -10,6 +10,27 @@ pub(crate) enum Pass {
     Index,
     /// Records, counts and digest checks.
     Emit,
+}
+
+/// Runs `pass` twice over the document from `start`: an index pass, then an emit pass that
+/// reads the sealed index.
+pub(crate) fn two_passes<'s, R: Read + Seek>(
+    input: &mut R,
+    start: u64,
+    limits: &Limits,
+    out: &mut Collector<'s>,
+    mut pass: impl FnMut(Pass, &mut R, &mut PackageIndex, &mut Collector<'s>) -> Result<(), SbomError>,
+) -> Result<(), SbomError> {
+    let mut index = PackageIndex::new(limits.max_index_bytes);
+    for which in [Pass::Index, Pass::Emit] {
+        rewind(input, start)?;
+        pass(which, input, &mut index, out)?;
+        if which == Pass::Index {
+            index.seal();
+        }
+    }
+    report_dropped_links(&index, out);
+    Ok(())
 }
 
 pub(crate) fn rewind<R: Seek>(input: &mut R, start: u64) -> Result<(), SbomError> {
@@ -28,7 +49,7 @@ pub(crate) fn link_relationship(index: &mut PackageIndex, from: &str, kind: &str
     }
 }
 
-pub(crate) fn report_dropped_links(index: &PackageIndex, out: &mut Collector<'_>) {
+fn report_dropped_links(index: &PackageIndex, out: &mut Collector<'_>) {
     if index.dropped() > 0 {
         out.problem(
             "document",

@@ -9,18 +9,21 @@ use std::{
 
 use serde::{
     Deserialize,
-    de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor},
+    de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor},
 };
 
 use crate::{
     collector::{Collector, Entry},
     error::{Location, SbomError},
     index::PackageIndex,
-    json::{BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, skip_value},
+    json::{
+        BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, seed, skip_value,
+        unsupported,
+    },
     limits::{Limits, MAX_DIGESTS_PER_ENTRY},
-    passes::{Pass, rewind},
+    passes::{Pass, two_passes},
     record::{PackageRef, RecordKind},
-    spdx_json::{IdKeys, seq_seed},
+    spdx_json::IdKeys,
     summary::Format,
 };
 
@@ -32,19 +35,10 @@ pub(crate) fn parse<R: Read + Seek>(
     limits: &Limits,
     out: &mut Collector<'_>,
 ) -> Result<(), SbomError> {
-    let mut index = PackageIndex::new(limits.max_index_bytes);
-    for pass in [Pass::Index, Pass::Emit] {
-        rewind(input, start)?;
-        let mut state = State { pass, trail: Trail::default(), index: &mut index, out };
-        if let Err(e) = read_document(input, limits, Document(&mut state)) {
-            return Err(convert_error(e, Format::Spdx3JsonLd, &mut state.trail));
-        }
-        if pass == Pass::Index {
-            index.seal();
-        }
-    }
-    crate::passes::report_dropped_links(&index, out);
-    Ok(())
+    two_passes(input, start, limits, out, |pass, input, index, out| {
+        let mut state = State { pass, trail: Trail::default(), index, out };
+        read_document(input, limits, Document(&mut state)).map_err(|e| convert_error(e, Format::Spdx3JsonLd, &mut state.trail))
+    })
 }
 
 struct State<'a, 's> {
@@ -78,13 +72,7 @@ enum DocumentKey {
 }
 
 struct Document<'x, 'a, 's>(&'x mut State<'a, 's>);
-
-impl<'de> DeserializeSeed<'de> for Document<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed!(map, Document<'_, '_, '_>, ());
 
 impl<'de> Visitor<'de> for Document<'_, '_, '_> {
     type Value = ();
@@ -104,11 +92,7 @@ impl<'de> Visitor<'de> for Document<'_, '_, '_> {
                     continue;
                 }
             };
-            st.trail.enter_key(name);
-            if !seen.first_time(key as u32) {
-                let e = SbomError::invalid(st.trail.location(""), "the key appears twice");
-                return Err(st.trail.fail(e));
-            }
+            seen.enter(&mut st.trail, name, key as u32)?;
             match key {
                 DocumentKey::Context => {
                     let iris = map.next_value::<ContextIris>()?.0;
@@ -119,9 +103,7 @@ impl<'de> Visitor<'de> for Document<'_, '_, '_> {
                         }
                         _ => {
                             let version = version.map_or_else(|| iris.join(" "), str::to_owned);
-                            let location = st.trail.location("");
-                            let e = SbomError::UnsupportedVersion { format: Format::Spdx3JsonLd, version, supported: SUPPORTED, location };
-                            return Err(st.trail.fail(e));
+                            return Err(unsupported(&mut st.trail, Format::Spdx3JsonLd, version, SUPPORTED));
                         }
                     }
                 }
@@ -169,12 +151,12 @@ impl<'de> Deserialize<'de> for ContextIris {
 }
 
 struct Graph<'x, 'a, 's>(&'x mut State<'a, 's>);
-seq_seed!(Graph, "an array of elements");
+seed!(seq, Graph<'_, '_, '_>, ());
 
 impl<'de> Visitor<'de> for Graph<'_, '_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Self::describe(f)
+        f.write_str("an array of elements")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         for_each_element(&mut seq, self.0, |seq, st| Ok(seq.next_element_seed(Element(st))?.is_some()))
@@ -216,13 +198,7 @@ struct IntegrityMethod {
 }
 
 struct Element<'x, 'a, 's>(&'x mut State<'a, 's>);
-
-impl<'de> DeserializeSeed<'de> for Element<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed!(map, Element<'_, '_, '_>, ());
 
 impl<'de> Visitor<'de> for Element<'_, '_, '_> {
     type Value = ();
@@ -239,8 +215,8 @@ impl<'de> Visitor<'de> for Element<'_, '_, '_> {
         let mut to: Vec<u64> = Vec::new();
         let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key::<ElementKey>()? {
-            if !matches!(key, ElementKey::Other) && !seen.first_time(key as u32) {
-                return Err(de::Error::custom("a key appears twice in the element"));
+            if !matches!(key, ElementKey::Other) {
+                seen.once(key as u32)?;
             }
             match key {
                 ElementKey::Type => kind = Some(map.next_value()?),
@@ -314,13 +290,7 @@ impl<'de> Visitor<'de> for Element<'_, '_, '_> {
 
 /// `to` is an array of ids; a lone id is accepted too.
 struct OneOrMany<'x>(IdKeys<'x>);
-
-impl<'de> DeserializeSeed<'de> for OneOrMany<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed!(any, OneOrMany<'_>, ());
 
 impl<'de> Visitor<'de> for OneOrMany<'_> {
     type Value = ();

@@ -8,16 +8,19 @@ use std::{
 
 use serde::{
     Deserialize,
-    de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor},
+    de::{MapAccess, SeqAccess, Visitor},
 };
 
 use crate::{
     collector::{Collector, Entry},
-    error::SbomError,
+    error::{Location, SbomError},
     index::PackageIndex,
-    json::{BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, skip_value},
+    json::{
+        BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, seed, skip_value,
+        unsupported,
+    },
     limits::{Limits, MAX_DIGESTS_PER_ENTRY, MAX_EXTERNAL_REFS},
-    passes::{Pass, rewind},
+    passes::{Pass, two_passes},
     record::{PackageRef, RecordKind},
     summary::Format,
 };
@@ -30,22 +33,14 @@ pub(crate) fn parse<R: Read + Seek>(
     limits: &Limits,
     out: &mut Collector<'_>,
 ) -> Result<(), SbomError> {
-    let mut index = PackageIndex::new(limits.max_index_bytes);
-    for pass in [Pass::Index, Pass::Emit] {
-        rewind(input, start)?;
-        let mut state = State { pass, trail: Trail::default(), index: &mut index, out };
-        if let Err(e) = read_document(input, limits, Document(&mut state)) {
-            return Err(convert_error(e, Format::SpdxJson, &mut state.trail));
+    two_passes(input, start, limits, out, |pass, input, index, out| {
+        let mut state = State { pass, trail: Trail::default(), index, out };
+        read_document(input, limits, Document(&mut state)).map_err(|e| convert_error(e, Format::SpdxJson, &mut state.trail))?;
+        if state.out.summary_mut().spec_version.is_none() {
+            return Err(SbomError::invalid(Location::path("$"), "no spdxVersion"));
         }
-        if pass == Pass::Index {
-            index.seal();
-            if out.summary_mut().spec_version.is_none() {
-                return Err(SbomError::invalid(crate::error::Location::path("$"), "no spdxVersion"));
-            }
-        }
-    }
-    crate::passes::report_dropped_links(&index, out);
-    Ok(())
+        Ok(())
+    })
 }
 
 struct State<'a, 's> {
@@ -81,13 +76,7 @@ enum DocumentKey {
 }
 
 struct Document<'x, 'a, 's>(&'x mut State<'a, 's>);
-
-impl<'de> DeserializeSeed<'de> for Document<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed!(map, Document<'_, '_, '_>, ());
 
 impl<'de> Visitor<'de> for Document<'_, '_, '_> {
     type Value = ();
@@ -111,18 +100,12 @@ impl<'de> Visitor<'de> for Document<'_, '_, '_> {
                     continue;
                 }
             };
-            st.trail.enter_key(name);
-            if !seen.first_time(slot) {
-                let e = SbomError::invalid(st.trail.location(""), "the key appears twice");
-                return Err(st.trail.fail(e));
-            }
+            seen.enter(&mut st.trail, name, slot)?;
             match key {
                 DocumentKey::SpdxVersion => {
                     let version: String = map.next_value()?;
                     if !SUPPORTED.split(", ").any(|v| v == version) {
-                        let location = st.trail.location("");
-                        let e = SbomError::UnsupportedVersion { format: Format::SpdxJson, version, supported: SUPPORTED, location };
-                        return Err(st.trail.fail(e));
+                        return Err(unsupported(&mut st.trail, Format::SpdxJson, version, SUPPORTED));
                     }
                     st.out.summary_mut().spec_version = Some(version);
                 }
@@ -162,31 +145,13 @@ struct ExternalRef {
     locator: String,
 }
 
-/// Implements `DeserializeSeed` for a seed that is its own sequence visitor.
-macro_rules! seq_seed {
-    ($seed:ident, $what:literal) => {
-        impl<'de> DeserializeSeed<'de> for $seed<'_, '_, '_> {
-            type Value = ();
-            fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-                d.deserialize_seq(self)
-            }
-        }
-        impl $seed<'_, '_, '_> {
-            fn describe(f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str($what)
-            }
-        }
-    };
-}
-pub(crate) use seq_seed;
-
 struct Packages<'x, 'a, 's>(&'x mut State<'a, 's>);
-seq_seed!(Packages, "an array of packages");
+seed!(seq, Packages<'_, '_, '_>, ());
 
 impl<'de> Visitor<'de> for Packages<'_, '_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Self::describe(f)
+        f.write_str("an array of packages")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         for_each_element(&mut seq, self.0, |seq, st| Ok(seq.next_element_seed(Package(st))?.is_some()))
@@ -215,13 +180,7 @@ enum PackageKey {
 }
 
 struct Package<'x, 'a, 's>(&'x mut State<'a, 's>);
-
-impl<'de> DeserializeSeed<'de> for Package<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed!(map, Package<'_, '_, '_>, ());
 
 impl<'de> Visitor<'de> for Package<'_, '_, '_> {
     type Value = ();
@@ -238,8 +197,8 @@ impl<'de> Visitor<'de> for Package<'_, '_, '_> {
         let mut has_files: Vec<u64> = Vec::new();
         let mut seen = SeenKeys::default();
         while let Some(key) = map.next_key::<PackageKey>()? {
-            if !matches!(key, PackageKey::Other) && !seen.first_time(key as u32) {
-                return Err(de::Error::custom("a key appears twice in the package"));
+            if !matches!(key, PackageKey::Other) {
+                seen.once(key as u32)?;
             }
             match key {
                 PackageKey::Id => id = Some(map.next_value()?),
@@ -290,12 +249,7 @@ pub(crate) struct IdKeys<'x> {
     pub keys: &'x mut Vec<u64>,
 }
 
-impl<'de> DeserializeSeed<'de> for IdKeys<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
+seed!(seq, IdKeys<'_>, ());
 
 impl<'de> Visitor<'de> for IdKeys<'_> {
     type Value = ();
@@ -313,7 +267,7 @@ impl<'de> Visitor<'de> for IdKeys<'_> {
 }
 
 struct Files<'x, 'a, 's>(&'x mut State<'a, 's>);
-seq_seed!(Files, "an array of files");
+seed!(seq, Files<'_, '_, '_>, ());
 
 #[derive(Deserialize)]
 struct File {
@@ -328,7 +282,7 @@ struct File {
 impl<'de> Visitor<'de> for Files<'_, '_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Self::describe(f)
+        f.write_str("an array of files")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         for_each_element(&mut seq, self.0, |seq, st| {
@@ -345,7 +299,7 @@ impl<'de> Visitor<'de> for Files<'_, '_, '_> {
 }
 
 struct Relationships<'x, 'a, 's>(&'x mut State<'a, 's>);
-seq_seed!(Relationships, "an array of relationships");
+seed!(seq, Relationships<'_, '_, '_>, ());
 
 #[derive(Deserialize)]
 struct Relationship {
@@ -360,7 +314,7 @@ struct Relationship {
 impl<'de> Visitor<'de> for Relationships<'_, '_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Self::describe(f)
+        f.write_str("an array of relationships")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         for_each_element(&mut seq, self.0, |seq, st| {

@@ -8,7 +8,7 @@ use crate::{
     error::{Location, SbomError},
     index::PackageIndex,
     limits::{BoundedReader, LimitExceeded, Limits, MAX_DIGESTS_PER_ENTRY, Syntax},
-    passes::{Pass, link_relationship, rewind, report_dropped_links},
+    passes::{Pass, link_relationship, two_passes},
     record::{PackageRef, RecordKind},
     summary::Format,
 };
@@ -21,17 +21,10 @@ pub(crate) fn parse<R: Read + Seek>(
     limits: &Limits,
     out: &mut Collector<'_>,
 ) -> Result<(), SbomError> {
-    let mut index = PackageIndex::new(limits.max_index_bytes);
-    for pass in [Pass::Index, Pass::Emit] {
-        rewind(input, start)?;
-        let lines = Lines::new(BufReader::new(BoundedReader::new(&mut *input, Syntax::Lines, limits)), limits);
-        Walk { pass, index: &mut index, out, section: Section::Document, current_package: None }.run(lines)?;
-        if pass == Pass::Index {
-            index.seal();
-        }
-    }
-    report_dropped_links(&index, out);
-    Ok(())
+    two_passes(input, start, limits, out, |pass, input, index, out| {
+        let lines = Lines::new(BufReader::new(BoundedReader::new(input, Syntax::Lines, limits)), limits);
+        Walk { pass, index, out, section: Section::Document, current_package: None }.run(lines)
+    })
 }
 
 /// One `Tag: value` pair, with `<text>…</text>` values joined across lines.

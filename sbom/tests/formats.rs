@@ -195,27 +195,36 @@ fn cyclonedx_json(version: &str, a: &str, b: &str, lib: &str) -> String {
     )
 }
 
+/// What both CycloneDX documents below hold: a library with a nested file, and a loose file.
+fn assert_cyclonedx(doc: &str, format: Format, version: &str, name: &str, (a, b, lib): (&str, &str, &str)) -> provgate_sbom::Summary {
+    let (summary, records) = read(doc).unwrap();
+    assert_eq!(summary.format, format);
+    assert_eq!(summary.spec_version.as_deref(), Some(version));
+    assert_eq!(summary.name.as_deref(), Some(name));
+    assert_eq!(summary.namespace.as_deref(), Some("urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79"));
+    assert_eq!(summary.files, 2);
+    assert_eq!(summary.sha256_digests, 3);
+    let lib_purl = some("pkg:maven/org/lib@1.2");
+    assert_eq!(
+        triples(&records),
+        vec![
+            (a.to_owned(), some("lib/inner.class"), lib_purl.clone()),
+            (lib.to_owned(), None, lib_purl),
+            (b.to_owned(), some("bin/tool"), None),
+        ]
+    );
+    summary
+}
+
 #[test]
 fn cyclonedx_json_1_4_to_1_7_nested_components() {
     for version in ["1.4", "1.5", "1.6", "1.7"] {
         let (a, b, lib) = (sha256(20), sha256(21), sha256(22));
-        let (summary, records) = read(&cyclonedx_json(version, &a, &b, &lib)).unwrap();
-        assert_eq!(summary.format, Format::CyclonedxJson);
-        assert_eq!(summary.spec_version.as_deref(), Some(version));
-        assert_eq!(summary.name.as_deref(), Some("app"));
-        assert_eq!(summary.namespace.as_deref(), Some("urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79"));
-        // metadata.component, lib, no-hashes are packages; two files.
-        assert_eq!((summary.files, summary.packages, summary.sha256_digests), (2, 3, 3));
+        let summary = assert_cyclonedx(&cyclonedx_json(version, &a, &b, &lib), Format::CyclonedxJson, version, "app", (&a, &b, &lib));
+        // metadata.component, lib, no-hashes are packages.
+        assert_eq!(summary.packages, 3);
         assert_eq!(summary.skipped_algorithms.get("SHA-512"), Some(&1));
         assert_eq!(summary.skipped_algorithms.get("BLAKE3"), Some(&1));
-        assert_eq!(
-            triples(&records),
-            vec![
-                (a.clone(), some("lib/inner.class"), some("pkg:maven/org/lib@1.2")),
-                (lib.clone(), None, some("pkg:maven/org/lib@1.2")),
-                (b.clone(), some("bin/tool"), None),
-            ]
-        );
     }
 }
 
@@ -261,20 +270,8 @@ fn cyclonedx_xml() {
 </bom>"#,
             s1 = sha1(7)
         );
-        let (summary, records) = read(&doc).unwrap();
-        assert_eq!(summary.format, Format::CyclonedxXml);
-        assert_eq!(summary.spec_version.as_deref(), Some(version));
-        assert_eq!(summary.name.as_deref(), Some("x&y app"));
-        assert_eq!(summary.namespace.as_deref(), Some("urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79"));
-        assert_eq!((summary.files, summary.packages, summary.sha256_digests), (2, 2, 3));
+        let summary = assert_cyclonedx(&doc, Format::CyclonedxXml, version, "x&y app", (&a, &b, &lib));
+        assert_eq!(summary.packages, 2);
         assert_eq!(summary.skipped_algorithms.get("SHA-1"), Some(&1));
-        assert_eq!(
-            triples(&records),
-            vec![
-                (a.clone(), some("lib/inner.class"), some("pkg:maven/org/lib@1.2")),
-                (lib.clone(), None, some("pkg:maven/org/lib@1.2")),
-                (b.clone(), some("bin/tool"), None),
-            ]
-        );
     }
 }
