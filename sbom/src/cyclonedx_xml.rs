@@ -185,7 +185,16 @@ impl Parser {
 
     fn bom(&mut self, start: &BytesStart<'_>, at: u64, out: &mut Collector<'_>) -> Result<(), SbomError> {
         self.saw_bom = true;
-        let namespace = self.attribute(start, "xmlns", at)?.unwrap_or_default();
+        // The default namespace, or a prefixed one (`<cdx:bom xmlns:cdx="…">`).
+        let mut namespace = String::new();
+        for attribute in start.attributes() {
+            let attribute = attribute.map_err(|e| self.invalid(at, e.to_string()))?;
+            let key = attribute.key.as_ref();
+            if (key == "xmlns" || key.starts_with("xmlns:")) && attribute.value.starts_with(NAMESPACE_PREFIX) {
+                namespace = attribute.value.into_owned();
+                break;
+            }
+        }
         let version = namespace.strip_prefix(NAMESPACE_PREFIX).unwrap_or_default();
         if !supported(version) {
             return Err(SbomError::UnsupportedVersion {

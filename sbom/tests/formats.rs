@@ -241,6 +241,18 @@ fn cyclonedx_json_files_wait_for_a_package_named_after_them() {
 }
 
 #[test]
+fn cyclonedx_xml_with_a_prefixed_namespace() {
+    let d = sha256(43);
+    let doc = format!(
+        r#"<cdx:bom xmlns:cdx="http://cyclonedx.org/schema/bom/1.5" xmlns:x="urn:x"><cdx:components><cdx:component type="file">
+  <cdx:name>f</cdx:name><cdx:hashes><cdx:hash alg="SHA-256">{d}</cdx:hash></cdx:hashes></cdx:component></cdx:components></cdx:bom>"#
+    );
+    let (summary, records) = read(&doc).unwrap();
+    assert_eq!(summary.spec_version.as_deref(), Some("1.5"));
+    assert_eq!(triples(&records), vec![(d, some("f"), None)]);
+}
+
+#[test]
 fn cyclonedx_xml() {
     let (a, b, lib) = (sha256(40), sha256(41), sha256(42));
     for version in ["1.4", "1.5", "1.6", "1.7"] {
