@@ -48,6 +48,12 @@ impl Algorithm {
     /// Accepts the SPDX 2 (`SHA256`, `BLAKE2b-256`), SPDX 3 (`sha256`, `sha3_256`, `blake2b256`)
     /// and CycloneDX (`SHA-256`, `SHA3-256`) spellings.
     pub fn from_label(label: &str) -> Result<Self, DigestError> {
+        // The spellings of nearly every digest in real documents, without normalising.
+        match label {
+            "SHA256" | "SHA-256" | "sha256" => return Ok(Self::Sha256),
+            "SHA1" | "SHA-1" | "sha1" => return Ok(Self::Sha1),
+            _ => {}
+        }
         let normal: String = label
             .chars()
             .filter(|c| *c != '-' && *c != '_')
@@ -116,15 +122,16 @@ impl Algorithm {
         }
     }
 
-    /// Checks the value's syntax and returns it in lower case.
-    pub fn check(self, value: &str) -> Result<String, DigestError> {
+    /// Checks the value's syntax: hex digits, as many as the algorithm makes.
+    pub fn check(self, value: &str) -> Result<(), DigestError> {
         let malformed = |reason: String| DigestError::Malformed { algorithm: self.name(), value: truncated(value), reason };
         let length_ok = match self.hex_length() {
-            HexLength::Unchecked => return Ok(value.to_owned()),
+            HexLength::Unchecked => return Ok(()),
             HexLength::Exactly(lengths) => lengths.contains(&value.len()),
             HexLength::AnyEven => !value.is_empty() && value.len().is_multiple_of(2),
         };
-        if let Some(bad) = value.chars().find(|c| !c.is_ascii_hexdigit()) {
+        if !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let bad = value.chars().find(|c| !c.is_ascii_hexdigit()).unwrap_or_default();
             return Err(malformed(format!("{bad:?} is not a hex digit")));
         }
         if !length_ok {
@@ -134,8 +141,24 @@ impl Algorithm {
             };
             return Err(malformed(format!("expected {expected}, found {}", value.len())));
         }
-        Ok(value.to_ascii_lowercase())
+        Ok(())
     }
+}
+
+/// Decodes 64 hex digits already checked by [`Algorithm::check`].
+pub(crate) fn decode_sha256(value: &str) -> [u8; 32] {
+    fn nibble(b: u8) -> u8 {
+        match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => (b | 0x20) - b'a' + 10,
+        }
+    }
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(value.as_bytes().chunks_exact(2)) {
+        *byte = nibble(pair[0]) << 4 | nibble(pair[1]);
+    }
+    out
 }
 
 /// Error messages quote the offending value, but never a megabyte of it.
@@ -167,8 +190,10 @@ mod tests {
 
     #[test]
     fn checks_length_and_hex() {
-        let good = "ab".repeat(32);
-        assert_eq!(Algorithm::Sha256.check(&good.to_uppercase()).unwrap(), good);
+        let good = "0a9f".repeat(16);
+        assert!(Algorithm::Sha256.check(&good.to_uppercase()).is_ok());
+        assert_eq!(decode_sha256(&good.to_uppercase()), decode_sha256(&good));
+        assert_eq!(hex::encode(decode_sha256(&good)), good);
         let e = Algorithm::Sha256.check("foo").unwrap_err();
         assert!(e.to_string().contains("'o' is not a hex digit"), "{e}");
         let e = Algorithm::Sha256.check(&"a".repeat(63)).unwrap_err();

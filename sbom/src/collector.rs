@@ -1,7 +1,7 @@
 //! The one path every parser's files and packages take: digest checks, counting, problems, and
 //! handing records to the caller.
 use crate::{
-    algorithm::{Algorithm, DigestError},
+    algorithm::{Algorithm, DigestError, decode_sha256},
     limits::{Limits, MAX_DIGESTS_PER_ENTRY},
     record::{OtherDigest, PackageRef, Record, RecordKind, Sha256},
     summary::{Format, Problem, Summary},
@@ -25,18 +25,17 @@ impl Entry {
     /// Checks one digest of the entry. SHA-256 becomes the record's digest; others are kept.
     pub fn add_digest(&mut self, label: &str, value: &str) -> Result<(), DigestError> {
         let algorithm = Algorithm::from_label(label)?;
-        let value = algorithm.check(value)?;
+        algorithm.check(value)?;
         if algorithm != Algorithm::Sha256 {
             if self.others.len() < MAX_DIGESTS_PER_ENTRY {
-                self.others.push(OtherDigest { algorithm: algorithm.name(), value });
+                self.others.push(OtherDigest { algorithm: algorithm.name(), value: value.to_ascii_lowercase() });
             }
             return Ok(());
         }
-        let mut bytes = [0u8; 32];
-        hex::decode_to_slice(&value, &mut bytes).expect("checked hex");
+        let bytes = decode_sha256(value);
         match self.sha256 {
             Some(first) if first.0 != bytes => {
-                Err(DigestError::Conflict { first: first.to_hex(), second: value })
+                Err(DigestError::Conflict { first: first.to_hex(), second: value.to_ascii_lowercase() })
             }
             _ => {
                 self.sha256 = Some(Sha256(bytes));

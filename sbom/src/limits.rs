@@ -84,6 +84,8 @@ pub(crate) struct BoundedReader<R> {
     depth: usize,
     in_string: bool,
     escaped: bool,
+    /// Once crossed, a limit fails every later read too (parsers may read on after an error).
+    crossed: Option<(&'static str, u64, u64)>,
 }
 
 impl<R: Read> BoundedReader<R> {
@@ -99,30 +101,58 @@ impl<R: Read> BoundedReader<R> {
             depth: 0,
             in_string: false,
             escaped: false,
+            crossed: None,
         }
     }
 
-    fn exceeded(&self, what: &'static str, limit: usize, at: usize) -> io::Error {
-        io::Error::other(LimitExceeded { what, limit: limit as u64, byte: self.total + at as u64 })
+    fn exceeded(&mut self, what: &'static str, limit: usize, at: usize) -> io::Error {
+        let crossed = (what, limit as u64, self.total + at as u64);
+        self.crossed = Some(crossed);
+        io::Error::other(LimitExceeded { what, limit: crossed.1, byte: crossed.2 })
+    }
+
+    /// Adds `count` bytes starting at `at` to the current run, failing where it crosses the limit.
+    fn extend_run(&mut self, count: usize, at: usize, what: &'static str) -> io::Result<()> {
+        self.run += count;
+        if self.run > self.max_run {
+            let crossing = (at + count).saturating_sub(self.run - self.max_run);
+            return Err(self.exceeded(what, self.max_run, crossing));
+        }
+        Ok(())
+    }
+
+    fn string_bytes(&mut self, count: usize, at: usize) -> io::Result<()> {
+        self.extend_run(count, at, "a string")
     }
 
     fn scan_json(&mut self, bytes: &[u8]) -> io::Result<()> {
-        for (at, &b) in bytes.iter().enumerate() {
+        let mut at = 0;
+        while at < bytes.len() {
             if self.in_string {
                 if self.escaped {
                     self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
+                    self.string_bytes(1, at)?;
+                    at += 1;
                     continue;
                 }
-                self.run += 1;
-                if self.run > self.max_run {
-                    return Err(self.exceeded("a string", self.max_run, at));
+                // Most of a document is inside strings (digests, paths): skip to the next quote
+                // or backslash at memchr speed.
+                let Some(found) = memchr::memchr2(b'"', b'\\', &bytes[at..]) else {
+                    self.string_bytes(bytes.len() - at, at)?;
+                    return Ok(());
+                };
+                self.string_bytes(found, at)?;
+                at += found;
+                if bytes[at] == b'"' {
+                    self.in_string = false;
+                } else {
+                    self.escaped = true;
+                    self.string_bytes(1, at)?;
                 }
+                at += 1;
                 continue;
             }
+            let b = bytes[at];
             match b {
                 b'"' => {
                     self.in_string = true;
@@ -137,40 +167,43 @@ impl<R: Read> BoundedReader<R> {
                 b'}' | b']' => self.depth = self.depth.saturating_sub(1),
                 _ => {}
             }
+            at += 1;
         }
         Ok(())
     }
 
-    fn scan_runs(&mut self, bytes: &[u8], breaks: &[u8], what: &'static str) -> io::Result<()> {
-        for (at, &b) in bytes.iter().enumerate() {
-            if breaks.contains(&b) {
-                self.run = 0;
-            } else {
-                self.run += 1;
-                if self.run > self.max_run {
-                    return Err(self.exceeded(what, self.max_run, at));
-                }
-            }
+    /// Runs between break bytes (`\n`, or `<` and `>`).
+    fn scan_runs(&mut self, bytes: &[u8], what: &'static str) -> io::Result<()> {
+        let mut at = 0;
+        loop {
+            let rest = &bytes[at..];
+            let next = match self.syntax {
+                Syntax::Markup => memchr::memchr2(b'<', b'>', rest),
+                _ => memchr::memchr(b'\n', rest),
+            };
+            let Some(found) = next else { return self.extend_run(rest.len(), at, what) };
+            self.extend_run(found, at, what)?;
+            self.run = 0;
+            at += found + 1;
         }
-        Ok(())
     }
 }
 
 impl<R: Read> Read for BoundedReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some((what, limit, byte)) = self.crossed {
+            return Err(io::Error::other(LimitExceeded { what, limit, byte }));
+        }
         let n = self.inner.read(buf)?;
         if self.total + n as u64 > self.max_total {
-            return Err(io::Error::other(LimitExceeded {
-                what: "the document",
-                limit: self.max_total,
-                byte: self.max_total,
-            }));
+            let over = (self.max_total - self.total) as usize;
+            return Err(self.exceeded("the document", self.max_total as usize, over));
         }
         let bytes = &buf[..n];
         match self.syntax {
             Syntax::Json => self.scan_json(bytes)?,
-            Syntax::Markup => self.scan_runs(bytes, b"<>", "a tag or text")?,
-            Syntax::Lines => self.scan_runs(bytes, b"\n", "a line")?,
+            Syntax::Markup => self.scan_runs(bytes, "a tag or text")?,
+            Syntax::Lines => self.scan_runs(bytes, "a line")?,
         }
         self.total += n as u64;
         Ok(n)
