@@ -15,8 +15,9 @@ mkdir -p "$WORK"
 [ -x /usr/bin/time ] || { echo "bench: needs GNU time (apt-get install time)"; exit 1; }
 command -v jq >/dev/null || { echo "bench: needs jq"; exit 1; }
 
-cargo build --release -q -p provgate-sbom --examples
-cargo build --release -q -p provgate
+echo "bench: building (log in $WORK/build.log)"
+cargo build --release -p provgate-sbom --examples > "$WORK/build.log" 2>&1
+cargo build --release -p provgate >> "$WORK/build.log" 2>&1
 BIN=target/release
 TIMES="$WORK/times"
 
@@ -29,8 +30,10 @@ measure() {
 }
 
 echo "bench: generating $N-file documents in $WORK"
-"$BIN/examples/synthetic_sbom" spdx-json "$N" > "$WORK/spdx.json"
-"$BIN/examples/synthetic_sbom" cyclonedx-json "$N" > "$WORK/cdx.json"
+if [ ! -s "$WORK/spdx.json" ] || [ ! -s "$WORK/cdx.json" ] || [ "${REGENERATE:-}" = 1 ]; then
+  "$BIN/examples/synthetic_sbom" spdx-json "$N" > "$WORK/spdx.json"
+  "$BIN/examples/synthetic_sbom" cyclonedx-json "$N" > "$WORK/cdx.json"
+fi
 # Same files, all contained by one package: fills the index the SPDX reader keeps.
 sed -e '2s/^"files":\[/"packages":[{"SPDXID":"SPDXRef-Package","name":"bench","versionInfo":"1"}],\n"files":[/' \
     -e 's/"spdxElementId":"SPDXRef-DOCUMENT","relationshipType":"DESCRIBES"/"spdxElementId":"SPDXRef-Package","relationshipType":"CONTAINS"/' \
@@ -47,7 +50,7 @@ for doc in spdx cdx spdx-contains; do
   bytes=$(stat -c %s "$file")
   case $doc in cdx) filter='.components[]' ;; *) filter='.files[]' ;; esac
   read -r ps pr < <(measure "$doc-provgate" "$BIN/examples/ingest" "$file")
-  records=$(grep -o '[0-9]* records' "$WORK/$doc-provgate.out" | cut -d' ' -f1)
+  records=$(sed -n 's/.*, \([0-9]*\) records,.*/\1/p' "$WORK/$doc-provgate.out")
   [ "$records" = "$N" ] || { echo "bench: $doc: expected $N records, got $records"; exit 1; }
   row "$doc: provgate reader" "$bytes" "$records" "$ps" "$pr"
   read -r is ir < <(measure "$doc-inspect" "$BIN/provgate" sbom inspect "$file")
