@@ -192,7 +192,7 @@ fn duplicate_entries_are_stored_once_per_path() {
 /// The CycloneDX specification's own examples with hashes register their SHA-256 digests.
 #[test]
 fn registers_the_specification_examples_with_hashes() {
-    let Some(corpora) = common_corpora() else { return };
+    let Some(corpora) = common::corpora() else { return };
     for version in ["1.5", "1.6", "1.7"] {
         let fx = Fixture::new();
         let path = corpora.join(format!("cyclonedx-specification/tools/src/test/resources/{version}/valid-component-hashes-{version}.json"));
@@ -211,14 +211,4 @@ fn registers_the_specification_examples_with_hashes() {
         let added: BTreeSet<String> = stored(&fx.db()).0.into_iter().map(|(d, _, _)| d).collect();
         assert_eq!(added, wanted, "{version}");
     }
-}
-
-fn common_corpora() -> Option<std::path::PathBuf> {
-    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpora"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(!std::env::var("CI").is_ok_and(|v| v == "true" || v == "1"), "CI must have {}", dir.display());
-    eprintln!("skipped: no shared corpora at {}", dir.display());
-    None
 }

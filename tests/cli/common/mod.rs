@@ -121,3 +121,14 @@ pub fn record_digests(inspected: &serde_json::Value) -> BTreeMap<String, String>
         })
         .collect()
 }
+
+/// The shared corpora beside the workspace, or `None` (after saying so) when absent outside CI.
+pub fn corpora() -> Option<PathBuf> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpora"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(!std::env::var("CI").is_ok_and(|v| v == "true" || v == "1"), "CI must have the shared corpora at {}", dir.display());
+    eprintln!("skipped: no shared corpora at {}", dir.display());
+    None
+}
