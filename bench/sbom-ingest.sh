@@ -39,10 +39,10 @@ sed -e '2s/^"files":\[/"packages":[{"SPDXID":"SPDXRef-Package","name":"bench","v
     -e 's/"spdxElementId":"SPDXRef-DOCUMENT","relationshipType":"DESCRIBES"/"spdxElementId":"SPDXRef-Package","relationshipType":"CONTAINS"/' \
     "$WORK/spdx.json" > "$WORK/spdx-contains.json"
 
-printf '\n%-34s %10s %9s %12s %9s %12s\n' "run" "MB" "seconds" "records/s" "MB/s" "peak RSS MiB"
+printf '\n%-38s %10s %9s %12s %9s %12s\n' "run" "MB" "seconds" "records/s" "MB/s" "peak RSS MiB"
 row() { # name bytes records secs rss_kib
   awk -v n="$1" -v b="$2" -v r="$3" -v s="$4" -v m="$5" 'BEGIN {
-    printf "%-34s %10.1f %9.2f %12.0f %9.1f %12.1f\n", n, b/1e6, s, r/s, b/1e6/s, m/1024 }'
+    printf "%-38s %10.1f %9.2f %12.0f %9.1f %12.1f\n", n, b/1e6, s, r/s, b/1e6/s, m/1024 }'
 }
 
 for doc in spdx cdx spdx-contains; do
@@ -59,7 +59,7 @@ for doc in spdx cdx spdx-contains; do
   jn=$(wc -l < "$WORK/$doc-jq.out")
   row "$doc: jq -c '$filter'" "$bytes" "$jn" "$js" "$jr"
   awk -v n="$doc" -v ps="$ps" -v js="$js" -v pr="$pr" -v jr="$jr" 'BEGIN {
-    printf "%-34s time %.1fx faster than jq, peak RSS %.0fx smaller\n", n ": ratio", js/ps, jr/pr }'
+    printf "%-38s time %.1fx faster than jq, peak RSS %.0fx smaller\n", n ": ratio", js/ps, jr/pr }'
 done
 
 db="$WORK/bench.db"
