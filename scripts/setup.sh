@@ -11,10 +11,10 @@ APT_PACKAGES=(
   # VM tests: emulator, the initramfs shell, module decompression
   qemu-system-x86 busybox-static xz-utils zstd
   # benchmarks and tools
-  bpftool jq hyperfine openssl
+  bpftool jq hyperfine openssl time
   # image tests and benchmark: a loopback OCI registry, htpasswd for its Basic auth, skopeo to
-  # push and to compare against, GNU time for peak memory
-  docker-registry skopeo apache2-utils time
+  # push and to compare against
+  docker-registry skopeo apache2-utils
 )
 
 missing=()

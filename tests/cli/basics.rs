@@ -166,3 +166,18 @@ fn denials_and_status_without_a_daemon() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("gave up after 0.3s"), "{}", stderr(&out));
 }
+
+#[test]
+fn the_systemd_unit_verifies() {
+    let Some(analyze) = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].into_iter().find(|p| Path::new(p).exists()) else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "systemd-analyze is missing");
+        eprintln!("skipped: no systemd-analyze on this machine");
+        return;
+    };
+    let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../packaging/provgate.service")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("provgate.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/provgate", env!("CARGO_BIN_EXE_provgate"))).unwrap();
+    let out = run(Command::new(analyze).arg("verify").arg(&path));
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", stderr(&out));
+}

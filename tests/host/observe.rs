@@ -2,142 +2,15 @@
 //! the daemon says exactly why, falls back to `tp_btf/sched_process_exec`, and an exec of an
 //! unknown file in a test cgroup is reported. Audit mode and a test cgroup keep this safe on a
 //! host that does accept LSM programs: nothing is ever denied here.
-use std::{
-    os::unix::{fs::MetadataExt as _, process::CommandExt as _},
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+mod support;
 
-use serde_json::Value;
+use std::{os::unix::fs::MetadataExt as _, path::Path, time::Duration};
 
-struct Host {
-    dir: tempfile::TempDir,
-    cgroup: PathBuf,
-    daemon: Option<Child>,
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        if let Some(mut d) = self.daemon.take() {
-            // SAFETY: plain signal to our own child.
-            unsafe { libc::kill(d.id() as i32, libc::SIGTERM) };
-            let _ = d.wait();
-        }
-        let _ = std::fs::remove_dir(&self.cgroup);
-    }
-}
-
-fn skip_or_fail(why: &str) -> Option<Host> {
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "host test cannot run in CI: {why}");
-    eprintln!("skipped: {why}");
-    None
-}
-
-fn cgroup2_root() -> Option<PathBuf> {
-    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
-    mounts.lines().find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        (f.get(2) == Some(&"cgroup2")).then(|| PathBuf::from(f[1]))
-    })
-}
-
-fn setup(name: &str) -> Option<Host> {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return skip_or_fail("needs root (BPF and cgroups)");
-    }
-    if !Path::new("/sys/kernel/btf/vmlinux").exists() {
-        return skip_or_fail("no kernel BTF");
-    }
-    let Some(root) = cgroup2_root() else {
-        return skip_or_fail("no cgroup v2 mount");
-    };
-    let cgroup = root.join(format!("provgate-test-{name}-{}", std::process::id()));
-    std::fs::create_dir(&cgroup).expect("create test cgroup");
-    Some(Host { dir: tempfile::tempdir().unwrap(), cgroup, daemon: None })
-}
-
-impl Host {
-    fn provgate(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_provgate"));
-        cmd.env("PROVGATE_DB", self.dir.path().join("p.db"))
-            .env("PROVGATE_RUN_DIR", self.dir.path().join("run"))
-            .env("RUST_LOG", "info");
-        cmd
-    }
-
-    fn start(&mut self, extra: &[&str]) -> Value {
-        let log = std::fs::File::create(self.dir.path().join("daemon.log")).unwrap();
-        let daemon = self
-            .provgate()
-            .args(["run", "--mode", "audit", "--cgroup"])
-            .arg(&self.cgroup)
-            .arg("--pin-dir")
-            .arg(self.dir.path().join("pins"))
-            // On the host, never watch anything but what a test created.
-            .args(["--no-watch-overlays", "--metrics-address", ""])
-            .args(extra)
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.daemon = Some(daemon);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let out = self.provgate().args(["status", "--json"]).output().unwrap();
-            if let Ok(status) = serde_json::from_slice::<Value>(&out.stdout)
-                && status["state"] == "active"
-            {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "daemon not active: {}", self.log());
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
-    }
-
-    /// Execs `program` as a member of the test cgroup (or not), and waits for it.
-    fn exec(&self, program: &Path, in_cgroup: bool) {
-        let mut cmd = Command::new(program);
-        cmd.stdout(Stdio::null());
-        if in_cgroup {
-            let procs = self.cgroup.join("cgroup.procs");
-            // SAFETY: between fork and exec only open/write/close, which are async-signal-safe
-            // in practice for this single-threaded child.
-            unsafe {
-                cmd.pre_exec(move || std::fs::write(&procs, b"0"));
-            }
-        }
-        assert!(cmd.status().unwrap().success());
-    }
-
-    /// Waits until `provgate denials --json` lists `path`, or gives up after a few seconds.
-    fn reported(&self, path: &Path, wait: Duration) -> Option<Value> {
-        let deadline = Instant::now() + wait;
-        loop {
-            let out = self.provgate().args(["denials", "--json"]).output().unwrap();
-            let groups: Value = serde_json::from_slice(&out.stdout).unwrap();
-            let found = groups.as_array().unwrap().iter().find(|g| g["path"] == path.display().to_string()).cloned();
-            if found.is_some() || Instant::now() >= deadline {
-                return found;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn copy(&self, name: &str) -> PathBuf {
-        let path = self.dir.path().join(name);
-        std::fs::copy("/bin/true", &path).unwrap();
-        path
-    }
-}
+use support::{Host, setup};
 
 fn assert_observes_unknown_exec_in_scope(host: &Host) {
-    let unknown = host.copy("unknown-in-scope");
-    let outside = host.copy("unknown-outside");
+    let unknown = host.copy_of_true(host.dir.path(), "unknown-in-scope", false);
+    let outside = host.copy_of_true(host.dir.path(), "unknown-outside", false);
     host.exec(&unknown, true);
     host.exec(Path::new("/bin/true"), true);
     host.exec(&outside, false);

@@ -15,6 +15,7 @@ pub fn trials() -> Vec<Trial> {
         trial("accept::index_resolves_to_linux_amd64_or_the_platform_asked", index_resolves_to_linux_amd64_or_the_platform_asked),
         trial("accept::referrer_bundle_signs_and_attests", referrer_bundle_signs_and_attests),
         trial("accept::zstd_layers_and_no_layer_contents", zstd_layers_and_no_layer_contents),
+        trial("accept::sbom_attestations_allow_the_files_they_list", sbom_attestations_allow_the_files_they_list),
     ]
 }
 
@@ -148,16 +149,18 @@ fn referrer_bundle_signs_and_attests() -> Result<(), Failed> {
     let options = fixture.sigstore.rekor_v2_options();
     let signing = cosign::image_statement(&repository, &digest, cosign::COSIGN_SIGN_PREDICATE, json!({}));
     let bundle = fixture.sigstore.sign_statement(&signer, &signing, &options);
-    let mut listed = Vec::new();
-    let referrer = cosign::push_referrer(&fixture.pusher, "bundled", &image.descriptor(), &bundle, &mut listed);
-    let spdx = cosign::image_statement(&repository, &digest, "https://spdx.dev/Document", json!({ "spdxVersion": "SPDX-2.3", "files": [] }));
+    let mut referrers = Vec::new();
+    let referrer = cosign::push_referrer(&fixture.pusher, "bundled", &image.descriptor(), &bundle, &mut referrers);
+    let listed = b"\x7fELF a library the SBOM lists".as_slice();
+    let spdx = cosign::image_statement(&repository, &digest, "https://spdx.dev/Document", spdx_document(&[("./usr/lib/libextra.so", listed)]));
     let bundle = fixture.sigstore.sign_statement(&signer, &spdx, &options);
-    let sbom_referrer = cosign::push_referrer(&fixture.pusher, "bundled", &image.descriptor(), &bundle, &mut listed);
+    let sbom_referrer = cosign::push_referrer(&fixture.pusher, "bundled", &image.descriptor(), &bundle, &mut referrers);
     let run = fixture.image(&["add", &format!("{repository}:v3")]);
     run.succeeded()?;
     run.check(run.stdout.contains(&format!("found at referrer {referrer}")), "the signature is the referrer")?;
     run.check(run.stdout.contains(&format!("attestation https://spdx.dev/Document by https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main at referrer {sbom_referrer}")), "the SBOM attestation is recorded")?;
     ensure(fixture.allowed(ELF), "the layer's program")?;
+    ensure(fixture.allowed(listed), "the file the SBOM lists")?;
     let detail = &fixture.images()[0]["detail"];
     ensure(detail["attestations"][0]["predicate_type"] == "https://spdx.dev/Document", format!("{detail}"))?;
     ensure(detail["signatures"][0]["log_entries"][0]["kind"] == "hashedrekord/0.0.2", format!("Rekor v2: {detail}"))?;
@@ -180,4 +183,63 @@ fn zstd_layers_and_no_layer_contents() -> Result<(), Failed> {
     fixture.store_is_empty()?;
     fixture.image(&["add", &reference]).succeeded()?;
     ensure(fixture.allowed(ELF) && fixture.allowed(SCRIPT), "both layers' files")
+}
+
+/// A minimal SPDX 2.3 JSON document listing `files` (path, content).
+fn spdx_document(files: &[(&str, &[u8])]) -> serde_json::Value {
+    let files: Vec<serde_json::Value> = files
+        .iter()
+        .enumerate()
+        .map(|(i, (name, content))| {
+            json!({ "fileName": name, "SPDXID": format!("SPDXRef-File-{i}"), "checksums": [{ "algorithm": "SHA256", "checksumValue": sha(content) }] })
+        })
+        .collect();
+    json!({
+        "spdxVersion": "SPDX-2.3", "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT", "name": "app",
+        "documentNamespace": "https://acme.example/spdx/app", "creationInfo": { "created": "2026-01-01T00:00:00Z", "creators": ["Tool: provgate tests"] },
+        "files": files,
+    })
+}
+
+/// A minimal CycloneDX 1.6 JSON document listing `files` (path, content) as file components.
+fn cyclonedx_document(files: &[(&str, &[u8])]) -> serde_json::Value {
+    let components: Vec<serde_json::Value> =
+        files.iter().map(|(name, content)| json!({ "type": "file", "name": name, "hashes": [{ "alg": "SHA-256", "content": sha(content) }] })).collect();
+    json!({ "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": components })
+}
+
+fn sbom_attestations_allow_the_files_they_list() -> Result<(), Failed> {
+    let mut fixture = Fixture::new()?;
+    let (_, digest) = fixture.push("sbom", "v1", &[vec![Member::file("usr/bin/app", ELF, 0o755)]]);
+    let signer = fixture.release_signer();
+    fixture.sign("sbom", &digest, &signer);
+    let repository = fixture.repository("sbom");
+    let (tool, plugin) = (b"#!/bin/sh\necho tool\n".as_slice(), b"\x7fELF plugin".as_slice());
+    let statement = cosign::image_statement(&repository, &digest, "https://cyclonedx.org/bom", cyclonedx_document(&[("/opt/tool", tool), ("/opt/plugin.so", plugin)]));
+    // The signer may attest SPDX and SLSA only: first a CycloneDX SBOM, which is not used.
+    let options = fixture.sigstore.default_options();
+    let layer = cosign::attestation_layer(&mut fixture.sigstore, &signer, &statement, &options);
+    cosign::push_cosign(&fixture.pusher, "sbom", &digest, "att", vec![layer]);
+    let reference = format!("{repository}:v1");
+    let run = fixture.image(&["add", &reference, "--no-layer-contents"]);
+    run.refused("nothing to allow")?;
+    run.check(run.stderr.contains("may vouch with https://spdx.dev/Document, https://slsa.dev/provenance/v1, artifact signatures"), "says what the signer may attest")?;
+    fixture.store_is_empty()?;
+    std::fs::write(fixture.path("policy.toml"), crate::fixture::POLICY.replace(r#"predicate_types = ["#, r#"predicate_types = ["https://cyclonedx.org/bom", "#))?;
+    let run = fixture.image(&["add", &reference, "--no-layer-contents"]);
+    run.succeeded()?;
+    run.check(run.stdout.contains("vouches for 0 files of its layers and 2 files of SBOM attestations"), "the SBOM's two files")?;
+    ensure(fixture.allowed(tool) && fixture.allowed(plugin), "the files the SBOM lists are allowed")?;
+    ensure(!fixture.allowed(ELF), "the layers were not read")?;
+    let records = fixture.records()?;
+    ensure(records == [("opt/plugin.so".to_owned(), sha(plugin)), ("opt/tool".to_owned(), sha(tool))], format!("{records:?}"))?;
+    // A CycloneDX document under SPDX's predicate type is refused, naming both.
+    fixture.image(&["rm", &reference]).succeeded()?;
+    let mislabelled = cosign::image_statement(&repository, &digest, "https://spdx.dev/Document", cyclonedx_document(&[("/opt/tool", tool)]));
+    let layer = cosign::attestation_layer(&mut fixture.sigstore, &signer, &mislabelled, &options);
+    cosign::push_cosign(&fixture.pusher, "sbom", &digest, "att", vec![layer]);
+    let run = fixture.image(&["add", &reference]);
+    run.refused("reading attestations: ")?;
+    run.check(run.stderr.contains("reading the SPDX SBOM: the statement's predicate type says SPDX, but the document is CycloneDX JSON"), "names the mismatch")?;
+    ensure(!fixture.allowed(tool), "nothing of it is allowed")
 }

@@ -42,15 +42,20 @@ fn vm_run(suite: &str) -> &'static Result<VmRun, String> {
     })
 }
 
-fn scenario(suite: &str, name: &str) {
-    let run = match vm_run(suite) {
-        Ok(run) => run,
+/// The kernel's VM run, or `None` (with a one-line reason) where a missing part may be skipped.
+fn run_or_skip(suite: &str) -> Option<&'static VmRun> {
+    match vm_run(suite) {
+        Ok(run) => Some(run),
         Err(why) if !harness::must_run() => {
             eprintln!("skipped: {why}");
-            return;
+            None
         }
         Err(why) => panic!("VM test cannot run: {why}"),
-    };
+    }
+}
+
+fn scenario(suite: &str, name: &str) {
+    let Some(run) = run_or_skip(suite) else { return };
     match run.results.get(name) {
         Some((true, _)) => {}
         Some((false, detail)) => panic!("{name} failed on {suite}: {detail}\n(console: {})", run.log.display()),
@@ -66,14 +71,7 @@ fn scenario(suite: &str, name: &str) {
 /// Every line the VM printed is accounted for: no failure outside the listed scenarios, and the
 /// VM ran to the end.
 fn complete(suite: &str, listed: &[&str]) {
-    let run = match vm_run(suite) {
-        Ok(run) => run,
-        Err(why) if !harness::must_run() => {
-            eprintln!("skipped: {why}");
-            return;
-        }
-        Err(why) => panic!("VM test cannot run: {why}"),
-    };
+    let Some(run) = run_or_skip(suite) else { return };
     assert!(run.finished, "VM on {suite} did not finish; console {}:\n{}", run.log.display(), tail(&run.console, 60));
     let unlisted: Vec<_> = run.results.iter().filter(|(n, _)| !listed.contains(&n.as_str())).collect();
     assert!(unlisted.is_empty(), "scenarios not covered by a test on {suite}: {unlisted:?}");

@@ -164,6 +164,12 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_file_is_the_documented_defaults() {
+        let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/../packaging/provgate.toml");
+        assert_eq!(std::fs::read_to_string(shipped).unwrap(), DEFAULT_TOML);
+    }
+
+    #[test]
     fn reads_scopes_and_overrides() {
         let config = parse(
             "mode = \"enforce\"\nroots = [\"/usr\"]\n[[scope]]\ncgroup = \"/sys/fs/cgroup/a\"\n[[scope]]\ncgroup = \"b\"\nmode = \"audit\"\n",

@@ -98,13 +98,16 @@ pub fn sha256_reader(mut reader: impl Read) -> io::Result<Sha256Digest> {
 /// Hashes a regular file and returns the stamp it had before and after reading; a file that
 /// changed meanwhile is an error, so no verdict is ever recorded for content that was not hashed.
 pub fn hash_file(path: &Path) -> Result<HashedFile, HashError> {
-    // O_NONBLOCK: opening a FIFO must not hang the scan; it is refused below as not regular.
-    let file = OpenOptions::new()
+    hash_open_file(&open_for_hashing(path)?, path)
+}
+
+pub fn open_for_hashing(path: &Path) -> Result<File, HashError> {
+    // O_NONBLOCK: opening a FIFO must not hang a scan; it is refused as not regular.
+    OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .map_err(|e| HashError::from_io(path, e))?;
-    hash_open_file(&file, path)
+        .map_err(|e| HashError::from_io(path, e))
 }
 
 /// As [`hash_file`], for a file already open (such as a descriptor from fanotify); `path` only

@@ -29,11 +29,12 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
     }
     let mut store = Store::open(&paths.db)?;
     let mut errors = Vec::new();
-    let candidates = scan::candidates(&args.paths, &mut errors);
-    let mut cache = FileCache::load(&store)?;
-    let bar = scan::progress_bar(candidates.len(), "hashing");
     let started = std::time::Instant::now();
-    let (hashed, hash_errors, stats) = scan::hash_paths(&candidates, &mut cache, Some(&bar));
+    let files = scan::files_under(&args.paths, &mut errors);
+    let mut cache = FileCache::load(&store)?;
+    let bar = scan::progress_bar(files.len(), "scanning");
+    let (hashed, hash_errors, stats) =
+        scan::hash_paths_checkpointed(&files, scan::Select::Candidates, &mut cache, &mut store, Some(&bar))?;
     bar.finish_and_clear();
     errors.extend(hash_errors.iter().map(ToString::to_string));
     for e in errors.iter().take(10) {
@@ -59,16 +60,18 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
         reason: args.reason,
     };
     let id = store.add_source(&source, &records)?;
-    cache.save(&mut store)?;
     let distinct: std::collections::HashSet<_> = records.iter().map(|r| r.digest).collect();
     println!(
-        "baseline source #{id}: {} files ({} distinct digests) trusted; {} hashed ({} MB) and {} from the cache in {:.1}s; {} skipped",
+        "baseline source #{id}: {} files ({} distinct digests) trusted; {} hashed ({} MB) and {} from the cache; \
+         {} files scanned in {:.2}s ({} not candidates); {} skipped",
         records.len(),
         distinct.len(),
         stats.hashed,
         stats.bytes_hashed / 1_000_000,
         stats.cache_hits,
+        stats.files,
         started.elapsed().as_secs_f64(),
+        stats.skipped,
         errors.len()
     );
     notify_daemon(paths);

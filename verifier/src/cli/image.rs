@@ -95,16 +95,39 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
     }
 }
 
-/// Until provgate-sbom is merged, SBOM attestations are verified and recorded, but the files
-/// they list are not read: this reader lists none, and says so.
-struct SbomNotYetRead;
+/// The SBOM seam of provgate-attestations, filled with provgate-sbom: an SBOM attestation's
+/// predicate, exactly as signed, read by the readers `provgate register --sbom` uses. Its
+/// records are handed back only when the whole document read cleanly.
+struct SbomFiles;
 
-impl SbomReader for SbomNotYetRead {
-    type Error = std::convert::Infallible;
+#[derive(Debug, thiserror::Error)]
+enum SbomFilesError {
+    #[error(transparent)]
+    Read(#[from] provgate_sbom::SbomError),
+    #[error("the statement's predicate type says {claimed}, but the document is {found}")]
+    Format { claimed: &'static str, found: provgate_sbom::Format },
+}
 
-    fn files(&self, format: SbomFormat, _document: &str) -> Result<Vec<SbomFile>, Self::Error> {
-        tracing::warn!(format = format.name(), "this provgate does not read SBOMs yet: the files of a trusted SBOM attestation are not added");
-        Ok(Vec::new())
+impl SbomReader for SbomFiles {
+    type Error = SbomFilesError;
+
+    fn files(&self, format: SbomFormat, document: &str) -> Result<Vec<SbomFile>, Self::Error> {
+        use provgate_sbom::Format;
+        let mut files = Vec::new();
+        let summary = provgate_sbom::read(&mut std::io::Cursor::new(document.as_bytes()), &provgate_sbom::Limits::default(), &mut |record| {
+            files.push(SbomFile { sha256: record.sha256.0, path: record.path, package: record.package.and_then(|p| p.label()) })
+        })?;
+        let found = match summary.format {
+            Format::SpdxJson | Format::SpdxTagValue | Format::Spdx3JsonLd => SbomFormat::Spdx,
+            Format::CyclonedxJson | Format::CyclonedxXml => SbomFormat::CycloneDx,
+        };
+        if found != format {
+            return Err(SbomFilesError::Format { claimed: format.name(), found: summary.format });
+        }
+        for problem in &summary.problems {
+            tracing::warn!(format = %summary.format, "SBOM attestation: {problem}");
+        }
+        Ok(files)
     }
 }
 
@@ -134,7 +157,7 @@ fn add(paths: &Paths, args: AddArgs) -> anyhow::Result<i32> {
     };
     // Opened first: a store that cannot be written fails before anything is downloaded.
     let mut store = Store::open(&paths.db)?;
-    let images = ImageVerifier { verifier: &verifier, policy: &policy, sbom: &SbomNotYetRead, registries: &registries };
+    let images = ImageVerifier { verifier: &verifier, policy: &policy, sbom: &SbomFiles, registries: &registries };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
     let image = match runtime.block_on(images.verify(&reference, &options)) {
         Ok(image) => image,

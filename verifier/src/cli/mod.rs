@@ -8,8 +8,10 @@ mod denials;
 mod explain;
 mod hash;
 mod image;
+mod register;
 mod review;
 mod run;
+mod sbom;
 mod sources;
 mod status;
 mod table;
@@ -62,6 +64,11 @@ pub enum Command {
     Revoke(review::RevokeArgs),
     /// What the allowlist is made of.
     Sources(sources::Args),
+    /// Inspect an SBOM, or generate one for a build output directory.
+    Sbom(sbom::Args),
+    /// Add the digests that evidence (an SBOM, a signed bundle or attestation) vouches for to the
+    /// allowlist.
+    Register(register::Args),
     /// Print the configuration file with its documented defaults, or check one.
     Config(config::Args),
     /// Verify a Sigstore bundle offline (the sigstore-conformance client command line).
@@ -103,6 +110,8 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Approve(args) => review::approve(&paths, args),
         Command::Revoke(args) => review::revoke(&paths, args),
         Command::Sources(args) => sources::run(&paths, args),
+        Command::Sbom(args) => sbom::run(args),
+        Command::Register(args) => register::run(&paths, args),
         Command::Config(args) => config::run(args),
         Command::VerifyBundle(args) => verify_bundle::run(args),
         Command::CheckPolicy(args) => check_policy::run(args),

@@ -205,11 +205,16 @@ fn initial_scan(config: &DaemonConfig, store: &mut Store, loaded: &mut loader::L
     let started = Instant::now();
     let mut cache = FileCache::load(store)?;
     let mut errors = Vec::new();
-    let mut paths = store.recorded_paths()?;
-    paths.extend(scan::candidates(&config.roots, &mut errors));
-    paths.sort();
-    paths.dedup();
-    let (hashed, hash_errors, stats) = scan::hash_paths(&paths, &mut cache, None);
+    // Files a source names are hashed whatever they are; under the roots, only candidates.
+    let named = store.recorded_paths()?;
+    let under_roots = scan::files_under(&config.roots, &mut errors);
+    let (mut hashed, mut hash_errors, mut stats) =
+        scan::hash_paths_checkpointed(&named, scan::Select::All, &mut cache, store, None)?;
+    let (more, more_errors, more_stats) =
+        scan::hash_paths_checkpointed(&under_roots, scan::Select::Candidates, &mut cache, store, None)?;
+    hashed.extend(more);
+    hash_errors.extend(more_errors);
+    stats.add(&more_stats);
     errors.extend(hash_errors.iter().map(ToString::to_string));
     for error in errors.iter().take(20) {
         tracing::warn!("scan: {error}");
@@ -220,15 +225,13 @@ fn initial_scan(config: &DaemonConfig, store: &mut Store, loaded: &mut loader::L
     let seconds = started.elapsed().as_secs_f64();
     tracing::info!(
         files = stats.files,
+        not_candidates = stats.skipped,
         hashed = stats.hashed,
         cache_hits = stats.cache_hits,
         mb_hashed = stats.bytes_hashed / 1_000_000,
         seconds,
         "start-up scan"
     );
-    if let Err(e) = cache.save(store) {
-        tracing::warn!("saving the file cache: {e}");
-    }
     match cache.prune_vanished(store) {
         Ok(0) => {}
         Ok(n) => tracing::info!(entries = n, "forgot cached files that no longer exist"),
@@ -324,6 +327,7 @@ impl Daemon {
         let mut cache = FileCache::default();
         let (hashed, _, _) = scan::hash_paths(
             &unknown.into_iter().filter(|p| self.is_unknown(p)).collect::<Vec<_>>(),
+            scan::Select::All,
             &mut cache,
             None,
         );

@@ -1,0 +1,66 @@
+//! The CycloneDX specification's own test files (shared corpora): every `valid-*` document reads,
+//! and its records are exactly the SHA-256 hashes of its components; `invalid-hash-*` documents
+//! (an unknown algorithm, or a digest that is not hex of the right length) and
+//! `invalid-bomformat-*` are refused. The other `invalid-*` files break schema rules that say
+//! nothing about digests (licenses, timestamps, enums); this reader does not validate those.
+mod common;
+
+use std::collections::BTreeSet;
+
+use provgate_sbom::SbomError;
+
+/// SHA-256 hashes of every component, nested or in metadata, found by walking the JSON value.
+fn component_sha256s(value: &serde_json::Value, out: &mut BTreeSet<String>) {
+    let Some(object) = value.as_object() else { return };
+    for hash in object.get("hashes").and_then(|h| h.as_array()).into_iter().flatten() {
+        if hash["alg"] == "SHA-256" {
+            out.insert(hash["content"].as_str().unwrap().to_lowercase());
+        }
+    }
+    for child in object.get("components").and_then(|c| c.as_array()).into_iter().flatten() {
+        component_sha256s(child, out);
+    }
+}
+
+#[test]
+fn cyclonedx_specification_examples() {
+    let Some(corpora) = common::corpora() else { return };
+    let (mut valid, mut refused) = (0, 0);
+    for version in ["1.5", "1.6", "1.7"] {
+        let dir = corpora.join("cyclonedx-specification/tools/src/test/resources").join(version);
+        let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        names.sort();
+        for path in names {
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            let bytes = std::fs::read(&path).unwrap();
+            let result = common::read_with(&bytes, &provgate_sbom::Limits::default());
+            if name.starts_with("valid-") {
+                let (summary, records) = result.unwrap_or_else(|e| panic!("{version}/{name}: {e}"));
+                let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                let mut wanted = BTreeSet::new();
+                for top in [&doc, &doc["metadata"]["component"]] {
+                    if top.get("components").is_some() || top.get("hashes").is_some() {
+                        component_sha256s(top, &mut wanted);
+                    }
+                }
+                let got: BTreeSet<String> = records.iter().map(|r| r.sha256.to_hex()).collect();
+                assert_eq!(got, wanted, "{version}/{name}");
+                assert_eq!(summary.spec_version.as_deref(), Some(version), "{name}");
+                valid += 1;
+            } else if name.starts_with("invalid-hash-") {
+                match result {
+                    Err(e @ SbomError::Digest { .. }) => {
+                        let location = e.location().unwrap().path.clone().unwrap();
+                        assert!(location.starts_with("$.components[0].hashes["), "{name}: {e}");
+                    }
+                    other => panic!("{version}/{name} must be refused for its hash, got {:?}", other.map(|(s, _)| s)),
+                }
+                refused += 1;
+            } else if name.starts_with("invalid-bomformat-") {
+                assert!(result.is_err(), "{version}/{name}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(valid >= 100 && refused >= 15, "{valid} valid, {refused} refused: is the corpus complete?");
+}

@@ -1,0 +1,203 @@
+//! Running the real daemon on this host, safely: observe-only or audit mode, scoped to a test
+//! cgroup, watching only filesystems a test mounted itself. Nothing here can deny anything.
+#![allow(dead_code, reason = "each test file uses a different part")]
+
+use std::{
+    ffi::CString,
+    os::unix::{ffi::OsStrExt as _, process::CommandExt as _},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+pub struct Host {
+    pub dir: tempfile::TempDir,
+    pub cgroup: PathBuf,
+    pub daemon: Option<Child>,
+    pub mounts: Vec<PathBuf>,
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.stop();
+        for m in self.mounts.drain(..).rev() {
+            let target = CString::new(m.as_os_str().as_bytes()).unwrap();
+            // SAFETY: valid path; a failure only leaves a test mount behind.
+            unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+        }
+        let _ = std::fs::remove_dir(&self.cgroup);
+    }
+}
+
+pub fn skip_or_fail(why: &str) -> Option<Host> {
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "host test cannot run in CI: {why}");
+    eprintln!("skipped: {why}");
+    None
+}
+
+fn cgroup2_root() -> Option<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    mounts.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.get(2) == Some(&"cgroup2")).then(|| PathBuf::from(f[1]))
+    })
+}
+
+/// A test host: root, BTF and cgroup v2 are required; a test cgroup is created.
+pub fn setup(name: &str) -> Option<Host> {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return skip_or_fail("needs root (BPF, cgroups, fanotify, mounts)");
+    }
+    if !Path::new("/sys/kernel/btf/vmlinux").exists() {
+        return skip_or_fail("no kernel BTF");
+    }
+    let Some(root) = cgroup2_root() else {
+        return skip_or_fail("no cgroup v2 mount");
+    };
+    let cgroup = root.join(format!("provgate-test-{name}-{}", std::process::id()));
+    std::fs::create_dir(&cgroup).expect("create test cgroup");
+    let dir = tempfile::tempdir().unwrap();
+    // An empty configuration: the host's /etc/provgate must not leak into tests.
+    std::fs::write(dir.path().join("provgate.toml"), "").unwrap();
+    Some(Host { dir, cgroup, daemon: None, mounts: Vec::new() })
+}
+
+impl Host {
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("p.db")
+    }
+
+    pub fn provgate(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_provgate"));
+        cmd.env("PROVGATE_DB", self.db())
+            .env("PROVGATE_RUN_DIR", self.dir.path().join("run"))
+            .env("PROVGATE_CONFIG", self.dir.path().join("provgate.toml"))
+            .env_remove("CI")
+            .env("RUST_LOG", "info");
+        cmd
+    }
+
+    /// Runs a provgate command to completion; panics with its output if it fails.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.provgate().args(args).output().unwrap();
+        assert!(out.status.success(), "provgate {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A tmpfs the test owns; the daemon may watch it.
+    pub fn mount_tmpfs(&mut self, name: &str) -> PathBuf {
+        let target = self.dir.path().join(name);
+        std::fs::create_dir_all(&target).unwrap();
+        let c_target = CString::new(target.as_os_str().as_bytes()).unwrap();
+        let fstype = CString::new("tmpfs").unwrap();
+        // SAFETY: valid NUL-terminated strings.
+        let rc = unsafe { libc::mount(fstype.as_ptr(), c_target.as_ptr(), fstype.as_ptr(), 0, std::ptr::null()) };
+        assert_eq!(rc, 0, "mount tmpfs: {}", std::io::Error::last_os_error());
+        self.mounts.push(target.clone());
+        target
+    }
+
+    /// Starts the daemon in audit mode on the test cgroup, never watching anything the test did
+    /// not create; waits until its API answers.
+    pub fn start(&mut self, extra: &[&str]) -> Value {
+        self.spawn(extra);
+        self.wait_active(Duration::from_secs(60))
+    }
+
+    pub fn spawn(&mut self, extra: &[&str]) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("daemon.log")).unwrap();
+        let daemon = self
+            .provgate()
+            .args(["run", "--mode", "audit", "--cgroup"])
+            .arg(&self.cgroup)
+            .arg("--pin-dir")
+            .arg(self.dir.path().join("pins"))
+            .arg("--no-watch-overlays")
+            .args(if extra.contains(&"--metrics-address") { &[][..] } else { &["--metrics-address", ""][..] })
+            .args(extra)
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.daemon = Some(daemon);
+    }
+
+    pub fn wait_active(&mut self, limit: Duration) -> Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.status() {
+                return status;
+            }
+            let exited = self.daemon.as_mut().and_then(|d| d.try_wait().ok().flatten());
+            assert!(exited.is_none(), "daemon exited ({exited:?}): {}", self.log());
+            assert!(Instant::now() < deadline, "daemon not active: {}", self.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn status(&self) -> Option<Value> {
+        let out = self.provgate().args(["status", "--json"]).output().unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).ok().filter(|s| s["state"] == "active")
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            // SAFETY: plain signal to our own child.
+            unsafe { libc::kill(d.id() as i32, libc::SIGTERM) };
+            let _ = d.wait();
+        }
+    }
+
+    pub fn kill9(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            let _ = d.kill();
+            let _ = d.wait();
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// Execs `program` as a member of the test cgroup (or not), and waits for it.
+    pub fn exec(&self, program: &Path, in_cgroup: bool) {
+        let mut cmd = Command::new(program);
+        cmd.stdout(Stdio::null());
+        if in_cgroup {
+            let procs = self.cgroup.join("cgroup.procs");
+            // SAFETY: the child only writes its cgroup membership before exec.
+            unsafe {
+                cmd.pre_exec(move || std::fs::write(&procs, b"0"));
+            }
+        }
+        assert!(cmd.status().unwrap().success(), "{} failed", program.display());
+    }
+
+    /// Waits until `provgate denials --json` lists `path`, or gives up after `wait`.
+    pub fn reported(&self, path: &Path, wait: Duration) -> Option<Value> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let out = self.provgate().args(["denials", "--json", "--path"]).arg(path).output().unwrap();
+            let groups: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            let found = groups.as_array().and_then(|g| g.first().cloned());
+            if found.is_some() || Instant::now() >= deadline {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// A copy of /bin/true under the test directory: same content, its own identity.
+    pub fn copy_of_true(&self, dir: &Path, name: &str, unknown: bool) -> PathBuf {
+        let path = dir.join(name);
+        let mut bytes = std::fs::read("/bin/true").unwrap();
+        if unknown {
+            bytes.extend_from_slice(format!("\nprovgate-unknown-{name}\n").as_bytes());
+        }
+        std::fs::write(&path, bytes).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        path
+    }
+}
