@@ -333,3 +333,20 @@ fn parse_size(text: &str) -> Result<u64, String> {
     let value: u64 = number.parse().map_err(|_| format!("{text:?} is not a size (bytes, or a number with K, M, G or T)"))?;
     value.checked_mul(1u64 << shift).ok_or_else(|| format!("{text:?} is too large"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("123"), Ok(123));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size(" 8G "), Ok(8 << 30));
+        assert_eq!(parse_size("2T"), Ok(2 << 40));
+        assert!(parse_size("1.5G").unwrap_err().contains("is not a size"));
+        assert!(parse_size("G").is_err());
+        assert!(parse_size("99999999999T").unwrap_err().contains("too large"));
+    }
+}
