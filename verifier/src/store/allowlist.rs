@@ -17,7 +17,7 @@ pub struct SourceRecord {
 }
 
 /// Who vouches, and why.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct NewSource {
     pub kind: &'static str,
     pub name: String,
@@ -26,6 +26,8 @@ pub struct NewSource {
     pub detail: Option<serde_json::Value>,
     pub created_by: String,
     pub reason: Option<String>,
+    /// For signed sources: what to verify again (see `sources verify`).
+    pub evidence: Option<serde_json::Value>,
 }
 
 impl Store {
@@ -36,8 +38,8 @@ impl Store {
         let tx = self.conn.transaction().map_err(err)?;
         let at = now_ms();
         tx.execute(
-            "INSERT INTO sources (kind, name, signer, issuer, detail, created_at, created_by, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO sources (kind, name, signer, issuer, detail, created_at, created_by, reason, evidence)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 source.kind,
                 source.name,
@@ -47,6 +49,7 @@ impl Store {
                 at / 1000,
                 source.created_by,
                 source.reason,
+                source.evidence.as_ref().map(|e| e.to_string()),
             ],
         )
         .map_err(err)?;
@@ -105,6 +108,27 @@ impl Store {
         self.source_query("", None)
     }
 
+    /// Sources registered with signed evidence, with that evidence.
+    pub fn signed_sources(&self) -> Result<Vec<(SourceSummary, serde_json::Value)>> {
+        let evidence: std::collections::HashMap<i64, serde_json::Value> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id, evidence FROM sources WHERE evidence IS NOT NULL")
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))
+                .map_err(|e| self.err(e))?;
+            rows.filter_map(|r| r.ok())
+                .filter_map(|(id, text)| serde_json::from_str(&text).ok().map(|v| (id, v)))
+                .collect()
+        };
+        Ok(self
+            .sources()?
+            .into_iter()
+            .filter_map(|s| evidence.get(&s.id).cloned().map(|e| (s, e)))
+            .collect())
+    }
+
     /// The sources that vouch for `digest`.
     pub fn vouchers(&self, digest: &Sha256Digest) -> Result<Vec<SourceSummary>> {
         let bytes = digest.0.to_vec();
@@ -151,6 +175,7 @@ impl Store {
             detail: path.map(|p| serde_json::json!({ "path": p })),
             created_by: actor.to_owned(),
             reason: Some(reason.to_owned()),
+            evidence: None,
         };
         let record = SourceRecord { digest: *digest, path: path.map(str::to_owned), package: None };
         let id = self.add_source(&source, &[record])?;
