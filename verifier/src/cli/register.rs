@@ -114,11 +114,18 @@ pub fn run(paths: &Paths, config: &Config, args: Args) -> anyhow::Result<i32> {
     }
 }
 
+/// What a source's records come from.
+enum Records {
+    List(Vec<SourceRecord>),
+    /// An SBOM, streamed into the store as it is read (checked to still have this digest).
+    Sbom { path: PathBuf, sha256: Sha256Digest },
+}
+
 /// Verified evidence, ready to become a source.
 struct Signed {
     kind: &'static str,
     name: String,
-    records: Vec<SourceRecord>,
+    records: Records,
     verified: VerifiedProvenance,
     evidence: Evidence,
     /// Extra facts for the source's detail (the SBOM's name, counts...).
@@ -160,42 +167,37 @@ fn sbom_predicate_type(format: Format) -> &'static str {
 }
 
 fn register_signed_sbom(trust: &Trust, sbom: &Path, bundle_path: &Path) -> Outcome {
-    let mut records = Vec::new();
-    let read = match read_records(sbom, &mut records) {
-        Ok(read) => read,
+    let format = match sbom_format(sbom) {
+        Ok(format) => format,
         Err(message) => return Ok(Err(message)),
     };
     let (digest, bytes) = subject_bytes(sbom)?;
-    if digest != read.file_sha256 {
-        return Ok(Err(format!("{}: changed while it was being read", sbom.display())));
-    }
     let evidence = Evidence {
         kind: EvidenceKind::Sbom,
         bundle: read_bundle(bundle_path)?,
         subject: Some(digest.to_string()),
-        sbom_predicate_type: Some(sbom_predicate_type(read.summary.format).to_owned()),
+        sbom_predicate_type: Some(sbom_predicate_type(format).to_owned()),
     };
     let verified = match evidence.verify(trust, bytes.as_deref()) {
         Ok(v) => v,
         Err(rejection) => return Ok(Err(refusal(bundle_path, rejection))),
     };
-    let summary = &read.summary;
     Ok(Ok(Signed {
         kind: "sbom",
-        name: summary.name.clone().unwrap_or_else(|| sbom.display().to_string()),
-        about: json!({
-            "file": std::path::absolute(sbom).unwrap_or_else(|_| sbom.to_owned()).display().to_string(),
-            "sbom_sha256": digest.to_hex(),
-            "format": summary.format,
-            "name": summary.name,
-            "namespace": summary.namespace,
-            "files": summary.files,
-            "sha256_digests": summary.sha256_digests,
-        }),
-        records,
+        name: sbom.display().to_string(),
+        about: json!({}),
+        records: Records::Sbom { path: sbom.to_owned(), sha256: digest },
         verified,
         evidence,
     }))
+}
+
+/// The SBOM's format, detected from its content.
+fn sbom_format(path: &Path) -> Result<Format, String> {
+    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    provgate_sbom::detect(&mut file, &provgate_sbom::Limits::default())
+        .map(|(format, _)| format)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn register_artifact(trust: &Trust, artifact: &Path, bundle_path: &Path) -> Outcome {
@@ -214,7 +216,7 @@ fn register_artifact(trust: &Trust, artifact: &Path, bundle_path: &Path) -> Outc
     Ok(Ok(Signed {
         kind: "artifact",
         name: absolute.clone(),
-        records: vec![SourceRecord { digest, path: Some(absolute.clone()), package: None }],
+        records: Records::List(vec![SourceRecord { digest, path: Some(absolute.clone()), package: None }]),
         about: json!({ "file": absolute }),
         verified,
         evidence,
@@ -246,10 +248,9 @@ fn register_attestation(trust: &Trust, bundle_path: &Path) -> Outcome {
             bundle_path.display()
         )));
     }
-    let records = allowed
-        .into_iter()
-        .map(|a| SourceRecord { digest: Sha256Digest(a.sha256), path: a.path, package: a.package })
-        .collect();
+    let records = Records::List(
+        allowed.into_iter().map(|a| SourceRecord { digest: Sha256Digest(a.sha256), path: a.path, package: a.package }).collect(),
+    );
     Ok(Ok(Signed {
         kind: "attestation",
         name: format!("{predicate_type} ({})", bundle_path.display()),
@@ -276,88 +277,117 @@ fn store_signed(paths: &Paths, signed: Signed, reason: Option<String>) -> anyhow
         reason,
         evidence: Some(serde_json::to_value(&signed.evidence)?),
     };
-    let mut store = Store::open(&paths.db)?;
-    let id = store.add_source(&source, &signed.records)?;
-    println!(
-        "registered {} SHA-256 digests from {} ({}) as source #{id}",
-        signed.records.len(),
-        signed.name,
-        describe(&signed.verified)
-    );
+    let stored = match &signed.records {
+        Records::List(records) => Ok((Store::open(&paths.db)?.add_source(&source, records)?, records.len() as u64, signed.name)),
+        Records::Sbom { path, sha256 } => store_sbom(paths, source, path, Some(*sha256))?,
+    };
+    let (id, count, name) = match stored {
+        Ok(stored) => stored,
+        Err(refusal) => {
+            eprintln!("provgate: {refusal}");
+            eprintln!("provgate: nothing was added to the allowlist");
+            return Ok(1);
+        }
+    };
+    println!("registered {count} SHA-256 digests from {name} ({}) as source #{id}", describe(&signed.verified));
     super::notify_daemon(paths);
     Ok(0)
 }
 
-/// Reads an SBOM's records; a refusal message names the file and the place.
-fn read_records(path: &Path, records: &mut Vec<SourceRecord>) -> Result<super::sbom::ReadSbom, String> {
+/// Streams an SBOM's records into a new source, so memory does not grow with the document;
+/// the source gets the SBOM's name and facts in its detail. Nothing is stored unless the whole
+/// document reads, has SHA-256 records, and (when given) still has the digest that was verified.
+/// Returns (source id, records, name), or a refusal.
+fn store_sbom(
+    paths: &Paths,
+    source: NewSource,
+    path: &Path,
+    verified_sha256: Option<Sha256Digest>,
+) -> anyhow::Result<Result<(i64, u64, String), String>> {
+    let mut store = Store::open(&paths.db)?;
+    let mut writer = store.begin_source(&source)?;
+    let mut store_error = None;
     let read = super::sbom::read_sbom(path, &mut |r| {
-        records.push(SourceRecord {
-            digest: Sha256Digest(r.sha256.0),
-            path: r.path,
-            package: r.package.and_then(|p| p.label()),
-        })
-    })
-    .map_err(|e| e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": "))?;
-    for line in super::sbom::problem_lines(path, &read.summary) {
+        let record = SourceRecord { digest: Sha256Digest(r.sha256.0), path: r.path, package: r.package.and_then(|p| p.label()) };
+        if store_error.is_none()
+            && let Err(e) = writer.add(&record)
+        {
+            store_error = Some(e);
+        }
+    });
+    if let Some(e) = store_error {
+        return Err(e.into());
+    }
+    let read = match read {
+        Ok(read) => read,
+        Err(e) => return Ok(Err(e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": "))),
+    };
+    let summary = &read.summary;
+    for line in super::sbom::problem_lines(path, summary) {
         eprintln!("provgate: warning: {line}");
     }
-    if records.is_empty() {
-        let summary = &read.summary;
-        return Err(format!(
+    if writer.records() == 0 {
+        return Ok(Err(format!(
             "{}: no SHA-256 digest in this SBOM ({} files, {} packages, {} digests in other algorithms)",
             path.display(),
             summary.files,
             summary.packages,
             summary.skipped_total()
-        ));
+        )));
     }
-    Ok(read)
+    if verified_sha256.is_some_and(|d| d != read.file_sha256) {
+        return Ok(Err(format!("{}: changed after its signature was verified", path.display())));
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut detail = source.detail.clone().unwrap_or_else(|| json!({}));
+    if let Some(object) = detail.as_object_mut() {
+        object.extend(
+            json!({
+                "file": absolute.display().to_string(),
+                "sbom_sha256": read.file_sha256.to_hex(),
+                "format": summary.format,
+                "spec_version": summary.spec_version,
+                "name": summary.name,
+                "namespace": summary.namespace,
+                "files": summary.files,
+                "packages": summary.packages,
+                "sha256_digests": summary.sha256_digests,
+                "skipped_algorithms": summary.skipped_algorithms,
+                "signed": source.signer.is_some(),
+            })
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        );
+    }
+    let name = summary.name.clone().unwrap_or_else(|| absolute.display().to_string());
+    let count = writer.records();
+    let id = writer.commit(Some((name.clone(), Some(detail))))?;
+    Ok(Ok((id, count, name)))
 }
 
 fn register_unsigned_sbom(paths: &Paths, path: &Path, reason: Option<String>) -> anyhow::Result<i32> {
-    let mut records = Vec::new();
-    let read = match read_records(path, &mut records) {
-        Ok(read) => read,
-        Err(message) => {
-            eprintln!("provgate: {message}");
-            eprintln!("provgate: nothing was added to the allowlist");
-            return Ok(1);
-        }
-    };
-    let summary = &read.summary;
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
     let source = NewSource {
         kind: "sbom-unsigned",
-        name: summary.name.clone().unwrap_or_else(|| absolute.display().to_string()),
-        signer: None,
-        issuer: None,
-        detail: Some(json!({
-            "file": absolute.display().to_string(),
-            "sbom_sha256": read.file_sha256.to_hex(),
-            "format": summary.format,
-            "spec_version": summary.spec_version,
-            "name": summary.name,
-            "namespace": summary.namespace,
-            "files": summary.files,
-            "packages": summary.packages,
-            "sha256_digests": summary.sha256_digests,
-            "skipped_algorithms": summary.skipped_algorithms,
-            "signed": false,
-        })),
+        name: path.display().to_string(),
         created_by: super::allow::current_user(),
         reason,
-        evidence: None,
+        ..Default::default()
     };
-    let mut store = Store::open(&paths.db)?;
-    let id = store.add_source(&source, &records)?;
-    println!(
-        "registered {} SHA-256 digests from {} ({} {}, UNSIGNED) as source #{id} in {}",
-        records.len(),
-        path.display(),
-        summary.format,
-        summary.spec_version.as_deref().unwrap_or(""),
-        store.path().display()
-    );
-    super::notify_daemon(paths);
-    Ok(0)
+    match store_sbom(paths, source, path, None)? {
+        Ok((id, count, _)) => {
+            println!(
+                "registered {count} SHA-256 digests from {} (UNSIGNED) as source #{id} in {}",
+                path.display(),
+                paths.db.display()
+            );
+            super::notify_daemon(paths);
+            Ok(0)
+        }
+        Err(refusal) => {
+            eprintln!("provgate: {refusal}");
+            eprintln!("provgate: nothing was added to the allowlist");
+            Ok(1)
+        }
+    }
 }
