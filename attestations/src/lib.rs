@@ -24,7 +24,7 @@ pub mod verify;
 pub use bundle::{Bundle, BundleError};
 pub use key::{KeyError, PublicKey};
 pub use policy::{PolicyError, TrustPolicy, Vouching};
-pub use predicate::{Predicate, PredicateKind};
+pub use predicate::{CYCLONEDX_BOM, Predicate, PredicateKind, SPDX_DOCUMENT};
 pub use provenance::{AllowedDigest, AllowlistError, VerifiedProvenance, verify_and_authorize};
 pub use rejection::{Check, Rejection};
 pub use sbom::{SbomFile, SbomFormat, SbomReader};

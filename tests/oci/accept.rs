@@ -16,6 +16,7 @@ pub fn trials() -> Vec<Trial> {
         trial("accept::referrer_bundle_signs_and_attests", referrer_bundle_signs_and_attests),
         trial("accept::zstd_layers_and_no_layer_contents", zstd_layers_and_no_layer_contents),
         trial("accept::sbom_attestations_allow_the_files_they_list", sbom_attestations_allow_the_files_they_list),
+        trial("accept::policy_and_root_from_the_configuration", policy_and_root_from_the_configuration),
     ]
 }
 
@@ -242,4 +243,24 @@ fn sbom_attestations_allow_the_files_they_list() -> Result<(), Failed> {
     run.refused("reading attestations: ")?;
     run.check(run.stderr.contains("reading the SPDX SBOM: the statement's predicate type says SPDX, but the document is CycloneDX JSON"), "names the mismatch")?;
     ensure(!fixture.allowed(tool), "nothing of it is allowed")
+}
+
+fn policy_and_root_from_the_configuration() -> Result<(), Failed> {
+    let mut fixture = Fixture::new()?;
+    let (_, digest) = fixture.push("configured", "v1", &[vec![Member::file("usr/bin/app", ELF, 0o755)]]);
+    let signer = fixture.release_signer();
+    fixture.sign("configured", &digest, &signer);
+    let reference = format!("{}:v1", fixture.repository("configured"));
+    let add = |fixture: &Fixture| {
+        let mut command = fixture.provgate();
+        command.args(["image", "add", &reference, "--registry-config"]).arg(fixture.path("config.json"));
+        crate::fixture::run(command)
+    };
+    // No policy anywhere: nothing signed is trusted, and the error says where to name one.
+    add(&fixture).refused("no trust policy: nothing signed is trusted; name one with --policy or trust_policy in the configuration")?;
+    fixture.store_is_empty()?;
+    let config = format!("trust_policy = {:?}\ntrusted_root = {:?}\n", fixture.path("policy.toml"), fixture.path("trusted_root.json"));
+    std::fs::write(fixture.path("provgate.toml"), config)?;
+    add(&fixture).succeeded()?;
+    ensure(fixture.allowed(ELF), "the program is allowed")
 }

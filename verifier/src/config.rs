@@ -39,6 +39,14 @@ watch = []
 # Watch overlay filesystems (container root filesystems) as they are mounted.
 watch_overlays = true
 
+# Signed provenance (register, sources verify): the trust policy naming the signers that may
+# vouch for code (without one, nothing signed is trusted; see attestations/examples), and the
+# Sigstore trusted root (without one, the public-good instance's root built into provgate).
+# trust_policy = "/etc/provgate/trust-policy.toml"
+# trusted_root = "/etc/provgate/trusted_root.json"
+# Refuse `provgate register --unsigned`.
+forbid_unsigned = false
+
 # Prometheus metrics, served on a loopback address only; "" disables them.
 metrics_address = "127.0.0.1:9464"
 
@@ -67,6 +75,9 @@ pub struct Config {
     pub watch: Vec<PathBuf>,
     pub watch_overlays: bool,
     pub metrics_address: String,
+    pub trust_policy: Option<PathBuf>,
+    pub trusted_root: Option<PathBuf>,
+    pub forbid_unsigned: bool,
     pub verdict_capacity: u32,
     pub event_buffer_kib: u32,
     #[serde(rename = "scope")]
@@ -94,6 +105,9 @@ impl Default for Config {
             watch: Vec::new(),
             watch_overlays: true,
             metrics_address: "127.0.0.1:9464".into(),
+            trust_policy: None,
+            trusted_root: None,
+            forbid_unsigned: false,
             verdict_capacity: 1 << 18,
             event_buffer_kib: 1024,
             scopes: Vec::new(),

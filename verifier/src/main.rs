@@ -6,6 +6,7 @@ mod filecache;
 mod hashing;
 mod identity;
 mod kernel;
+mod provenance;
 mod scan;
 mod store;
 

@@ -44,6 +44,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
         detail: None,
         created_by: current_user(),
         reason: args.reason,
+        evidence: None,
     };
     let plain: Vec<SourceRecord> = records.iter().map(|(r, _)| r.clone()).collect();
     let id = store.add_source(&source, &plain)?;

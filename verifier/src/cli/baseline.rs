@@ -58,6 +58,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
         detail: Some(serde_json::json!({ "paths": args.paths, "files": records.len(), "skipped": errors.len() })),
         created_by: current_user(),
         reason: args.reason,
+        evidence: None,
     };
     let id = store.add_source(&source, &records)?;
     let distinct: std::collections::HashSet<_> = records.iter().map(|r| r.digest).collect();

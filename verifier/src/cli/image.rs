@@ -2,19 +2,20 @@
 //! a signer the trust policy lets sign images signed its digest; it then vouches for the files
 //! its trusted SBOM attestations list and the candidate files of its layers, as one source of
 //! kind `image` tied to the image's digest.
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context as _, bail};
-use provgate_attestations::{BundleVerifier, SbomFile, SbomFormat, SbomReader, TrustPolicy, TrustRoot};
+use anyhow::Context as _;
+use provgate_attestations::{SbomFile, SbomFormat, SbomReader};
 use provgate_oci::{Digest, ImageOptions, ImageReference, ImageVerifier, Limits, Platform, RegistryConfig, TrustedImage};
 
 use super::{Paths, allow::current_user, notify_daemon, table};
 use crate::{
+    config::Config,
     hashing::Sha256Digest,
+    provenance::{SbomCrateReader, Trust},
     store::{NewSource, SourceRecord, Store},
 };
 
-pub const DEFAULT_POLICY: &str = "/etc/provgate/trust-policy.toml";
 const KIND: &str = "image";
 
 #[derive(Debug, clap::Args)]
@@ -42,10 +43,12 @@ struct AddArgs {
     /// The platform an index resolves to.
     #[arg(long, default_value = "linux/amd64")]
     platform: Platform,
-    /// The trust policy: who may sign images (artifact_signatures = true) and attest (predicate_types).
-    #[arg(long, env = "PROVGATE_POLICY", default_value = DEFAULT_POLICY)]
-    policy: PathBuf,
-    /// The trusted_root.json of the Sigstore deployment (default: the public-good instance's).
+    /// The trust policy: who may sign images (artifact_signatures = true) and attest
+    /// (predicate_types) [default: trust_policy from the configuration].
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// The Sigstore trusted root [default: trusted_root from the configuration, else the
+    /// public-good instance's].
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
     /// A Docker config.json with registry credentials (auths.<host>.auth) [default:
@@ -87,58 +90,47 @@ struct RmArgs {
     reason: Option<String>,
 }
 
-pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
+pub fn run(paths: &Paths, config: &Config, args: Args) -> anyhow::Result<i32> {
     match args.command {
-        Command::Add(args) => add(paths, *args),
+        Command::Add(args) => add(paths, config, *args),
         Command::Ls(args) => ls(paths, args),
         Command::Rm(args) => rm(paths, args),
     }
 }
 
-/// The SBOM seam of provgate-attestations, filled with provgate-sbom: an SBOM attestation's
-/// predicate, exactly as signed, read by the readers `provgate register --sbom` uses. Its
-/// records are handed back only when the whole document read cleanly.
-struct SbomFiles;
+/// The SBOM seam, filled by [`SbomCrateReader`] (the readers of `provgate register`), with one
+/// check more for attestations of images: the document must be of the format its predicate
+/// type names, since the signer was authorized for that type.
+struct SbomOfItsType;
 
 #[derive(Debug, thiserror::Error)]
-enum SbomFilesError {
+enum SbomOfItsTypeError {
     #[error(transparent)]
     Read(#[from] provgate_sbom::SbomError),
     #[error("the statement's predicate type says {claimed}, but the document is {found}")]
     Format { claimed: &'static str, found: provgate_sbom::Format },
 }
 
-impl SbomReader for SbomFiles {
-    type Error = SbomFilesError;
+impl SbomReader for SbomOfItsType {
+    type Error = SbomOfItsTypeError;
 
     fn files(&self, format: SbomFormat, document: &str) -> Result<Vec<SbomFile>, Self::Error> {
         use provgate_sbom::Format;
-        let mut files = Vec::new();
-        let summary = provgate_sbom::read(&mut std::io::Cursor::new(document.as_bytes()), &provgate_sbom::Limits::default(), &mut |record| {
-            files.push(SbomFile { sha256: record.sha256.0, path: record.path, package: record.package.and_then(|p| p.label()) })
-        })?;
-        let found = match summary.format {
+        let (found, _) = provgate_sbom::detect(&mut std::io::Cursor::new(document.as_bytes()), &provgate_sbom::Limits::default())?;
+        let family = match found {
             Format::SpdxJson | Format::SpdxTagValue | Format::Spdx3JsonLd => SbomFormat::Spdx,
             Format::CyclonedxJson | Format::CyclonedxXml => SbomFormat::CycloneDx,
         };
-        if found != format {
-            return Err(SbomFilesError::Format { claimed: format.name(), found: summary.format });
+        if family != format {
+            return Err(SbomOfItsTypeError::Format { claimed: format.name(), found });
         }
-        for problem in &summary.problems {
-            tracing::warn!(format = %summary.format, "SBOM attestation: {problem}");
-        }
-        Ok(files)
+        Ok(SbomCrateReader.files(format, document)?)
     }
 }
 
-fn add(paths: &Paths, args: AddArgs) -> anyhow::Result<i32> {
+fn add(paths: &Paths, config: &Config, args: AddArgs) -> anyhow::Result<i32> {
     let reference: ImageReference = args.reference.parse()?;
-    let policy = load_policy(&args.policy)?;
-    let root = match &args.trusted_root {
-        Some(path) => TrustRoot::from_file(path)?,
-        None => TrustRoot::public_good(),
-    };
-    let verifier = BundleVerifier::new(&root)?;
+    let trust = Trust::load(config, args.policy.as_deref(), args.trusted_root.as_deref())?;
     let mut registries = RegistryConfig::load(args.registry_config.as_deref())?;
     for host in &args.insecure_registries {
         registries.allow_insecure(host);
@@ -157,7 +149,7 @@ fn add(paths: &Paths, args: AddArgs) -> anyhow::Result<i32> {
     };
     // Opened first: a store that cannot be written fails before anything is downloaded.
     let mut store = Store::open(&paths.db)?;
-    let images = ImageVerifier { verifier: &verifier, policy: &policy, sbom: &SbomFiles, registries: &registries };
+    let images = ImageVerifier { verifier: &trust.verifier, policy: &trust.policy, sbom: &SbomOfItsType, registries: &registries };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
     let image = match runtime.block_on(images.verify(&reference, &options)) {
         Ok(image) => image,
@@ -192,18 +184,13 @@ fn add(paths: &Paths, args: AddArgs) -> anyhow::Result<i32> {
         detail: Some(image.detail()),
         created_by: current_user(),
         reason: args.reason,
+        // The signatures are in `detail`; `sources verify` re-checks bundles registered alone.
+        evidence: None,
     };
     let id = store.add_source(&source, &records)?;
     eprintln!("provgate: source #{id} ({} digests) added to {}", records.len(), store.path().display());
     notify_daemon(paths);
     Ok(0)
-}
-
-fn load_policy(path: &Path) -> anyhow::Result<TrustPolicy> {
-    if path == Path::new(DEFAULT_POLICY) && !path.exists() {
-        bail!("no trust policy at {DEFAULT_POLICY}: nothing is trusted, so no image can be added (write one, or pass --policy)");
-    }
-    Ok(TrustPolicy::from_file(path)?)
 }
 
 fn print_summary(image: &TrustedImage) {

@@ -109,13 +109,13 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Explain(args) => explain::run(&paths, args),
         Command::Approve(args) => review::approve(&paths, args),
         Command::Revoke(args) => review::revoke(&paths, args),
-        Command::Sources(args) => sources::run(&paths, args),
+        Command::Sources(args) => sources::run(&paths, &config, args),
         Command::Sbom(args) => sbom::run(args),
-        Command::Register(args) => register::run(&paths, args),
+        Command::Register(args) => register::run(&paths, &config, args),
         Command::Config(args) => config::run(args),
         Command::VerifyBundle(args) => verify_bundle::run(args),
         Command::CheckPolicy(args) => check_policy::run(args),
-        Command::Image(args) => image::run(&paths, args),
+        Command::Image(args) => image::run(&paths, &config, args),
     }
 }
 

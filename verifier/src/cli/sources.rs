@@ -1,16 +1,53 @@
+use std::path::PathBuf;
+
+use serde_json::json;
+
 use super::{Paths, table};
-use crate::store::Store;
+use crate::{
+    config::Config,
+    provenance::{Evidence, Trust, describe},
+    store::Store,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long)]
+    #[command(subcommand)]
+    action: Option<Action>,
+    #[arg(long, global = true)]
     json: bool,
 }
 
-pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
+#[derive(Debug, clap::Subcommand)]
+enum Action {
+    /// List the sources (the default).
+    List,
+    /// Check every signed source again against the trusted root and trust policy in force (after
+    /// either changed) and report the ones that no longer pass. Exit 1 if any fails.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    /// The trust policy [default: trust_policy from the configuration].
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// The Sigstore trusted root [default: trusted_root from the configuration, else the
+    /// public-good instance's].
+    #[arg(long, value_name = "FILE")]
+    trusted_root: Option<PathBuf>,
+}
+
+pub fn run(paths: &Paths, config: &Config, args: Args) -> anyhow::Result<i32> {
+    match args.action {
+        None | Some(Action::List) => list(paths, args.json),
+        Some(Action::Verify(verify_args)) => verify(paths, config, verify_args, args.json),
+    }
+}
+
+fn list(paths: &Paths, json: bool) -> anyhow::Result<i32> {
     let store = Store::open(&paths.db)?;
     let sources = store.sources()?;
-    if args.json {
+    if json {
         println!("{}", serde_json::to_string_pretty(&sources)?);
         return Ok(0);
     }
@@ -34,4 +71,42 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
     println!("{t}");
     println!("{} sources, {} distinct digests allowed", sources.len(), store.allowed_digests()?.len());
     Ok(0)
+}
+
+fn verify(paths: &Paths, config: &Config, args: VerifyArgs, json: bool) -> anyhow::Result<i32> {
+    let trust = Trust::load(config, args.policy.as_deref(), args.trusted_root.as_deref())?;
+    let store = Store::open(&paths.db)?;
+    let signed = store.signed_sources()?;
+    let unsigned = store.sources()?.len() - signed.len();
+    let mut failed = 0;
+    let mut results = Vec::new();
+    for (source, evidence) in &signed {
+        let outcome = serde_json::from_value::<Evidence>(evidence.clone())
+            .map_err(|e| format!("stored evidence is unreadable: {e}"))
+            .and_then(|evidence| evidence.verify(&trust, None).map_err(|r| r.to_string()));
+        let line = match &outcome {
+            Ok(verified) => format!("#{} {} {:?}: ok, {}", source.id, source.kind, source.name, describe(verified)),
+            Err(why) => {
+                failed += 1;
+                format!("#{} {} {:?}: FAILED: {why}", source.id, source.kind, source.name)
+            }
+        };
+        results.push(json!({ "source": source.id, "kind": source.kind, "name": source.name, "ok": outcome.is_ok(),
+                             "error": outcome.as_ref().err() }));
+        if !json {
+            println!("{line}");
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&json!({ "results": results, "failed": failed, "unsigned": unsigned }))?);
+    } else {
+        println!(
+            "{} signed sources checked, {failed} failed; {unsigned} sources are not signed (manual, baseline, approval, unsigned SBOM): nothing to check",
+            signed.len()
+        );
+        if failed > 0 {
+            println!("revoke what no longer passes with: provgate revoke SOURCE");
+        }
+    }
+    Ok(i32::from(failed > 0))
 }

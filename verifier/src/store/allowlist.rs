@@ -17,7 +17,7 @@ pub struct SourceRecord {
 }
 
 /// Who vouches, and why.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct NewSource {
     pub kind: &'static str,
     pub name: String,
@@ -26,48 +26,44 @@ pub struct NewSource {
     pub detail: Option<serde_json::Value>,
     pub created_by: String,
     pub reason: Option<String>,
+    /// For signed sources: what to verify again (see `sources verify`).
+    pub evidence: Option<serde_json::Value>,
 }
 
 impl Store {
     /// Adds a source and all its records in one transaction, with an audit-log entry.
     pub fn add_source(&mut self, source: &NewSource, records: &[SourceRecord]) -> Result<i64> {
+        let mut writer = self.begin_source(source)?;
+        for record in records {
+            writer.add(record)?;
+        }
+        writer.commit(None)
+    }
+
+    /// Starts adding a source whose records arrive one by one (an SBOM being read), so memory
+    /// does not grow with their number. Nothing is visible until [`SourceWriter::commit`];
+    /// dropping the writer adds nothing.
+    pub fn begin_source(&mut self, source: &NewSource) -> Result<SourceWriter<'_>> {
         let path = self.path.clone();
-        let err = |e| super::classify(&path, e);
-        let tx = self.conn.transaction().map_err(err)?;
-        let at = now_ms();
+        let tx = self.conn.transaction().map_err(|e| super::classify(&path, e))?;
         tx.execute(
-            "INSERT INTO sources (kind, name, signer, issuer, detail, created_at, created_by, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO sources (kind, name, signer, issuer, detail, created_at, created_by, reason, evidence)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 source.kind,
                 source.name,
                 source.signer,
                 source.issuer,
                 source.detail.as_ref().map(|d| d.to_string()),
-                at / 1000,
+                now_ms() / 1000,
                 source.created_by,
                 source.reason,
+                source.evidence.as_ref().map(|e| e.to_string()),
             ],
         )
-        .map_err(err)?;
+        .map_err(|e| super::classify(&path, e))?;
         let id = tx.last_insert_rowid();
-        {
-            let mut insert = tx
-                .prepare("INSERT OR IGNORE INTO source_digests (source_id, sha256, path, package) VALUES (?1, ?2, ?3, ?4)")
-                .map_err(err)?;
-            for record in records {
-                insert
-                    .execute(params![id, &record.digest.0[..], record.path.as_deref().unwrap_or(""), record.package])
-                    .map_err(err)?;
-            }
-        }
-        let detail = serde_json::json!({
-            "source": id, "kind": source.kind, "name": source.name, "records": records.len(),
-            "reason": source.reason,
-        });
-        audit(&tx, &source.created_by, "add-source", &detail).map_err(err)?;
-        tx.commit().map_err(err)?;
-        Ok(id)
+        Ok(SourceWriter { tx, id, records: 0, source: source.clone(), path })
     }
 
     fn source_query(&self, filter: &str, param: Option<&dyn rusqlite::ToSql>) -> Result<Vec<SourceSummary>> {
@@ -103,6 +99,27 @@ impl Store {
     /// Every source, with how many distinct digests it vouches for.
     pub fn sources(&self) -> Result<Vec<SourceSummary>> {
         self.source_query("", None)
+    }
+
+    /// Sources registered with signed evidence, with that evidence.
+    pub fn signed_sources(&self) -> Result<Vec<(SourceSummary, serde_json::Value)>> {
+        let evidence: std::collections::HashMap<i64, serde_json::Value> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id, evidence FROM sources WHERE evidence IS NOT NULL")
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))
+                .map_err(|e| self.err(e))?;
+            rows.filter_map(|r| r.ok())
+                .filter_map(|(id, text)| serde_json::from_str(&text).ok().map(|v| (id, v)))
+                .collect()
+        };
+        Ok(self
+            .sources()?
+            .into_iter()
+            .filter_map(|s| evidence.get(&s.id).cloned().map(|e| (s, e)))
+            .collect())
     }
 
     /// The sources that vouch for `digest`.
@@ -151,6 +168,7 @@ impl Store {
             detail: path.map(|p| serde_json::json!({ "path": p })),
             created_by: actor.to_owned(),
             reason: Some(reason.to_owned()),
+            evidence: None,
         };
         let record = SourceRecord { digest: *digest, path: path.map(str::to_owned), package: None };
         let id = self.add_source(&source, &[record])?;
@@ -227,4 +245,53 @@ fn audit(tx: &Transaction<'_>, actor: &str, action: &str, detail: &serde_json::V
         params![now_ms(), actor, action, detail.to_string()],
     )
     .map(|_| ())
+}
+
+/// A source being added; see [`Store::begin_source`].
+pub struct SourceWriter<'a> {
+    tx: Transaction<'a>,
+    id: i64,
+    records: u64,
+    source: NewSource,
+    path: std::path::PathBuf,
+}
+
+impl SourceWriter<'_> {
+    pub fn add(&mut self, record: &SourceRecord) -> Result<()> {
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO source_digests (source_id, sha256, path, package) VALUES (?1, ?2, ?3, ?4)")
+            .and_then(|mut insert| {
+                insert.execute(params![self.id, &record.digest.0[..], record.path.as_deref().unwrap_or(""), record.package])
+            })
+            .map_err(|e| super::classify(&self.path, e))?;
+        self.records += 1;
+        Ok(())
+    }
+
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Commits the source and its records, with an audit-log entry. `named` replaces the name
+    /// and detail given at the start, for sources that learn them while their records arrive.
+    pub fn commit(self, named: Option<(String, Option<serde_json::Value>)>) -> Result<i64> {
+        let err = |e| super::classify(&self.path, e);
+        let mut source = self.source;
+        if let Some((name, detail)) = named {
+            self.tx
+                .execute(
+                    "UPDATE sources SET name = ?1, detail = ?2 WHERE id = ?3",
+                    params![name, detail.as_ref().map(|d| d.to_string()), self.id],
+                )
+                .map_err(err)?;
+            source.name = name;
+        }
+        let detail = serde_json::json!({
+            "source": self.id, "kind": source.kind, "name": source.name, "records": self.records,
+            "reason": source.reason,
+        });
+        audit(&self.tx, &source.created_by, "add-source", &detail).map_err(err)?;
+        self.tx.commit().map_err(err)?;
+        Ok(self.id)
+    }
 }

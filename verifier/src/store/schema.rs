@@ -73,6 +73,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE events ADD COLUMN approval_source INTEGER REFERENCES sources(id) ON DELETE SET NULL;
     CREATE INDEX events_by_digest ON events(sha256);
     "#,
+    // 3: the evidence a signed source was registered with (its bundle, and what the bundle was
+    // about), so `sources verify` can check it again after the trust root or policy changed.
+    r#"
+    ALTER TABLE sources ADD COLUMN evidence TEXT;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

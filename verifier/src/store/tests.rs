@@ -18,6 +18,7 @@ fn manual(name: &str) -> NewSource {
         detail: None,
         created_by: "test".into(),
         reason: None,
+        evidence: None,
     }
 }
 

@@ -1,0 +1,322 @@
+//! `provgate register` with signed evidence and `provgate sources verify`, through the real
+//! binary and a real store, against a private Sigstore the test builds (CA, CT log, Rekor, TSA):
+//! signed SBOMs, attestations (SPDX, SLSA) and artifacts are verified and authorized by the
+//! trust policy before anything is added; every refusal adds nothing.
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use provgate_attestations_testkit::{Identity, LeafOptions, PrivateSigstore, Signer, statement};
+use serde_json::json;
+
+const ISSUER: &str = "https://accounts.google.com";
+const RELEASE: &str = "release@acme.example";
+const BUILDER: &str = "builder@acme.example";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    sigstore: PrivateSigstore,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let sigstore = PrivateSigstore::new();
+        std::fs::write(dir.path().join("trusted_root.json"), sigstore.trusted_root().to_string()).unwrap();
+        // The release identity may vouch with SBOMs, SLSA and plain signatures; the builder
+        // only with plain signatures over artifacts.
+        std::fs::write(
+            dir.path().join("policy.toml"),
+            format!(
+                "version = 1\n\n[[signer]]\nname = \"release\"\nissuer = \"{ISSUER}\"\nidentity = \"{RELEASE}\"\n\
+                 predicate_types = [\"https://spdx.dev/Document\", \"https://cyclonedx.org/bom\", \"https://slsa.dev/provenance/v1\"]\n\
+                 artifact_signatures = true\n\n[[signer]]\nname = \"builder\"\nissuer = \"{ISSUER}\"\nidentity = \"{BUILDER}\"\n\
+                 artifact_signatures = true\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("provgate.toml"), "").unwrap();
+        Self { dir, sigstore }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn provgate(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_provgate"));
+        cmd.env("PROVGATE_DB", self.path("p.db"))
+            .env("PROVGATE_RUN_DIR", self.path("run"))
+            .env("PROVGATE_CONFIG", self.path("provgate.toml"))
+            .env("RUST_LOG", "warn")
+            .env_remove("PROVGATE_FORBID_UNSIGNED");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.provgate().args(args).output().unwrap()
+    }
+
+    fn register(&self, evidence: &[&str]) -> Output {
+        let (policy, root) = (self.path("policy.toml"), self.path("trusted_root.json"));
+        self.provgate()
+            .arg("register")
+            .args(evidence)
+            .arg("--policy")
+            .arg(&policy)
+            .arg("--trusted-root")
+            .arg(&root)
+            .output()
+            .unwrap()
+    }
+
+    fn signer(&self, who: &str) -> Signer {
+        self.sigstore.keyless(&Identity::email(who, ISSUER))
+    }
+
+    fn sign_file(&mut self, who: &str, file: &Path, bundle: &str) -> PathBuf {
+        let signer = self.signer(who);
+        let bytes = std::fs::read(file).unwrap();
+        let signed = self.sigstore.sign_artifact(&signer, &bytes, &self.sigstore.default_options());
+        let path = self.path(bundle);
+        std::fs::write(&path, signed.to_string()).unwrap();
+        path
+    }
+
+    fn attest(&mut self, who: &str, statement: &[u8], bundle: &str) -> PathBuf {
+        let signer = self.signer(who);
+        let signed = self.sigstore.sign_statement(&signer, statement, &self.sigstore.default_options());
+        let path = self.path(bundle);
+        std::fs::write(&path, signed.to_string()).unwrap();
+        path
+    }
+
+    /// A build output with three files and its SPDX SBOM, made by `provgate sbom generate`.
+    fn build_with_sbom(&self) -> (PathBuf, PathBuf) {
+        let out = self.path("build");
+        std::fs::create_dir_all(out.join("bin")).unwrap();
+        for (name, content) in [("bin/app", "app v1"), ("bin/helper", "helper v1"), ("lib.so", "library v1")] {
+            std::fs::write(out.join(name), content).unwrap();
+        }
+        let sbom = self.path("sbom.spdx.json");
+        let done = self.run(&["sbom", "generate", out.to_str().unwrap(), "--format", "spdx-json", "-o", sbom.to_str().unwrap()]);
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        (out, sbom)
+    }
+
+    fn sources(&self) -> i64 {
+        if !self.path("p.db").exists() {
+            return 0;
+        }
+        rusqlite::Connection::open(self.path("p.db"))
+            .unwrap()
+            .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn allowed(&self, file: &Path) -> bool {
+        self.run(&["explain", file.to_str().unwrap()]).status.code() == Some(0)
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn refused_adding_nothing(fx: &Fixture, out: &Output, before: i64, expected: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(expected), "expected {expected:?} in: {err}");
+    assert!(err.contains("nothing was added"), "{err}");
+    assert_eq!(fx.sources(), before, "nothing added");
+}
+
+#[test]
+fn a_signed_sbom_allows_its_files() {
+    let mut fx = Fixture::new();
+    let (build, sbom) = fx.build_with_sbom();
+    let bundle = fx.sign_file(RELEASE, &sbom, "sbom.bundle.json");
+    let out = fx.register(&["--sbom", sbom.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("registered 3 SHA-256 digests") && said.contains(&format!("signed by {RELEASE}")), "{said}");
+    for file in ["bin/app", "bin/helper", "lib.so"] {
+        assert!(fx.allowed(&build.join(file)), "{file} allowed");
+    }
+    let sources: serde_json::Value = serde_json::from_slice(&fx.run(&["sources", "--json"]).stdout).unwrap();
+    let source = &sources[0];
+    assert_eq!(source["kind"], "sbom");
+    assert_eq!(source["signer"], RELEASE);
+    assert_eq!(source["issuer"], ISSUER);
+    assert!(source["detail"]["log_entries"][0]["index"].is_number(), "log index recorded: {source}");
+    assert!(source["detail"]["log_entries"][0]["integrated_time"].is_string(), "integrated time recorded");
+}
+
+#[test]
+fn a_tampered_sbom_is_refused() {
+    let mut fx = Fixture::new();
+    let (_, sbom) = fx.build_with_sbom();
+    let bundle = fx.sign_file(RELEASE, &sbom, "sbom.bundle.json");
+    // Swap in the digest of something else: the SBOM no longer matches its signature.
+    let text = std::fs::read_to_string(&sbom).unwrap();
+    let key = text.find("\"checksumValue\"").expect("a checksum");
+    let first = key + text[key + 16..].find('"').expect("its value") + 17;
+    let mut tampered = text.clone();
+    tampered.replace_range(first..first + 64, &"e".repeat(64));
+    std::fs::write(&sbom, tampered).unwrap();
+    let out = fx.register(&["--sbom", sbom.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]);
+    refused_adding_nothing(&fx, &out, 0, "check failed");
+}
+
+#[test]
+fn a_signer_outside_the_policy_is_refused_with_what_was_expected_and_found() {
+    let mut fx = Fixture::new();
+    let (_, sbom) = fx.build_with_sbom();
+    let bundle = fx.sign_file("mallory@evil.example", &sbom, "evil.bundle.json");
+    let out = fx.register(&["--sbom", sbom.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]);
+    refused_adding_nothing(&fx, &out, 0, "identity check failed");
+    assert!(stderr(&out).contains("mallory@evil.example"), "says who was found: {}", stderr(&out));
+}
+
+#[test]
+fn a_signer_allowed_only_artifacts_cannot_vouch_with_an_sbom() {
+    let mut fx = Fixture::new();
+    let (build, sbom) = fx.build_with_sbom();
+    let bundle = fx.sign_file(BUILDER, &sbom, "sbom.bundle.json");
+    let out = fx.register(&["--sbom", sbom.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]);
+    refused_adding_nothing(&fx, &out, 0, "https://spdx.dev/Document");
+    // The same signer may vouch for a single artifact.
+    let app = build.join("bin/app");
+    let bundle = fx.sign_file(BUILDER, &app, "app.bundle.json");
+    let out = fx.register(&["--artifact", app.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(fx.allowed(&app));
+    assert!(!fx.allowed(&build.join("bin/helper")));
+}
+
+#[test]
+fn a_bundle_for_another_artifact_is_refused() {
+    let mut fx = Fixture::new();
+    let (build, _) = fx.build_with_sbom();
+    let bundle = fx.sign_file(RELEASE, &build.join("bin/helper"), "helper.bundle.json");
+    let app = build.join("bin/app");
+    let out = fx.register(&["--artifact", app.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]);
+    refused_adding_nothing(&fx, &out, 0, "check failed");
+    assert!(!fx.allowed(&app));
+}
+
+#[test]
+fn an_expired_certificate_is_refused() {
+    let mut fx = Fixture::new();
+    let (build, _) = fx.build_with_sbom();
+    let now = fx.sigstore.now;
+    let hour = jiff::SignedDuration::from_hours(1);
+    let signer = fx.sigstore.keyless_with(
+        &Identity::email(RELEASE, ISSUER),
+        &LeafOptions { not_before: now - hour, not_after: now - hour / 2, sct: true },
+    );
+    let app = build.join("bin/app");
+    let signed = fx.sigstore.sign_artifact(&signer, &std::fs::read(&app).unwrap(), &fx.sigstore.default_options());
+    std::fs::write(fx.path("old.bundle.json"), signed.to_string()).unwrap();
+    let out = fx.register(&["--artifact", app.to_str().unwrap(), "--bundle", fx.path("old.bundle.json").to_str().unwrap()]);
+    refused_adding_nothing(&fx, &out, 0, "certificate");
+}
+
+#[test]
+fn attestations_vouch_for_subjects_and_sbom_files() {
+    let mut fx = Fixture::new();
+    let (build, sbom) = fx.build_with_sbom();
+    let app_bytes = std::fs::read(build.join("bin/app")).unwrap();
+    // SLSA provenance: its subject.
+    let predicate = json!({
+        "buildDefinition": { "buildType": "https://acme.example/build/v1", "externalParameters": {} },
+        "runDetails": { "builder": { "id": "https://acme.example/builder" } },
+    });
+    let slsa = statement("https://slsa.dev/provenance/v1", &[("bin/app", &app_bytes)], predicate.clone());
+    let bundle = fx.attest(RELEASE, &slsa, "slsa.bundle.json");
+    let out = fx.register(&["--attestation", bundle.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(fx.allowed(&build.join("bin/app")));
+    assert!(!fx.allowed(&build.join("bin/helper")));
+    // An SPDX predicate: the subject and every file the SBOM lists.
+    let document: serde_json::Value = serde_json::from_slice(&std::fs::read(&sbom).unwrap()).unwrap();
+    let spdx = statement("https://spdx.dev/Document", &[("release.tar", b"the release tarball")], document);
+    let bundle = fx.attest(RELEASE, &spdx, "spdx.bundle.json");
+    let out = fx.register(&["--attestation", bundle.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("registered 4 SHA-256 digests"), "subject + 3 files");
+    assert!(fx.allowed(&build.join("bin/helper")) && fx.allowed(&build.join("lib.so")));
+    // The builder may not vouch with SLSA provenance.
+    let slsa = statement("https://slsa.dev/provenance/v1", &[("x", b"x")], predicate);
+    let bundle = fx.attest(BUILDER, &slsa, "builder-slsa.bundle.json");
+    let out = fx.register(&["--attestation", bundle.to_str().unwrap()]);
+    refused_adding_nothing(&fx, &out, 2, "slsa.dev/provenance/v1");
+}
+
+#[test]
+fn without_a_trust_policy_nothing_signed_is_trusted() {
+    let mut fx = Fixture::new();
+    let (build, _) = fx.build_with_sbom();
+    let app = build.join("bin/app");
+    let bundle = fx.sign_file(RELEASE, &app, "app.bundle.json");
+    let out = fx
+        .run(&["register", "--artifact", app.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no trust policy"), "{}", stderr(&out));
+    assert_eq!(fx.sources(), 0);
+}
+
+#[test]
+fn sources_verify_reports_what_no_longer_passes() {
+    let mut fx = Fixture::new();
+    let (build, sbom) = fx.build_with_sbom();
+    let bundle = fx.sign_file(RELEASE, &sbom, "sbom.bundle.json");
+    assert!(fx.register(&["--sbom", sbom.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]).status.success());
+    let app = build.join("bin/app");
+    let bundle = fx.sign_file(BUILDER, &app, "app.bundle.json");
+    assert!(fx.register(&["--artifact", app.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]).status.success());
+    assert!(fx.run(&["allow", build.join("lib.so").to_str().unwrap()]).status.success());
+
+    let verify = |fx: &Fixture| {
+        fx.provgate()
+            .args(["sources", "verify", "--policy"])
+            .arg(fx.path("policy.toml"))
+            .arg("--trusted-root")
+            .arg(fx.path("trusted_root.json"))
+            .output()
+            .unwrap()
+    };
+    let out = verify(&fx);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{said}{}", stderr(&out));
+    assert!(said.contains("2 signed sources checked, 0 failed; 1 sources are not signed"), "{said}");
+
+    // The policy changes: the builder is no longer trusted.
+    let policy = std::fs::read_to_string(fx.path("policy.toml")).unwrap();
+    let cut = policy.find("\n[[signer]]\nname = \"builder\"").unwrap();
+    std::fs::write(fx.path("policy.toml"), &policy[..cut]).unwrap();
+    let out = verify(&fx);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("artifact") && said.contains("FAILED") && said.contains(BUILDER), "{said}");
+    assert!(said.contains("2 signed sources checked, 1 failed"), "{said}");
+    // A different trusted root: nothing passes.
+    let other = PrivateSigstore::new();
+    std::fs::write(fx.path("trusted_root.json"), other.trusted_root().to_string()).unwrap();
+    let out = verify(&fx);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 signed sources checked, 2 failed"));
+}
+
+#[test]
+fn unsigned_registration_can_be_forbidden_by_configuration() {
+    let fx = Fixture::new();
+    let (_, sbom) = fx.build_with_sbom();
+    std::fs::write(fx.path("provgate.toml"), "forbid_unsigned = true\n").unwrap();
+    let out = fx.run(&["register", "--sbom", sbom.to_str().unwrap(), "--unsigned"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("forbidden"), "{}", stderr(&out));
+    std::fs::write(fx.path("provgate.toml"), "").unwrap();
+    assert!(fx.run(&["register", "--sbom", sbom.to_str().unwrap(), "--unsigned"]).status.success());
+    assert_eq!(fx.sources(), 1);
+}
