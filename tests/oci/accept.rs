@@ -97,6 +97,11 @@ fn tag_is_pinned_to_its_digest_and_rm_removes() -> Result<(), Failed> {
     run.succeeded()?;
     run.check(run.stdout.contains(&two), "the tag now resolves to the second image")?;
     ensure(fixture.images().len() == 2, "two images")?;
+    let table = fixture.image(&["ls"]);
+    let name = format!("{}:stable", fixture.repository("app"));
+    for short in [&one[..19], &two[..19]] {
+        table.check(table.stdout.lines().any(|l| l.contains(&name) && l.contains(short)), &format!("ls lists {name} at {short}"))?;
+    }
     // Adding the same digest again adds nothing.
     let run = fixture.image(&["add", &format!("{}@{two}", fixture.repository("app"))]);
     run.succeeded()?;
