@@ -47,6 +47,8 @@ pub enum ContentKind {
 pub struct Bundle {
     inner: SigstoreBundle,
     media_type: String,
+    /// The JSON as read: what is stored to verify the bundle again later, byte for byte.
+    json: String,
 }
 
 impl Bundle {
@@ -76,7 +78,12 @@ impl Bundle {
         {
             return Err(BundleError::Malformed("the certificate chain is empty".into()));
         }
-        Ok(Self { inner, media_type })
+        Ok(Self { inner, media_type, json: text.to_owned() })
+    }
+
+    /// The bundle's JSON exactly as it was read.
+    pub fn json(&self) -> &str {
+        &self.json
     }
 
     pub fn media_type(&self) -> &str {

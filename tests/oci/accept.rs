@@ -17,6 +17,7 @@ pub fn trials() -> Vec<Trial> {
         trial("accept::zstd_layers_and_no_layer_contents", zstd_layers_and_no_layer_contents),
         trial("accept::sbom_attestations_allow_the_files_they_list", sbom_attestations_allow_the_files_they_list),
         trial("accept::policy_and_root_from_the_configuration", policy_and_root_from_the_configuration),
+        trial("accept::sources_verify_checks_images_again_offline", sources_verify_checks_images_again_offline),
     ]
 }
 
@@ -268,4 +269,44 @@ fn policy_and_root_from_the_configuration() -> Result<(), Failed> {
     std::fs::write(fixture.path("provgate.toml"), config)?;
     add(&fixture).succeeded()?;
     ensure(fixture.allowed(ELF), "the program is allowed")
+}
+
+/// `provgate sources verify` checks the signatures and attestations an image was trusted on
+/// again, from what the store kept, without the registry.
+fn sources_verify_checks_images_again_offline() -> Result<(), Failed> {
+    let mut fixture = Fixture::new()?;
+    let (image, digest) = fixture.push("checked", "v1", &[vec![Member::file("usr/bin/app", ELF, 0o755)]]);
+    let signer = fixture.release_signer();
+    let repository = fixture.repository("checked");
+    // A legacy cosign signature, and a referrer bundle with an SBOM attestation.
+    fixture.sign("checked", &digest, &signer);
+    let listed = b"\x7fELF listed by the SBOM".as_slice();
+    let spdx = cosign::image_statement(&repository, &digest, "https://spdx.dev/Document", spdx_document(&[("./usr/lib/x.so", listed)]));
+    let bundle = fixture.sigstore.sign_statement(&signer, &spdx, &fixture.sigstore.rekor_v2_options());
+    cosign::push_referrer(&fixture.pusher, "checked", &image.descriptor(), &bundle, &mut Vec::new());
+    fixture.image(&["add", &format!("{repository}:v1")]).succeeded()?;
+    fixture.registry.stop();
+
+    let verify = |fixture: &Fixture| {
+        let mut command = fixture.provgate();
+        command
+            .args(["sources", "verify", "--policy"])
+            .arg(fixture.path("policy.toml"))
+            .arg("--trusted-root")
+            .arg(fixture.path("trusted_root.json"));
+        crate::fixture::run(command)
+    };
+    let run = verify(&fixture);
+    run.succeeded()?;
+    run.check(run.stdout.contains("1 signed sources checked, 0 failed"), "the image is checked")?;
+    run.check(run.stdout.contains("signed by https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main; 1 attestations pass"), "signature and attestation")?;
+    // The policy no longer lets the signer vouch with SBOMs: the image's SBOM files lose their ground.
+    std::fs::write(fixture.path("policy.toml"), crate::fixture::POLICY.replace("\"https://spdx.dev/Document\", ", ""))?;
+    let run = verify(&fixture);
+    run.check(run.status == Some(1) && run.stdout.contains("FAILED: an attestation no longer passes"), "the attestation fails")?;
+    // Another trusted root: no signature passes.
+    std::fs::write(fixture.path("policy.toml"), crate::fixture::POLICY)?;
+    std::fs::write(fixture.path("trusted_root.json"), provgate_attestations_testkit::PrivateSigstore::new().trusted_root().to_string())?;
+    let run = verify(&fixture);
+    run.check(run.status == Some(1) && run.stdout.contains("FAILED: no signature passes any more"), "the signature fails")
 }

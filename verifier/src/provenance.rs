@@ -83,6 +83,25 @@ impl Evidence {
     }
 }
 
+/// The evidence stored with a source: bundles registered with `register`, or the signatures and
+/// attestations an image was trusted on (`image add`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StoredEvidence {
+    Image { image: provgate_oci::ImageEvidence },
+    Bundle(Evidence),
+}
+
+impl StoredEvidence {
+    /// Verifies it again with the trust in force: a one-line account of what passed, or why not.
+    pub fn verify(&self, trust: &Trust) -> Result<String, String> {
+        match self {
+            StoredEvidence::Image { image } => image.verify(&trust.verifier, &trust.policy),
+            StoredEvidence::Bundle(evidence) => evidence.verify(trust, None).map(|v| describe(&v)).map_err(|r| r.to_string()),
+        }
+    }
+}
+
 /// One line about a verified signature, for the user.
 pub fn describe(verified: &VerifiedProvenance) -> String {
     let bundle = &verified.bundle;

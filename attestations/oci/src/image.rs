@@ -8,6 +8,7 @@ use provgate_attestations::{AllowedDigest, BundleVerifier, SbomReader, SignedCon
 use serde_json::{Value, json};
 
 use crate::{
+    signed::SignedEvidence,
     client::{RegistryError, Repository},
     digest::Digest,
     ingest,
@@ -99,6 +100,8 @@ pub struct Accepted {
     /// The digest it is about: the image's, or its index's.
     pub subject: Digest,
     pub provenance: VerifiedProvenance,
+    /// What it takes to verify it again.
+    pub evidence: SignedEvidence,
 }
 
 /// A signature or attestation found but not used, and why.
@@ -134,6 +137,15 @@ impl TrustedImage {
     /// `registry/repository@sha256:…`, the name of the exact image trusted.
     pub fn pinned(&self) -> String {
         format!("{}@{}", self.reference.name(), self.digest)
+    }
+
+    /// What to keep with the image's source to verify it again later (see [`ImageEvidence`]).
+    pub fn evidence(&self) -> ImageEvidence {
+        ImageEvidence {
+            image: self.pinned(),
+            signatures: self.signatures.iter().map(|a| a.evidence.clone()).collect(),
+            attestations: self.attestations.iter().map(|a| a.evidence.clone()).collect(),
+        }
     }
 
     /// The first accepted signature: whom the source names as its signer.
@@ -232,13 +244,17 @@ impl<R: SbomReader> ImageVerifier<'_, R> {
             let outcome = match item.signed {
                 Err(reason) => Err(reason),
                 Ok(Signed::Signature { bundle, artifact, statement }) => {
+                    let evidence = SignedEvidence::signature(&bundle, &artifact, statement, subject);
                     signed::verify_signature(self.verifier, self.policy, &bundle, &artifact, statement, subject)
-                        .map(|provenance| image.signatures.push(Accepted { location: location.clone(), subject, provenance }))
+                        .map(|provenance| image.signatures.push(Accepted { location: location.clone(), subject, provenance, evidence }))
                         .map_err(|r| format!("signature: {r}"))
                 }
-                Ok(Signed::Attestation { bundle, predicate_type }) => signed::verify_attestation(self.verifier, self.policy, &bundle, subject)
-                    .map(|provenance| attestations.push(Accepted { location: location.clone(), subject, provenance }))
-                    .map_err(|r| format!("attestation ({predicate_type}): {r}")),
+                Ok(Signed::Attestation { bundle, predicate_type }) => {
+                    let evidence = SignedEvidence::attestation(&bundle, subject);
+                    signed::verify_attestation(self.verifier, self.policy, &bundle, subject)
+                        .map(|provenance| attestations.push(Accepted { location: location.clone(), subject, provenance, evidence }))
+                        .map_err(|r| format!("attestation ({predicate_type}): {r}"))
+                }
             };
             if let Err(reason) = outcome {
                 tracing::warn!(image = %reference, %location, reason, "not used");
@@ -320,4 +336,38 @@ fn untrusted(image: &TrustedImage, subjects: &[Digest], policy: &TrustPolicy) ->
         return format!("not signed: no signature found (looked for {})", looked.join("; "));
     }
     format!("no signature by a signer {} trusts to sign images: {}", policy.origin(), reasons.join(" | "))
+}
+
+/// The signatures and attestations an image was trusted on, stored with its source.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImageEvidence {
+    /// `registry/repository@sha256:…`
+    pub image: String,
+    pub signatures: Vec<SignedEvidence>,
+    pub attestations: Vec<SignedEvidence>,
+}
+
+impl ImageEvidence {
+    /// Verifies the image's trust again, offline: at least one of its signatures must still
+    /// verify and be authorized, and every attestation it took files from must too. Returns a
+    /// one-line account of what passed, or of what failed.
+    pub fn verify(&self, verifier: &BundleVerifier, policy: &TrustPolicy) -> Result<String, String> {
+        let mut signed_by = None;
+        let mut failures = Vec::new();
+        for signature in &self.signatures {
+            match signature.verify(verifier, policy) {
+                Ok(verified) => {
+                    signed_by.get_or_insert_with(|| verified.bundle.signer.identity());
+                }
+                Err(rejection) => failures.push(format!("signature: {rejection}")),
+            }
+        }
+        let Some(signer) = signed_by else {
+            return Err(format!("no signature passes any more ({})", failures.join("; ")));
+        };
+        for attestation in &self.attestations {
+            attestation.verify(verifier, policy).map_err(|rejection| format!("an attestation no longer passes: {rejection}"))?;
+        }
+        Ok(format!("{} signed by {signer}; {} attestations pass", self.image, self.attestations.len()))
+    }
 }

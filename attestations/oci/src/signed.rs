@@ -304,3 +304,59 @@ fn verify_with_policy_keys(
 pub fn verify_attestation(verifier: &BundleVerifier, policy: &TrustPolicy, bundle: &Bundle, subject: Digest) -> Result<VerifiedProvenance, Rejection> {
     verify_and_authorize(verifier, policy, bundle, Some(ArtifactRef::Sha256(subject.0)))
 }
+
+/// What verifying a signature or attestation took, kept with the image's source so that
+/// `provgate sources verify` can verify it again offline, byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SignedEvidence {
+    /// The Sigstore bundle's JSON, as verified.
+    pub bundle: String,
+    /// The simple-signing payload a cosign `.sig` signs (base64); `None` when the signature is
+    /// over the manifest digest itself.
+    pub payload: Option<String>,
+    /// A statement of cosign's signing predicate rather than a message signature.
+    pub statement: bool,
+    /// An attestation rather than a signature.
+    pub attestation: bool,
+    /// The digest it is about.
+    pub subject: String,
+}
+
+impl SignedEvidence {
+    pub fn signature(bundle: &Bundle, artifact: &Artifact, statement: bool, subject: Digest) -> Self {
+        use base64::Engine as _;
+        Self {
+            bundle: bundle.json().to_owned(),
+            payload: match artifact {
+                Artifact::Payload(bytes) => Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+                Artifact::Manifest => None,
+            },
+            statement,
+            attestation: false,
+            subject: subject.to_string(),
+        }
+    }
+
+    pub fn attestation(bundle: &Bundle, subject: Digest) -> Self {
+        Self { bundle: bundle.json().to_owned(), payload: None, statement: true, attestation: true, subject: subject.to_string() }
+    }
+
+    /// Verifies it again, with the trusted root and policy given.
+    pub fn verify(&self, verifier: &BundleVerifier, policy: &TrustPolicy) -> Result<VerifiedProvenance, Rejection> {
+        use base64::Engine as _;
+        let bundle = Bundle::from_slice(self.bundle.as_bytes()).map_err(|e| Rejection::new(Check::Bundle, e.to_string()))?;
+        let subject: Digest = self.subject.parse().map_err(|e: crate::digest::DigestError| Rejection::new(Check::Artifact, e.0))?;
+        if self.attestation {
+            return verify_attestation(verifier, policy, &bundle, subject);
+        }
+        let artifact = match &self.payload {
+            Some(text) => Artifact::Payload(
+                base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .map_err(|e| Rejection::new(Check::Artifact, format!("stored payload: {e}")))?,
+            ),
+            None => Artifact::Manifest,
+        };
+        verify_signature(verifier, policy, &bundle, &artifact, self.statement, subject)
+    }
+}

@@ -184,8 +184,8 @@ fn add(paths: &Paths, config: &Config, args: AddArgs) -> anyhow::Result<i32> {
         detail: Some(image.detail()),
         created_by: current_user(),
         reason: args.reason,
-        // The signatures are in `detail`; `sources verify` re-checks bundles registered alone.
-        evidence: None,
+        // The bundles the image was trusted on, for `sources verify`.
+        evidence: Some(serde_json::json!({ "kind": "image", "image": image.evidence() })),
     };
     let id = store.add_source(&source, &records)?;
     eprintln!("provgate: source #{id} ({} digests) added to {}", records.len(), store.path().display());

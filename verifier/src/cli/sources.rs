@@ -5,7 +5,7 @@ use serde_json::json;
 use super::{Paths, table};
 use crate::{
     config::Config,
-    provenance::{Evidence, Trust, describe},
+    provenance::{StoredEvidence, Trust},
     store::Store,
 };
 
@@ -81,11 +81,11 @@ fn verify(paths: &Paths, config: &Config, args: VerifyArgs, json: bool) -> anyho
     let mut failed = 0;
     let mut results = Vec::new();
     for (source, evidence) in &signed {
-        let outcome = serde_json::from_value::<Evidence>(evidence.clone())
+        let outcome = serde_json::from_value::<StoredEvidence>(evidence.clone())
             .map_err(|e| format!("stored evidence is unreadable: {e}"))
-            .and_then(|evidence| evidence.verify(&trust, None).map_err(|r| r.to_string()));
+            .and_then(|evidence| evidence.verify(&trust));
         let line = match &outcome {
-            Ok(verified) => format!("#{} {} {:?}: ok, {}", source.id, source.kind, source.name, describe(verified)),
+            Ok(passed) => format!("#{} {} {:?}: ok, {passed}", source.id, source.kind, source.name),
             Err(why) => {
                 failed += 1;
                 format!("#{} {} {:?}: FAILED: {why}", source.id, source.kind, source.name)
