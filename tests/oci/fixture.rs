@@ -112,6 +112,11 @@ impl Fixture {
 
     /// `provgate image ARGS` with this fixture's store, policy, root and registry config.
     pub fn image(&self, args: &[&str]) -> Run {
+        run(self.image_command(args))
+    }
+
+    /// The command `image` runs, for a test to change its environment.
+    pub fn image_command(&self, args: &[&str]) -> Command {
         let mut command = self.provgate();
         command.arg("image").args(args);
         if args.first() == Some(&"add") {
@@ -123,7 +128,7 @@ impl Fixture {
                 .arg("--registry-config")
                 .arg(self.path("config.json"));
         }
-        run(command)
+        command
     }
 
     pub fn provgate(&self) -> Command {

@@ -19,6 +19,7 @@ pub fn trials() -> Vec<Trial> {
         trial("registries::basic_auth_over_plain_http_to_loopback", basic_auth_over_plain_http_to_loopback),
         trial("registries::unauthorized_without_credentials", unauthorized_without_credentials),
         trial("registries::bearer_token_from_the_token_service", bearer_token_from_the_token_service),
+        trial("registries::credentials_from_a_credential_helper", credentials_from_a_credential_helper),
         trial("registries::registry_down", registry_down),
         trial("registries::registry_answering_garbage", registry_answering_garbage),
     ]
@@ -94,6 +95,52 @@ fn bearer_token_from_the_token_service() -> Result<(), Failed> {
         provgate == [&("repository:private/app:pull".to_owned(), true)],
         format!("one authorized pull token request, got {provgate:?}"),
     )
+}
+
+/// Installs `docker-credential-provgate-test` in the fixture: it logs the server address it is
+/// asked about, and answers with `answer` (a shell command).
+fn credential_helper(fixture: &Fixture, answer: &str) -> Result<String, Failed> {
+    let bin = fixture.path("bin");
+    std::fs::create_dir_all(&bin)?;
+    let helper = bin.join("docker-credential-provgate-test");
+    let log = fixture.path("helper.log");
+    std::fs::write(&helper, format!("#!/bin/sh\nread server\necho \"$1 $server\" >> {}\n{answer}\n", log.display()))?;
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    Ok(format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()))
+}
+
+fn credentials_from_a_credential_helper() -> Result<(), Failed> {
+    let mut fixture = auth_registry()?;
+    let (_, digest) = fixture.push("private/app", "v1", &[vec![Member::file("usr/bin/app", ELF, 0o755)]]);
+    let signer = fixture.release_signer();
+    fixture.sign("private/app", &digest, &signer);
+    let addr = fixture.registry.addr.clone();
+    let reference = format!("{}:v1", fixture.repository("private/app"));
+    let add = |path: &str| {
+        let mut command = fixture.image_command(&["add", &reference]);
+        command.env("PATH", path);
+        crate::fixture::run(command)
+    };
+    // A helper that has nothing for this registry: anonymous, refused, and the hint names it.
+    let path = credential_helper(&fixture, "echo 'credentials not found in native keychain'; exit 1")?;
+    std::fs::write(fixture.path("config.json"), serde_json::json!({ "credsStore": "provgate-test" }).to_string())?;
+    add(&path).refused(&format!(
+        "refused access to manifest private/app:v1 (401 Unauthorized): docker-credential-provgate-test (named in {}) has no credentials for {addr}",
+        fixture.path("config.json").display()
+    ))?;
+    // A helper that fails: its failure, and nothing else is tried.
+    let path = credential_helper(&fixture, "echo 'the keychain is locked' >&2; exit 2")?;
+    add(&path).refused(&format!(
+        "image {reference}: connecting to the registry: getting the credentials for registry {addr}: credential helper docker-credential-provgate-test: exit status: 2: the keychain is locked"
+    ))?;
+    fixture.store_is_empty()?;
+    // credHelpers names the helper for this registry; it is asked about exactly this server.
+    let path = credential_helper(&fixture, r#"printf '{"ServerURL":"%s","Username":"ci","Secret":"s3cret-Passw0rd"}' "$server""#)?;
+    std::fs::write(fixture.path("config.json"), serde_json::json!({ "credHelpers": { &addr: "provgate-test" } }).to_string())?;
+    add(&path).succeeded()?;
+    ensure(fixture.allowed(ELF), "the program is allowed")?;
+    let asked = std::fs::read_to_string(fixture.path("helper.log"))?;
+    ensure(asked.lines().all(|line| line == format!("get {addr}")), format!("the helper was asked `get {addr}`, got {asked:?}"))
 }
 
 fn registry_down() -> Result<(), Failed> {

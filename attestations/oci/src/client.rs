@@ -14,7 +14,7 @@ use crate::{
     limits::MAX_MANIFEST_BYTES,
     manifest::{self, Descriptor, Manifest, ManifestError, media_type},
     reference::ImageReference,
-    registries::RegistryConfig,
+    registries::{CredentialSource, RegistryConfig},
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,6 +44,8 @@ pub enum RegistryError {
     Malformed { what: String, problem: String },
     #[error("authenticating to registry {registry}: {detail}")]
     Auth { registry: String, detail: String },
+    #[error("getting the credentials for registry {registry}: {source}")]
+    Credentials { registry: String, source: crate::credential_helper::HelperError },
 }
 
 impl RegistryError {
@@ -72,7 +74,7 @@ pub struct Repository {
     /// For the hint of an authorization error.
     credentials_origin: String,
     has_credentials: bool,
-    has_helper: bool,
+    credential_source: CredentialSource,
 }
 
 impl Repository {
@@ -82,9 +84,17 @@ impl Repository {
         let host = reference.registry_host().to_owned();
         let plain_http = config.plain_http(&host) || config.plain_http(reference.registry());
         let scheme = if plain_http { "http" } else { "https" };
-        let credentials = config.credentials(reference.registry());
+        // A credential helper may take seconds (cloud registries' helpers call their APIs).
+        let credentials = {
+            let (config, registry) = (config.clone(), reference.registry().to_owned());
+            tokio::task::spawn_blocking(move || config.credentials(&registry))
+                .await
+                .map_err(|e| RegistryError::Auth { registry: host.clone(), detail: e.to_string() })?
+                .map_err(|source| RegistryError::Credentials { registry: host.clone(), source })?
+        };
+        let has_credentials = credentials.is_some();
         let auth = match credentials {
-            Some(c) => RegistryAuth::Basic(c.username.clone(), c.password.clone()),
+            Some(c) => RegistryAuth::Basic(c.username, c.password),
             None => RegistryAuth::Anonymous,
         };
         let insecure_hosts: Vec<String> = if plain_http { vec![host.clone()] } else { Vec::new() };
@@ -111,8 +121,8 @@ impl Repository {
             auth,
             bearer: Mutex::new(None),
             credentials_origin: config.origin(),
-            has_credentials: credentials.is_some(),
-            has_helper: config.has_helper(reference.registry()),
+            has_credentials,
+            credential_source: config.credential_source(reference.registry()),
         };
         repository.authenticate().await?;
         Ok(repository)
@@ -176,14 +186,17 @@ impl Repository {
         match status {
             StatusCode::NOT_FOUND => RegistryError::NotFound { registry, what },
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                let hint = match (self.has_credentials, self.has_helper) {
-                    (true, _) => format!("the credentials for {} in {} were not accepted", self.reference.registry(), self.credentials_origin),
-                    (false, true) => format!(
-                        "{} names a credential helper for {}, which provgate does not run; put an auths entry in a file for --registry-config",
-                        self.credentials_origin,
-                        self.reference.registry()
+                let registry_name = self.reference.registry();
+                let hint = match (&self.credential_source, self.has_credentials) {
+                    (CredentialSource::Helper(helper), true) => {
+                        format!("the credentials docker-credential-{helper} gave for {registry_name} were not accepted")
+                    }
+                    (CredentialSource::Helper(helper), false) => format!(
+                        "docker-credential-{helper} (named in {}) has no credentials for {registry_name}",
+                        self.credentials_origin
                     ),
-                    (false, false) => format!("no credentials for {} ({})", self.reference.registry(), self.credentials_origin),
+                    (_, true) => format!("the credentials for {registry_name} in {} were not accepted", self.credentials_origin),
+                    (_, false) => format!("no credentials for {registry_name} ({})", self.credentials_origin),
                 };
                 RegistryError::Unauthorized { registry, what, status, hint }
             }

@@ -13,6 +13,7 @@
 //! links), [`ingest`] (layers from the network into the reader), [`image`] (all of it).
 //! The library never prints; it logs through `tracing`.
 pub mod client;
+pub mod credential_helper;
 pub mod cosign;
 pub mod digest;
 pub mod image;

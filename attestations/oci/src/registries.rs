@@ -1,6 +1,7 @@
 //! Which registries we talk to and how: credentials from a Docker `config.json`
-//! (`auths.<host>.auth`, base64 `user:password`), found through `--registry-config`,
-//! `DOCKER_CONFIG` or `~/.docker/config.json`; and which registries may be reached over plain
+//! (`auths.<host>.auth`, base64 `user:password`, or a credential helper named in `credHelpers`
+//! or `credsStore`), found through `--registry-config`, `DOCKER_CONFIG` or
+//! `~/.docker/config.json`; and which registries may be reached over plain
 //! HTTP: loopback ones, and those listed as insecure (`--insecure-registry HOST`, or the
 //! `insecure-registries` key of that file, spelled as in Docker's daemon.json). Everything else
 //! is HTTPS.
@@ -14,9 +15,13 @@ use base64::{Engine as _, engine::general_purpose::STANDARD as BASE64};
 use provgate_attestations::limits;
 use serde::Deserialize;
 
+use crate::credential_helper::{self, HelperError};
+
 /// Registry configuration files are small; a larger one is a wrong path.
 const MAX_CONFIG_BYTES: usize = 1 << 20;
 const DOCKER_HUB: &str = "docker.io";
+/// The server address Docker hands credential helpers for Docker Hub.
+const DOCKER_HUB_SERVER: &str = "https://index.docker.io/v1/";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("registry configuration {origin}: {problem}")]
@@ -44,9 +49,19 @@ pub struct RegistryConfig {
     /// The file read, if any, for messages.
     origin: Option<PathBuf>,
     credentials: HashMap<String, Credentials>,
-    /// Hosts (`host[:port]`) with a credential helper, which provgate does not run.
-    helpers: Vec<String>,
+    /// Credential helper names by host (`host[:port]`), from `credHelpers`.
+    helpers: HashMap<String, String>,
+    /// The helper for every other host, from `credsStore`.
+    default_helper: Option<String>,
     insecure: Vec<String>,
+}
+
+/// Where a registry's credentials come from, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    None,
+    Auths,
+    Helper(String),
 }
 
 #[derive(Deserialize)]
@@ -54,7 +69,9 @@ struct ConfigFile {
     #[serde(default)]
     auths: HashMap<String, AuthEntry>,
     #[serde(default, rename = "credHelpers")]
-    cred_helpers: HashMap<String, serde_json::Value>,
+    cred_helpers: HashMap<String, String>,
+    #[serde(default, rename = "credsStore")]
+    creds_store: Option<String>,
     #[serde(default, rename = "insecure-registries")]
     insecure_registries: Vec<String>,
 }
@@ -123,10 +140,13 @@ impl RegistryConfig {
                 credentials.insert(host, found);
             }
         }
-        let mut helpers: Vec<String> = file.cred_helpers.keys().map(|key| normalise_host(key)).collect();
-        helpers.sort();
+        let helpers = file.cred_helpers.iter().map(|(key, name)| (normalise_host(key), name.clone())).collect();
+        let default_helper = file.creds_store.filter(|name| !name.is_empty());
+        for name in file.cred_helpers.values().chain(&default_helper) {
+            credential_helper::program(name).map_err(|e| problem(e.to_string()))?;
+        }
         let insecure = file.insecure_registries.iter().map(|host| normalise_host(host)).collect();
-        Ok(Self { origin: None, credentials, helpers, insecure })
+        Ok(Self { origin: None, credentials, helpers, default_helper, insecure })
     }
 
     /// Also reach `host` (`host[:port]`) over plain HTTP.
@@ -134,14 +154,35 @@ impl RegistryConfig {
         self.insecure.push(normalise_host(host));
     }
 
-    pub fn credentials(&self, registry: &str) -> Option<&Credentials> {
-        self.credentials.get(&normalise_host(registry))
+    /// Where the credentials of `registry` come from: the helper `credHelpers` names for it,
+    /// else its `auths` entry, else the `credsStore` helper (Docker's order, except that a secret
+    /// written in `auths` is used even when a `credsStore` is set).
+    pub fn credential_source(&self, registry: &str) -> CredentialSource {
+        let host = normalise_host(registry);
+        if let Some(helper) = self.helpers.get(&host) {
+            return CredentialSource::Helper(helper.clone());
+        }
+        if self.credentials.contains_key(&host) {
+            return CredentialSource::Auths;
+        }
+        match &self.default_helper {
+            Some(helper) => CredentialSource::Helper(helper.clone()),
+            None => CredentialSource::None,
+        }
     }
 
-    /// Whether the configuration names a credential helper for `registry`: credentials then
-    /// exist that provgate cannot read, which an authorization error should mention.
-    pub fn has_helper(&self, registry: &str) -> bool {
-        self.helpers.contains(&normalise_host(registry))
+    /// The credentials for `registry`, running its credential helper if it has one (which may
+    /// take a while: helpers of cloud registries call their APIs). `None` means anonymous.
+    pub fn credentials(&self, registry: &str) -> Result<Option<Credentials>, HelperError> {
+        let host = normalise_host(registry);
+        match self.credential_source(registry) {
+            CredentialSource::None => Ok(None),
+            CredentialSource::Auths => Ok(self.credentials.get(&host).cloned()),
+            CredentialSource::Helper(name) => {
+                let server = if host == DOCKER_HUB { DOCKER_HUB_SERVER } else { host.as_str() };
+                credential_helper::get(&name, server)
+            }
+        }
     }
 
     /// Plain HTTP for loopback registries and those listed as insecure; HTTPS for the rest.
@@ -200,12 +241,13 @@ mod tests {
             }}, "credHelpers": {{"gcr.io": "gcloud"}}, "insecure-registries": ["Build.internal:5000"]}}"#
         );
         let config = RegistryConfig::from_json("config.json", &json).unwrap();
-        let hub = config.credentials("docker.io").unwrap();
+        let hub = config.credentials("docker.io").unwrap().unwrap();
         assert_eq!((hub.username.as_str(), hub.password.as_str()), ("alice", "s3cret:with:colons"));
-        assert_eq!(config.credentials("index.docker.io"), Some(hub));
-        assert_eq!(config.credentials("127.0.0.1:5000").unwrap().username, "bob");
-        assert_eq!(config.credentials("registry.example.com"), None);
-        assert!(config.has_helper("gcr.io"));
+        assert_eq!(config.credentials("index.docker.io").unwrap(), Some(hub.clone()));
+        assert_eq!(config.credentials("127.0.0.1:5000").unwrap().unwrap().username, "bob");
+        assert_eq!(config.credentials("registry.example.com").unwrap(), None);
+        assert_eq!(config.credential_source("registry.example.com"), CredentialSource::None);
+        assert_eq!(config.credential_source("GCR.io"), CredentialSource::Helper("gcloud".into()));
         assert!(config.plain_http("build.internal:5000"));
         assert!(!config.plain_http("build.internal:5001"));
         assert!(!format!("{hub:?}").contains("s3cret"), "passwords stay out of logs");
@@ -217,12 +259,27 @@ mod tests {
         assert!(err.to_string().starts_with(r#"registry configuration c.json: auths."h".auth: not base64"#), "{err}");
         let err = RegistryConfig::from_json("c.json", r#"{"auths": {"h": {"auth": "YWxpY2U="}}}"#).unwrap_err();
         assert!(err.to_string().contains("not user:password"), "{err}");
+        let err = RegistryConfig::from_json("c.json", r#"{"credsStore": "../../tmp/x"}"#).unwrap_err();
+        assert!(err.to_string().contains("credential helper docker-credential-../../tmp/x: not a helper name"), "{err}");
         let err = RegistryConfig::from_json("c.json", "[").unwrap_err();
         assert!(err.to_string().contains("not a Docker config.json"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("none.json");
         let err = RegistryConfig::load(Some(&missing)).unwrap_err();
         assert!(err.to_string().contains("none.json"), "{err}");
+    }
+
+    #[test]
+    fn helpers_come_before_auths_and_the_store_after() {
+        let auth = BASE64.encode("carol:pw");
+        let json = format!(
+            r#"{{"auths": {{"both.example.com": {{"auth": "{auth}"}}, "mine.example.com": {{"auth": "{auth}"}}}},
+                "credHelpers": {{"both.example.com": "ecr-login"}}, "credsStore": "desktop"}}"#
+        );
+        let config = RegistryConfig::from_json("config.json", &json).unwrap();
+        assert_eq!(config.credential_source("both.example.com"), CredentialSource::Helper("ecr-login".into()));
+        assert_eq!(config.credential_source("mine.example.com"), CredentialSource::Auths);
+        assert_eq!(config.credential_source("other.example.com"), CredentialSource::Helper("desktop".into()));
     }
 
     #[test]

@@ -51,7 +51,7 @@ struct AddArgs {
     /// public-good instance's].
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
-    /// A Docker config.json with registry credentials (auths.<host>.auth) [default:
+    /// A Docker config.json with registry credentials (auths, credHelpers, credsStore) [default:
     /// $DOCKER_CONFIG/config.json, else ~/.docker/config.json].
     #[arg(long, value_name = "FILE", env = "PROVGATE_REGISTRY_CONFIG")]
     registry_config: Option<PathBuf>,
