@@ -196,6 +196,14 @@ impl TrustedImage {
     }
 }
 
+/// An image pinned to its digest, with the connection that pinned it.
+pub struct ResolvedImage {
+    repository: Repository,
+    pub digest: Digest,
+    manifest: ImageManifest,
+    index: Option<(Digest, Platform)>,
+}
+
 /// Verifies images against one trusted root and one trust policy.
 pub struct ImageVerifier<'a, R> {
     pub verifier: &'a BundleVerifier,
@@ -209,13 +217,27 @@ impl<R: SbomReader> ImageVerifier<'_, R> {
     /// Everything `reference` contributes, if a trusted signer signed it; otherwise why not.
     /// Nothing is kept of a refused image.
     pub async fn verify(&self, reference: &ImageReference, options: &ImageOptions) -> Result<TrustedImage, ImageError> {
-        let fail = |step: Step| {
-            let image = reference.to_string();
-            move |problem: Problem| ImageError { image: image.clone(), step: step.clone(), problem: Box::new(problem) }
-        };
+        let resolved = self.resolve(reference, &options.platform).await?;
+        self.verify_resolved(resolved, options).await
+    }
+
+    /// Connects to the registry and pins `reference` to the digest of its image manifest for
+    /// `platform`, without reading signatures or layers: enough to tell whether it is trusted
+    /// already, before [`Self::verify_resolved`] reads the rest over the same connection.
+    pub async fn resolve(&self, reference: &ImageReference, platform: &Platform) -> Result<ResolvedImage, ImageError> {
+        let fail = failure(reference);
         let repository = Repository::connect(reference, self.registries).await.map_err(|e| fail(Step::Connect)(e.into()))?;
-        let (digest, manifest, index) = resolve(&repository, reference, &options.platform).await.map_err(fail(Step::Resolve))?;
+        let (digest, manifest, index) = resolve(&repository, reference, platform).await.map_err(fail(Step::Resolve))?;
         tracing::info!(image = %reference, %digest, "resolved");
+        Ok(ResolvedImage { repository, digest, manifest, index })
+    }
+
+    /// [`Self::verify`] of an image already resolved.
+    pub async fn verify_resolved(&self, resolved: ResolvedImage, options: &ImageOptions) -> Result<TrustedImage, ImageError> {
+        let ResolvedImage { repository, digest, manifest, index } = resolved;
+        let reference = repository.reference().clone();
+        let reference = &reference;
+        let fail = failure(reference);
 
         let subjects: Vec<Digest> = std::iter::once(digest).chain(index.as_ref().map(|(d, _)| *d)).collect();
         let mut found = Vec::new();
@@ -297,6 +319,15 @@ impl<R: SbomReader> ImageVerifier<'_, R> {
         })?;
         files.retain(|file| !subjects.contains(&file.sha256));
         Ok(files)
+    }
+}
+
+/// Makes the error of one step of checking `reference`.
+fn failure(reference: &ImageReference) -> impl Fn(Step) -> Box<dyn Fn(Problem) -> ImageError> {
+    let image = reference.to_string();
+    move |step: Step| {
+        let image = image.clone();
+        Box::new(move |problem: Problem| ImageError { image: image.clone(), step: step.clone(), problem: Box::new(problem) })
     }
 }
 

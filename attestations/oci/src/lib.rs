@@ -26,7 +26,7 @@ pub mod registries;
 pub mod signed;
 
 pub use digest::Digest;
-pub use image::{Accepted, ImageError, ImageEvidence, ImageOptions, ImageVerifier, NotUsed, Problem, Step, TrustedImage};
+pub use image::{Accepted, ImageError, ImageEvidence, ImageOptions, ImageVerifier, NotUsed, Problem, ResolvedImage, Step, TrustedImage};
 pub use signed::SignedEvidence;
 pub use limits::Limits;
 pub use reference::{ImageReference, Platform, ReferenceError};

@@ -151,20 +151,26 @@ fn add(paths: &Paths, config: &Config, args: AddArgs) -> anyhow::Result<i32> {
     let mut store = Store::open(&paths.db)?;
     let images = ImageVerifier { verifier: &trust.verifier, policy: &trust.policy, sbom: &SbomOfItsType, registries: &registries };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
-    let image = match runtime.block_on(images.verify(&reference, &options)) {
-        Ok(image) => image,
-        Err(e) => {
-            eprintln!("provgate: {e}");
-            eprintln!("provgate: nothing was added to the allowlist");
-            return Ok(1);
-        }
+    let refused = |e: provgate_oci::ImageError| {
+        eprintln!("provgate: {e}");
+        eprintln!("provgate: nothing was added to the allowlist");
+        Ok(1)
     };
-    print_summary(&image);
-    let digest = image.digest.to_string();
-    if let Some(existing) = store.sources()?.into_iter().find(|s| s.kind == KIND && detail_str(&s.detail, "digest") == Some(digest.as_str())) {
-        println!("{} is already trusted as source #{}; nothing was added", image.pinned(), existing.id);
+    // A digest already trusted is not downloaded again: `sources verify` re-checks its
+    // signatures, and `image rm` then `image add` ingests it anew.
+    let resolved = match runtime.block_on(images.resolve(&reference, &options.platform)) {
+        Ok(resolved) => resolved,
+        Err(e) => return refused(e),
+    };
+    if let Some(id) = trusted_as(&store, &resolved.digest)? {
+        println!("image {reference} is {}, already trusted as source #{id}; nothing was downloaded or added", resolved.digest);
         return Ok(0);
     }
+    let image = match runtime.block_on(images.verify_resolved(resolved, &options)) {
+        Ok(image) => image,
+        Err(e) => return refused(e),
+    };
+    print_summary(&image);
     let records: Vec<SourceRecord> = image
         .allowlist()
         .into_iter()
@@ -191,6 +197,12 @@ fn add(paths: &Paths, config: &Config, args: AddArgs) -> anyhow::Result<i32> {
     eprintln!("provgate: source #{id} ({} digests) added to {}", records.len(), store.path().display());
     notify_daemon(paths);
     Ok(0)
+}
+
+/// The source that trusts the image with this digest, if any.
+fn trusted_as(store: &Store, digest: &Digest) -> anyhow::Result<Option<i64>> {
+    let digest = digest.to_string();
+    Ok(store.sources()?.into_iter().find(|s| s.kind == KIND && detail_str(&s.detail, "digest") == Some(digest.as_str())).map(|s| s.id))
 }
 
 fn print_summary(image: &TrustedImage) {
