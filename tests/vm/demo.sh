@@ -1,5 +1,5 @@
 # A narrated demo of provgate enforcing in a VM: trust some programs, start the daemon, watch
-# trusted code run and unknown code be denied, then review the denials.
+# trusted code run and unknown code be denied, then review the denials and approve one.
 . /lib.sh
 say() { echo; echo "### $*"; }
 run() { echo "\$ $*"; "$@" 2>&1; echo "(exit $?)"; }
@@ -27,6 +27,18 @@ run /tmp/downloaded
 sleep 1
 say "What was denied (provgate denials)"
 run "$PG" denials
+
+say "Why it was denied: nothing vouches for it (provgate explain exits 1)"
+run "$PG" explain /tmp/downloaded
+
+say "The admin approves it; the daemon's kernel map follows before approve returns"
+digest=$("$PG" hash /tmp/downloaded | cut -d' ' -f1)
+run "$PG" approve "$digest" --reason "reviewed in the demo"
+run inscope /tmp/downloaded
+run "$PG" explain /tmp/downloaded
+
+say "What the allowlist is made of (provgate sources)"
+run "$PG" sources
 
 stop_daemon
 echo "PROVGATE-DEMO-DONE"

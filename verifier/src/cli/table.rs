@@ -1,13 +1,23 @@
 //! Human-readable tables and times.
 use comfy_table::{ContentArrangement, Table, presets::NOTHING};
 
+/// Narrower than this, wrapping cells makes a table unreadable: one character per line.
+const MIN_WRAP_WIDTH: u16 = 40;
+
 pub fn new(header: &[&str]) -> Table {
     let mut table = Table::new();
+    table.load_style(NOTHING).set_header(header.to_vec());
+    // A serial console is a terminal that reports 0 columns; wrapping to it would stack every
+    // cell one letter per line, so such tables are left unwrapped.
+    table.set_content_arrangement(arrangement(table.width()));
     table
-        .load_style(NOTHING)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header.to_vec());
-    table
+}
+
+fn arrangement(terminal_width: Option<u16>) -> ContentArrangement {
+    match terminal_width {
+        Some(width) if width >= MIN_WRAP_WIDTH => ContentArrangement::Dynamic,
+        _ => ContentArrangement::Disabled,
+    }
 }
 
 pub fn time_ms(ms: i64) -> String {
@@ -17,4 +27,27 @@ pub fn time_ms(ms: i64) -> String {
 
 pub fn short_digest(hex: &str) -> String {
     hex.get(..12).unwrap_or(hex).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terminal_of_no_width_gets_whole_lines() {
+        // What a serial console reports.
+        let console_width = 0;
+        let render = |arrangement: ContentArrangement| {
+            let mut table = new(&["DIGEST", "PATH"]);
+            table.set_width(console_width).set_content_arrangement(arrangement);
+            table.add_row(["3d9f2889d678", "/tmp/downloaded"]);
+            table.to_string()
+        };
+        let whole = |text: &str| text.lines().any(|l| l.contains("3d9f2889d678") && l.contains("/tmp/downloaded"));
+        assert!(!whole(&render(ContentArrangement::Dynamic)), "wrapping to 0 columns stacks the cells");
+        let text = render(arrangement(Some(console_width)));
+        assert!(whole(&text), "{text}");
+        assert!(matches!(arrangement(Some(120)), ContentArrangement::Dynamic));
+        assert!(matches!(arrangement(None), ContentArrangement::Disabled));
+    }
 }
