@@ -235,8 +235,7 @@ impl<R: SbomReader> ImageVerifier<'_, R> {
     /// [`Self::verify`] of an image already resolved.
     pub async fn verify_resolved(&self, resolved: ResolvedImage, options: &ImageOptions) -> Result<TrustedImage, ImageError> {
         let ResolvedImage { repository, digest, manifest, index } = resolved;
-        let reference = repository.reference().clone();
-        let reference = &reference;
+        let reference = repository.reference();
         let fail = failure(reference);
 
         let subjects: Vec<Digest> = std::iter::once(digest).chain(index.as_ref().map(|(d, _)| *d)).collect();
