@@ -122,7 +122,8 @@ mod tests {
 
     #[test]
     fn malformed_json_is_named_as_such() {
-        let err = Bundle::from_slice(br#"{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "#).unwrap_err();
+        let err =
+            Bundle::from_slice(br#"{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "#).unwrap_err();
         assert!(matches!(err, BundleError::Json(_)), "{err}");
         assert!(err.to_string().starts_with("not valid JSON"), "{err}");
     }

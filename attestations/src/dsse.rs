@@ -32,7 +32,9 @@ mod tests {
 
     fn envelope(payload_type: &str, payload: &str) -> String {
         let payload = base64::engine::general_purpose::STANDARD.encode(payload);
-        format!(r#"{{"payloadType":"{payload_type}","payload":"{payload}","signatures":[{{"sig":"AAAA","keyid":""}}]}}"#)
+        format!(
+            r#"{{"payloadType":"{payload_type}","payload":"{payload}","signatures":[{{"sig":"AAAA","keyid":""}}]}}"#
+        )
     }
 
     #[test]

@@ -46,15 +46,22 @@ impl PredicateKind {
 #[derive(Debug, Clone)]
 pub enum Predicate<'a> {
     /// An SBOM document, as signed, for `provgate-sbom` to read.
-    Sbom { format: SbomFormat, document: &'a str },
+    Sbom {
+        format: SbomFormat,
+        document: &'a str,
+    },
     SlsaProvenance(SlsaProvenance),
     /// Kept for the record; its subjects vouch for nothing.
-    Unknown { predicate_type: &'a str, json: Option<&'a str> },
+    Unknown {
+        predicate_type: &'a str,
+        json: Option<&'a str>,
+    },
 }
 
 impl<'a> Predicate<'a> {
     pub(crate) fn read(predicate_type: &'a str, json: Option<&'a str>) -> Result<Self, StatementError> {
-        let problem = |problem: String| StatementError::Predicate { predicate_type: predicate_type.to_owned(), problem };
+        let problem =
+            |problem: String| StatementError::Predicate { predicate_type: predicate_type.to_owned(), problem };
         match PredicateKind::of(predicate_type) {
             PredicateKind::Sbom(format) => {
                 let document = json.ok_or_else(|| problem("the statement carries no SBOM".into()))?;

@@ -118,7 +118,9 @@ impl VerifiedProvenance {
             });
         }
         match &bundle.content {
-            SignedContent::ArtifactSignature { sha256 } => detail["artifact"] = format!("sha256:{}", hex::encode(sha256)).into(),
+            SignedContent::ArtifactSignature { sha256 } => {
+                detail["artifact"] = format!("sha256:{}", hex::encode(sha256)).into()
+            }
             SignedContent::Statement(statement) => {
                 detail["predicate_type"] = statement.predicate_type.clone().into();
                 detail["subjects"] = statement.subjects.len().into();
@@ -149,9 +151,15 @@ impl VerifiedProvenance {
             }
             Predicate::SlsaProvenance(_) => subjects().collect(),
             Predicate::Sbom { format, document } => {
-                let files = sbom.files(format, document).map_err(|source| AllowlistError::Sbom { format: format.name(), source })?;
+                let files = sbom
+                    .files(format, document)
+                    .map_err(|source| AllowlistError::Sbom { format: format.name(), source })?;
                 subjects()
-                    .chain(files.into_iter().map(|file| AllowedDigest { sha256: file.sha256, path: file.path, package: file.package }))
+                    .chain(files.into_iter().map(|file| AllowedDigest {
+                        sha256: file.sha256,
+                        path: file.path,
+                        package: file.package,
+                    }))
                     .collect()
             }
         })

@@ -84,9 +84,9 @@ impl From<SigstoreError> for Rejection {
         let check = match &error {
             SigstoreError::IdentityMismatch { .. } | SigstoreError::IssuerMismatch { .. } => Check::Identity,
             SigstoreError::SignatureInvalid(_) | SigstoreError::Crypto(_) => Check::Signature,
-            SigstoreError::ArtifactMismatch(_) | SigstoreError::UnsupportedArtifact(_) | SigstoreError::ArtifactRead(_) => {
-                Check::Artifact
-            }
+            SigstoreError::ArtifactMismatch(_)
+            | SigstoreError::UnsupportedArtifact(_)
+            | SigstoreError::ArtifactRead(_) => Check::Artifact,
             SigstoreError::Certificate(certificate) => match certificate {
                 CertificateError::ChainInvalid(_) | CertificateError::NoValidAuthority { .. } => Check::Chain,
                 CertificateError::Sct(_) => Check::Sct,

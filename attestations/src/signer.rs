@@ -139,10 +139,8 @@ impl CertificateSigner {
 /// The email, URI and Fulcio-username identities of a certificate's SAN, in order.
 pub fn san_identities(certificate_der: &[u8]) -> Result<Vec<SanIdentity>, String> {
     let certificate = Certificate::from_der(certificate_der).map_err(|e| format!("malformed certificate: {e}"))?;
-    let Some((_critical, san)) = certificate
-        .tbs_certificate
-        .get::<SubjectAltName>()
-        .map_err(|e| format!("malformed SAN extension: {e}"))?
+    let Some((_critical, san)) =
+        certificate.tbs_certificate.get::<SubjectAltName>().map_err(|e| format!("malformed SAN extension: {e}"))?
     else {
         return Ok(Vec::new());
     };

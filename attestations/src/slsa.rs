@@ -115,6 +115,12 @@ mod tests {
         assert!(SlsaProvenance::from_json(SlsaVersion::V1, r#"{"buildDefinition":{"buildType":"t"}}"#).is_err());
         assert!(SlsaProvenance::from_json(SlsaVersion::V0_2, r#"{"builder":{"id":"b"}}"#).is_err());
         // A v1 document is not v0.2 provenance.
-        assert!(SlsaProvenance::from_json(SlsaVersion::V0_2, r#"{"buildDefinition":{"buildType":"t"},"runDetails":{"builder":{"id":"b"}}}"#).is_err());
+        assert!(
+            SlsaProvenance::from_json(
+                SlsaVersion::V0_2,
+                r#"{"buildDefinition":{"buildType":"t"},"runDetails":{"builder":{"id":"b"}}}"#
+            )
+            .is_err()
+        );
     }
 }

@@ -195,7 +195,10 @@ mod tests {
             (statement(STATEMENT_V1, r#"[{"name":"x"}]"#, "{}"), "subject 0 has no digest"),
             (statement(STATEMENT_V1, r#"[{"digest":{"sha256":"abc"}}]"#, "{}"), "not 64 hex characters"),
             (statement(STATEMENT_V1, &good_subjects, "{"), "not an in-toto statement"),
-            (format!(r#"{{"_type":"{STATEMENT_V1}","subject":{good_subjects},"predicateType":""}}"#), "empty predicateType"),
+            (
+                format!(r#"{{"_type":"{STATEMENT_V1}","subject":{good_subjects},"predicateType":""}}"#),
+                "empty predicateType",
+            ),
         ];
         for (json, expected) in cases {
             let err = Statement::from_slice(json.as_bytes()).unwrap_err();

@@ -34,7 +34,8 @@ impl TrustRoot {
 
     pub fn from_json(origin: impl Into<String>, json: &str) -> Result<Self, TrustRootError> {
         let origin = origin.into();
-        let root = TrustedRoot::from_json(json).map_err(|e| TrustRootError { origin: origin.clone(), problem: e.to_string() })?;
+        let root = TrustedRoot::from_json(json)
+            .map_err(|e| TrustRootError { origin: origin.clone(), problem: e.to_string() })?;
         Ok(Self { root, origin })
     }
 

@@ -160,7 +160,12 @@ impl BundleVerifier {
         })
     }
 
-    fn run(&self, bundle: &Bundle, artifact: ArtifactRef<'_>, policy: &impl Policy) -> Result<VerificationResult, Rejection> {
+    fn run(
+        &self,
+        bundle: &Bundle,
+        artifact: ArtifactRef<'_>,
+        policy: &impl Policy,
+    ) -> Result<VerificationResult, Rejection> {
         let bundle = bundle.sigstore();
         let result = match artifact {
             ArtifactRef::Bytes(bytes) => self.verifier.verify(Artifact::from_blob(bytes), bundle, policy),

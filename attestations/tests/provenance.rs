@@ -101,7 +101,10 @@ fn an_sbom_reaches_its_reader_exactly_as_signed() {
     let digests = verified.allowlist(&reader).unwrap();
     assert_eq!(reader.seen.borrow().as_slice(), [(SbomFormat::Spdx, sbom.to_string())]);
     assert_eq!(digests.len(), 2, "the subject and the SBOM's file: {digests:?}");
-    assert_eq!(digests[1], AllowedDigest { sha256: sha256(ARTIFACT), path: Some("/usr/bin/app".into()), package: Some("app".into()) });
+    assert_eq!(
+        digests[1],
+        AllowedDigest { sha256: sha256(ARTIFACT), path: Some("/usr/bin/app".into()), package: Some("app".into()) }
+    );
 
     let err = verified.allowlist(&FailingSbomReader).unwrap_err();
     assert_eq!(err.to_string(), "reading the SPDX SBOM: no SBOM today");
@@ -113,7 +116,8 @@ fn a_plain_signature_vouches_for_its_artifact() {
     let signer = world.sigstore.keyless(&release_workflow());
     let bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &world.sigstore.default_options());
     let verified =
-        verify_and_authorize(&world.verifier, &policy(), &parse(&bundle), Some(ArtifactRef::Sha256(sha256(ARTIFACT)))).unwrap();
+        verify_and_authorize(&world.verifier, &policy(), &parse(&bundle), Some(ArtifactRef::Sha256(sha256(ARTIFACT))))
+            .unwrap();
     let digests = verified.allowlist(&RecordingSbomReader::default()).unwrap();
     assert_eq!(digests, [AllowedDigest { sha256: sha256(ARTIFACT), path: None, package: None }]);
 }
@@ -138,7 +142,8 @@ fn statements_of_unknown_predicate_types_vouch_for_nothing() {
 fn signers_the_policy_does_not_name_are_refused() {
     let mut world = World::new();
     let fork = Identity::github_actions("evil/app", ".github/workflows/release.yml", "refs/heads/main", "push");
-    let feature_branch = Identity::github_actions("acme/app", ".github/workflows/release.yml", "refs/heads/feature", "push");
+    let feature_branch =
+        Identity::github_actions("acme/app", ".github/workflows/release.yml", "refs/heads/feature", "push");
     let signed = statement(SLSA_V1, &[("app", ARTIFACT)], slsa_v1());
     for (identity, expected) in [
         (fork, "found \"https://github.com/evil/app/.github/workflows/release.yml@refs/heads/main\""),
@@ -159,7 +164,8 @@ fn a_statement_must_be_about_the_artifact_given() {
     let signed = statement(SLSA_V1, &[("app", ARTIFACT)], slsa_v1());
     let bundle = world.sigstore.sign_statement(&signer, &signed, &world.sigstore.default_options());
     let rejection =
-        verify_and_authorize(&world.verifier, &policy(), &parse(&bundle), Some(ArtifactRef::Bytes(b"not the app"))).unwrap_err();
+        verify_and_authorize(&world.verifier, &policy(), &parse(&bundle), Some(ArtifactRef::Bytes(b"not the app")))
+            .unwrap_err();
     assert_eq!(rejection.check, Check::Artifact, "{rejection}");
 }
 
@@ -184,33 +190,38 @@ artifact_signatures = true
 "#;
     let policy = TrustPolicy::from_toml("policy.toml", text, dir.path()).unwrap();
     let bundle = world.sigstore.sign_artifact(&trusted, ARTIFACT, &world.sigstore.default_options());
-    let verified = verify_and_authorize(&world.verifier, &policy, &parse(&bundle), Some(ArtifactRef::Bytes(ARTIFACT))).unwrap();
+    let verified =
+        verify_and_authorize(&world.verifier, &policy, &parse(&bundle), Some(ArtifactRef::Bytes(ARTIFACT))).unwrap();
     assert_eq!(verified.authorized_by, "key b");
     assert_eq!(verified.bundle.signer.identity(), format!("key {}", public_key(&trusted).as_signer().fingerprint()));
 
     let stranger = PrivateSigstore::managed_key();
     let bundle = world.sigstore.sign_artifact(&stranger, ARTIFACT, &world.sigstore.default_options());
-    let rejection = verify_and_authorize(&world.verifier, &policy, &parse(&bundle), Some(ArtifactRef::Bytes(ARTIFACT))).unwrap_err();
+    let rejection = verify_and_authorize(&world.verifier, &policy, &parse(&bundle), Some(ArtifactRef::Bytes(ARTIFACT)))
+        .unwrap_err();
     assert_eq!(rejection.check, Check::Signature, "{rejection}");
     assert!(rejection.detail.contains("none of the 2 public keys"), "{rejection}");
 
     // A keyless signer is not a key the policy trusts.
     let keyless = world.sigstore.keyless(&release_workflow());
     let bundle = world.sigstore.sign_artifact(&keyless, ARTIFACT, &world.sigstore.default_options());
-    let rejection = verify_and_authorize(&world.verifier, &policy, &parse(&bundle), Some(ArtifactRef::Bytes(ARTIFACT))).unwrap_err();
+    let rejection = verify_and_authorize(&world.verifier, &policy, &parse(&bundle), Some(ArtifactRef::Bytes(ARTIFACT)))
+        .unwrap_err();
     assert_eq!(rejection.check, Check::Identity, "{rejection}");
 }
 
 #[test]
 fn a_username_identity_of_a_private_deployment_is_authorized() {
     let mut world = World::new();
-    let signer = world.sigstore.keyless(&Identity::username("alice!oidc.internal.example", "https://oidc.internal.example"));
+    let signer =
+        world.sigstore.keyless(&Identity::username("alice!oidc.internal.example", "https://oidc.internal.example"));
     let bundle = world.sigstore.sign_statement(
         &signer,
         &statement("https://cyclonedx.org/bom", &[("app.tar", b"tarball")], json!({ "bomFormat": "CycloneDX" })),
         &world.sigstore.default_options(),
     );
-    let example = TrustPolicy::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/trust-policy.toml")).unwrap();
+    let example =
+        TrustPolicy::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/trust-policy.toml")).unwrap();
     let verified = verify_and_authorize(&world.verifier, &example, &parse(&bundle), None).unwrap();
     assert_eq!(verified.authorized_by, "release manager");
 }

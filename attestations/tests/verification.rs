@@ -23,15 +23,28 @@ fn every_bundle_version_log_and_content_kind_verifies() {
             if media_type == MediaType::V0_1 && log == RekorVersion::V2 {
                 continue; // v0.1 bundles need an inclusion promise, which Rekor v2 does not give
             }
-            let options = provgate_attestations_testkit::SignOptions { media_type, log: Some(log), timestamp, ..world.sigstore.default_options() };
+            let options = provgate_attestations_testkit::SignOptions {
+                media_type,
+                log: Some(log),
+                timestamp,
+                ..world.sigstore.default_options()
+            };
             let signature = world.sigstore.sign_artifact(&signer, ARTIFACT, &options);
             let attestation = world.sigstore.sign_statement(&signer, &statement, &options);
             for artifact in [ArtifactRef::Bytes(ARTIFACT), ArtifactRef::Sha256(sha256(ARTIFACT))] {
                 let shape = format!("{media_type:?} {log:?} timestamp={timestamp} {artifact:?}");
-                let verified = world.verify(&signature, Some(artifact), None).unwrap_or_else(|e| panic!("{shape}: {e}"));
-                assert!(matches!(verified.content, SignedContent::ArtifactSignature { sha256: d } if d == sha256(ARTIFACT)), "{shape}");
-                let verified = world.verify(&attestation, Some(artifact), None).unwrap_or_else(|e| panic!("{shape} (DSSE): {e}"));
-                assert!(matches!(&verified.content, SignedContent::Statement(s) if s.predicate_type == SLSA_V1), "{shape}");
+                let verified =
+                    world.verify(&signature, Some(artifact), None).unwrap_or_else(|e| panic!("{shape}: {e}"));
+                assert!(
+                    matches!(verified.content, SignedContent::ArtifactSignature { sha256: d } if d == sha256(ARTIFACT)),
+                    "{shape}"
+                );
+                let verified =
+                    world.verify(&attestation, Some(artifact), None).unwrap_or_else(|e| panic!("{shape} (DSSE): {e}"));
+                assert!(
+                    matches!(&verified.content, SignedContent::Statement(s) if s.predicate_type == SLSA_V1),
+                    "{shape}"
+                );
                 // Rekor v1 gives an integrated time; a timestamp adds its own signing time.
                 let expected_times = usize::from(log == RekorVersion::V1) + usize::from(timestamp);
                 assert_eq!(verified.signing_times.len(), expected_times, "{shape}");
@@ -175,8 +188,11 @@ fn a_bundle_for_another_artifact_is_rejected() {
     let mut world = World::new();
     let signer = world.sigstore.keyless(&release_workflow());
     let signature = world.sigstore.sign_artifact(&signer, ARTIFACT, &world.sigstore.default_options());
-    let attestation =
-        world.sigstore.sign_statement(&signer, &statement(SLSA_V1, &[("app", ARTIFACT)], slsa_v1()), &world.sigstore.default_options());
+    let attestation = world.sigstore.sign_statement(
+        &signer,
+        &statement(SLSA_V1, &[("app", ARTIFACT)], slsa_v1()),
+        &world.sigstore.default_options(),
+    );
     let other = b"#!/bin/sh\nrm -rf /\n";
     for bundle in [&signature, &attestation] {
         for artifact in [ArtifactRef::Bytes(other), ArtifactRef::Sha256(sha256(other))] {
@@ -196,7 +212,9 @@ fn a_tampered_sbom_statement_is_rejected() {
         let mut bundle = world.sigstore.sign_statement(&signer, &signed, &options);
         world.verify(&bundle, None, None).expect("untouched, it verifies");
         // Swap the file digest for an attacker's binary.
-        let tampered = String::from_utf8(signed.clone()).unwrap().replace(&hex::encode(sha256(ARTIFACT)), &hex::encode(sha256(b"evil")));
+        let tampered = String::from_utf8(signed.clone())
+            .unwrap()
+            .replace(&hex::encode(sha256(ARTIFACT)), &hex::encode(sha256(b"evil")));
         bundle["dsseEnvelope"]["payload"] = json!(b64(tampered.as_bytes()));
         let rejection = world.verify(&bundle, None, None).unwrap_err();
         assert_eq!(rejection.check, Check::Signature, "{options:?}: {rejection}");
@@ -270,8 +288,10 @@ fn a_signature_moved_to_another_statement_is_rejected() {
     let mut world = World::new();
     let signer = world.sigstore.keyless(&release_workflow());
     let options = world.sigstore.default_options();
-    let genuine = world.sigstore.sign_statement(&signer, &statement(SLSA_V1, &[("app", ARTIFACT)], slsa_v1()), &options);
-    let mut forged = world.sigstore.sign_statement(&signer, &statement(SLSA_V1, &[("app", b"evil")], slsa_v1()), &options);
+    let genuine =
+        world.sigstore.sign_statement(&signer, &statement(SLSA_V1, &[("app", ARTIFACT)], slsa_v1()), &options);
+    let mut forged =
+        world.sigstore.sign_statement(&signer, &statement(SLSA_V1, &[("app", b"evil")], slsa_v1()), &options);
     forged["dsseEnvelope"]["signatures"] = genuine["dsseEnvelope"]["signatures"].clone();
     let rejection = world.verify(&forged, None, None).unwrap_err();
     assert_eq!(rejection.check, Check::Signature, "{rejection}");
@@ -288,8 +308,10 @@ fn rekor_v2_entries_need_a_trusted_timestamp() {
 
     // A timestamp from a TSA the root does not trust.
     let mut bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &world.sigstore.rekor_v2_options());
-    let foreign = PrivateSigstore::new().tsa.timestamp(&unb64(&bundle["messageSignature"]["signature"]), world.sigstore.now);
-    bundle["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]["signedTimestamp"] = json!(b64(&foreign));
+    let foreign =
+        PrivateSigstore::new().tsa.timestamp(&unb64(&bundle["messageSignature"]["signature"]), world.sigstore.now);
+    bundle["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]["signedTimestamp"] =
+        json!(b64(&foreign));
     let rejection = world.rejection(&bundle);
     assert_eq!(rejection.check, Check::Timestamp, "{rejection}");
 }
@@ -312,7 +334,8 @@ fn a_timestamp_outside_the_certificate_validity_is_rejected() {
 fn a_bundle_without_a_log_entry_is_rejected() {
     let mut world = World::new();
     let signer = world.sigstore.keyless(&release_workflow());
-    let options = provgate_attestations_testkit::SignOptions { log: None, timestamp: true, ..world.sigstore.default_options() };
+    let options =
+        provgate_attestations_testkit::SignOptions { log: None, timestamp: true, ..world.sigstore.default_options() };
     let bundle = world.sigstore.sign_artifact(&signer, ARTIFACT, &options);
     let rejection = world.rejection(&bundle);
     assert_eq!(rejection.check, Check::Bundle, "{rejection}");

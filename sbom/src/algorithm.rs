@@ -54,11 +54,7 @@ impl Algorithm {
             "SHA1" | "SHA-1" | "sha1" => return Ok(Self::Sha1),
             _ => {}
         }
-        let normal: String = label
-            .chars()
-            .filter(|c| *c != '-' && *c != '_')
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
+        let normal: String = label.chars().filter(|c| *c != '-' && *c != '_').map(|c| c.to_ascii_uppercase()).collect();
         Ok(match normal.as_str() {
             "SHA256" => Self::Sha256,
             "SHA1" => Self::Sha1,
@@ -124,7 +120,8 @@ impl Algorithm {
 
     /// Checks the value's syntax: hex digits, as many as the algorithm makes.
     pub fn check(self, value: &str) -> Result<(), DigestError> {
-        let malformed = |reason: String| DigestError::Malformed { algorithm: self.name(), value: truncated(value), reason };
+        let malformed =
+            |reason: String| DigestError::Malformed { algorithm: self.name(), value: truncated(value), reason };
         let length_ok = match self.hex_length() {
             HexLength::Unchecked => return Ok(()),
             HexLength::Exactly(lengths) => lengths.contains(&value.len()),

@@ -102,7 +102,9 @@ impl<'s> Collector<'s> {
         if self.summary.sha256_digests == 0 {
             let skipped = self.summary.skipped_total();
             let message = if skipped > 0 {
-                format!("no SHA-256 digest in the document ({skipped} digests in other algorithms): nothing in it can be allowed")
+                format!(
+                    "no SHA-256 digest in the document ({skipped} digests in other algorithms): nothing in it can be allowed"
+                )
             } else {
                 "no SHA-256 digest in the document: nothing in it can be allowed".to_owned()
             };

@@ -12,8 +12,8 @@ use crate::{
     cyclonedx::{ComponentTree, SUPPORTED, supported},
     error::{Location, SbomError},
     json::{
-        BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, seed, skip_value,
-        unsupported,
+        BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, seed,
+        skip_value, unsupported,
     },
     limits::{Limits, MAX_DIGESTS_PER_ENTRY},
     record::PackageRef,
@@ -83,7 +83,10 @@ impl<'de> Visitor<'de> for Bom<'_, '_, '_> {
                 BomKey::BomFormat => {
                     let format: String = map.next_value()?;
                     if format != "CycloneDX" {
-                        let e = SbomError::invalid(st.trail.location(""), format!("bomFormat is {format:?}, not \"CycloneDX\""));
+                        let e = SbomError::invalid(
+                            st.trail.location(""),
+                            format!("bomFormat is {format:?}, not \"CycloneDX\""),
+                        );
                         return Err(st.trail.fail(e));
                     }
                 }
@@ -130,7 +133,9 @@ impl<'de> Visitor<'de> for Metadata<'_, '_, '_> {
                     st.out.summary_mut().name = identity.name;
                     st.trail.leave();
                 }
-                MetadataKey::Component => return Err(de::Error::custom("metadata.component appears twice")),
+                MetadataKey::Component => {
+                    return Err(de::Error::custom("metadata.component appears twice"));
+                }
                 MetadataKey::Other => skip_value(&mut map)?,
             }
         }
@@ -213,7 +218,8 @@ impl<'de> Visitor<'de> for Component<'_, '_, '_> {
                 ComponentKey::Hashes => {
                     let hashes: BoundedVec<Hash, MAX_DIGESTS_PER_ENTRY> = map.next_value()?;
                     let list = hashes.0.iter().enumerate().map(|(j, h)| (j, h.alg.as_str(), h.content.as_str()));
-                    add_digests(&mut st.tree.current().digests, list, &st.trail, "hashes").map_err(|e| st.trail.fail(e))?;
+                    add_digests(&mut st.tree.current().digests, list, &st.trail, "hashes")
+                        .map_err(|e| st.trail.fail(e))?;
                 }
                 ComponentKey::Components => {
                     st.trail.enter_key("components");

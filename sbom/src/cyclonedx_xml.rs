@@ -20,7 +20,9 @@ enum Node {
     Bom,
     Metadata,
     Components,
-    Component { in_metadata: bool },
+    Component {
+        in_metadata: bool,
+    },
     Name,
     Version,
     Purl,
@@ -68,13 +70,17 @@ pub(crate) fn parse<R: Read>(input: &mut R, limits: &Limits, out: &mut Collector
                     Ok(Some(c)) => c.to_string(),
                     Ok(None) => match quick_xml::escape::resolve_predefined_entity(&reference) {
                         Some(s) => s.to_owned(),
-                        None => return Err(parser.invalid(at, format!("unknown entity &{};", &*reference))),
+                        None => {
+                            return Err(parser.invalid(at, format!("unknown entity &{};", &*reference)));
+                        }
                     },
                     Err(e) => return Err(parser.invalid(at, e.to_string())),
                 };
                 parser.add_text(&resolved, at)?;
             }
-            Event::DocType(_) => return Err(parser.invalid(at, "a DTD (<!DOCTYPE>) is not accepted in a BOM")),
+            Event::DocType(_) => {
+                return Err(parser.invalid(at, "a DTD (<!DOCTYPE>) is not accepted in a BOM"));
+            }
             Event::Eof => break,
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
         }
@@ -122,7 +128,11 @@ struct Parser {
 impl Parser {
     fn location(&self, byte: u64) -> Location {
         let path: String = self.stack.iter().map(|o| format!("/{}", o.label)).collect();
-        Location { path: Some(if path.is_empty() { "/".into() } else { path }), byte: Some(byte), ..Location::default() }
+        Location {
+            path: Some(if path.is_empty() { "/".into() } else { path }),
+            byte: Some(byte),
+            ..Location::default()
+        }
     }
 
     fn invalid(&self, byte: u64, message: impl Into<String>) -> SbomError {
@@ -135,7 +145,11 @@ impl Parser {
 
     fn start(&mut self, start: &BytesStart<'_>, at: u64, out: &mut Collector<'_>) -> Result<(), SbomError> {
         if self.stack.len() >= self.max_depth {
-            return Err(SbomError::Limit { location: self.location(at), what: "nesting", limit: self.max_depth as u64 });
+            return Err(SbomError::Limit {
+                location: self.location(at),
+                what: "nesting",
+                limit: self.max_depth as u64,
+            });
         }
         let local = start.local_name();
         let name = local.as_ref();
@@ -145,7 +159,9 @@ impl Parser {
                 self.bom(start, at, out)?;
                 Node::Bom
             }
-            (None, _) => return Err(self.invalid(at, format!("the root element is <{name}>, not <bom>"))),
+            (None, _) => {
+                return Err(self.invalid(at, format!("the root element is <{name}>, not <bom>")));
+            }
             (Some(Node::Bom), "metadata") => Node::Metadata,
             (Some(Node::Bom | Node::Component { .. }), "components") => Node::Components,
             (Some(Node::Metadata), "component") => Node::Component { in_metadata: true },
@@ -214,7 +230,8 @@ impl Parser {
         for attribute in start.attributes() {
             let attribute = attribute.map_err(|e| self.invalid(at, e.to_string()))?;
             if attribute.key.as_ref() == key {
-                let value = attribute.normalized_value(XmlVersion::Implicit1_0).map_err(|e| self.invalid(at, e.to_string()))?;
+                let value =
+                    attribute.normalized_value(XmlVersion::Implicit1_0).map_err(|e| self.invalid(at, e.to_string()))?;
                 return Ok(Some(value.into_owned()));
             }
         }
@@ -222,7 +239,9 @@ impl Parser {
     }
 
     fn add_text(&mut self, text: &str, at: u64) -> Result<(), SbomError> {
-        let Some(open) = self.stack.last() else { return Ok(()) };
+        let Some(open) = self.stack.last() else {
+            return Ok(());
+        };
         if !matches!(open.node, Node::Name | Node::Version | Node::Purl | Node::Hash) {
             return Ok(());
         }
@@ -242,7 +261,9 @@ impl Parser {
             Some(Node::Purl) => self.tree.current().identity.purl = Some(text),
             Some(Node::Hash) => {
                 let alg = self.stack.last().and_then(|o| o.alg.clone());
-                let Some(alg) = alg else { return Err(self.invalid(at, "a <hash> without alg")) };
+                let Some(alg) = alg else {
+                    return Err(self.invalid(at, "a <hash> without alg"));
+                };
                 if let Err(digest) = self.tree.current().digests.add_digest(&alg, &text) {
                     return Err(SbomError::Digest { location: self.location(at), digest: Box::new(digest) });
                 }

@@ -60,9 +60,9 @@ fn json_kind<R: Read>(input: &mut R, limits: &Limits) -> Result<Format, SbomErro
     let result = read_document(input, limits, KeyScan(&mut found));
     match (found, result) {
         (Some(format), _) => Ok(format),
-        (None, Ok(())) => Err(SbomError::UnknownFormat(
-            "a JSON object with none of spdxVersion, bomFormat or @context".into(),
-        )),
+        (None, Ok(())) => {
+            Err(SbomError::UnknownFormat("a JSON object with none of spdxVersion, bomFormat or @context".into()))
+        }
         // A limit crossed while looking is reported as such, not as an unknown format.
         (None, Err(e)) if e.is_io() => Err(convert_error(e, Format::SpdxJson, &mut Trail::default())),
         (None, Err(e)) => Err(SbomError::UnknownFormat(format!("JSON that cannot be read: {e}"))),
@@ -108,7 +108,9 @@ fn xml_kind<R: Read>(input: &mut R, limits: &Limits) -> Result<Format, SbomError
         })?;
         let root = match event {
             Event::Start(e) | Event::Empty(e) => e,
-            Event::Eof => return Err(SbomError::UnknownFormat("XML without a root element".into())),
+            Event::Eof => {
+                return Err(SbomError::UnknownFormat("XML without a root element".into()));
+            }
             _ => continue,
         };
         let name = root.local_name().as_ref().to_owned();

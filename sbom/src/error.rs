@@ -40,11 +40,7 @@ impl fmt::Display for Location {
         if let Some(b) = self.byte {
             parts.push(format!("byte {b}"));
         }
-        if parts.is_empty() {
-            f.write_str("at the start")
-        } else {
-            write!(f, "at {}", parts.join(", "))
-        }
+        if parts.is_empty() { f.write_str("at the start") } else { write!(f, "at {}", parts.join(", ")) }
     }
 }
 
@@ -52,7 +48,9 @@ impl fmt::Display for Location {
 pub enum SbomError {
     #[error("cannot read the document")]
     Read(#[source] std::io::Error),
-    #[error("not an SBOM this reader knows ({0}); expected SPDX 2.x JSON or tag-value, SPDX 3.0 JSON-LD, or CycloneDX JSON or XML")]
+    #[error(
+        "not an SBOM this reader knows ({0}); expected SPDX 2.x JSON or tag-value, SPDX 3.0 JSON-LD, or CycloneDX JSON or XML"
+    )]
     UnknownFormat(String),
     #[error("{format} version {version:?} is not supported ({location}); supported: {supported}")]
     UnsupportedVersion { format: Format, version: String, supported: &'static str, location: Location },

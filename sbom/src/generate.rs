@@ -40,7 +40,10 @@ impl<W: Write> SbomWriter<W> {
         match format {
             OutputFormat::SpdxJson => {
                 let namespace = format!("https://spdx.org/spdxdocs/provgate-{}", info.uuid);
-                write!(out, r#"{{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT","name":"#)?;
+                write!(
+                    out,
+                    r#"{{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT","name":"#
+                )?;
                 json(&mut out, &info.name)?;
                 write!(out, r#","documentNamespace":"#)?;
                 json(&mut out, &namespace)?;

@@ -60,7 +60,10 @@ impl PackageIndex {
             return;
         }
         let size = PACKAGE_OVERHEAD
-            + [&package.name, &package.version, &package.purl].iter().map(|s| s.as_ref().map_or(0, String::len)).sum::<usize>();
+            + [&package.name, &package.version, &package.purl]
+                .iter()
+                .map(|s| s.as_ref().map_or(0, String::len))
+                .sum::<usize>();
         if self.charge(size) {
             self.packages.insert(key, package);
         }

@@ -93,8 +93,11 @@ pub(crate) fn read_document<'de, R: Read, S: DeserializeSeed<'de>>(
 /// Turns a serde_json error into one naming the place: the visitor's own error if it raised
 /// one, else serde's message with the JSON path of the element being read.
 pub(crate) fn convert_error(error: serde_json::Error, format: Format, trail: &mut Trail) -> SbomError {
-    let (line, column) =
-        if error.line() > 0 { (Some(error.line() as u64), Some(error.column().try_into().unwrap_or(u32::MAX))) } else { (None, None) };
+    let (line, column) = if error.line() > 0 {
+        (Some(error.line() as u64), Some(error.column().try_into().unwrap_or(u32::MAX)))
+    } else {
+        (None, None)
+    };
     if let Some(mut kept) = trail.failure.take() {
         if let Some(location) = kept.location_mut().filter(|l| l.line.is_none()) {
             location.line = line;
@@ -188,7 +191,12 @@ impl SeenKeys {
 }
 
 /// Refuses a version this reader does not know, at the current place.
-pub(crate) fn unsupported<E: de::Error>(trail: &mut Trail, format: Format, version: String, supported: &'static str) -> E {
+pub(crate) fn unsupported<E: de::Error>(
+    trail: &mut Trail,
+    format: Format,
+    version: String,
+    supported: &'static str,
+) -> E {
     let location = trail.location("");
     trail.fail(SbomError::UnsupportedVersion { format, version, supported, location })
 }
@@ -248,9 +256,10 @@ pub(crate) fn add_digests<'v>(
     key: &str,
 ) -> Result<(), SbomError> {
     for (j, label, value) in digests {
-        entry
-            .add_digest(label, value)
-            .map_err(|digest| SbomError::Digest { location: trail.location(&format!(".{key}[{j}]")), digest: Box::new(digest) })?;
+        entry.add_digest(label, value).map_err(|digest| SbomError::Digest {
+            location: trail.location(&format!(".{key}[{j}]")),
+            digest: Box::new(digest),
+        })?;
     }
     Ok(())
 }

@@ -38,7 +38,11 @@ use collector::Collector;
 /// Detects the format of `input` and reads it, handing each record to `sink` as soon as it is
 /// complete. Records already handed over stay valid if an error follows; callers that store
 /// records should store nothing unless this returns `Ok`.
-pub fn read<R: Read + Seek>(input: &mut R, limits: &Limits, sink: &mut dyn FnMut(Record)) -> Result<Summary, SbomError> {
+pub fn read<R: Read + Seek>(
+    input: &mut R,
+    limits: &Limits,
+    sink: &mut dyn FnMut(Record),
+) -> Result<Summary, SbomError> {
     let (format, start) = detect(input, limits)?;
     read_as(format, input, start, limits, sink)
 }

@@ -181,7 +181,9 @@ impl<R: Read> BoundedReader<R> {
                 Syntax::Markup => memchr::memchr2(b'<', b'>', rest),
                 _ => memchr::memchr(b'\n', rest),
             };
-            let Some(found) = next else { return self.extend_run(rest.len(), at, what) };
+            let Some(found) = next else {
+                return self.extend_run(rest.len(), at, what);
+            };
             self.extend_run(found, at, what)?;
             self.run = 0;
             at += found + 1;

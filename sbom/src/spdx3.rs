@@ -17,8 +17,8 @@ use crate::{
     error::{Location, SbomError},
     index::PackageIndex,
     json::{
-        BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, seed, skip_value,
-        unsupported,
+        BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, seed,
+        skip_value, unsupported,
     },
     limits::{Limits, MAX_DIGESTS_PER_ENTRY},
     passes::{Pass, two_passes},
@@ -37,7 +37,8 @@ pub(crate) fn parse<R: Read + Seek>(
 ) -> Result<(), SbomError> {
     two_passes(input, start, limits, out, |pass, input, index, out| {
         let mut state = State { pass, trail: Trail::default(), index, out };
-        read_document(input, limits, Document(&mut state)).map_err(|e| convert_error(e, Format::Spdx3JsonLd, &mut state.trail))
+        read_document(input, limits, Document(&mut state))
+            .map_err(|e| convert_error(e, Format::Spdx3JsonLd, &mut state.trail))
     })
 }
 
@@ -208,8 +209,12 @@ impl<'de> Visitor<'de> for Element<'_, '_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let st = self.0;
-        let (mut kind, mut id, mut from, mut relationship): (Option<String>, Option<String>, Option<String>, Option<String>) =
-            (None, None, None, None);
+        let (mut kind, mut id, mut from, mut relationship): (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        ) = (None, None, None, None);
         let mut package = PackageRef::default();
         let mut methods = BoundedVec::<IntegrityMethod, MAX_DIGESTS_PER_ENTRY>::default();
         let mut to: Vec<u64> = Vec::new();
@@ -261,12 +266,16 @@ impl<'de> Visitor<'de> for Element<'_, '_, '_> {
                         continue;
                     }
                     let (Some(algorithm), Some(value)) = (&method.algorithm, &method.value) else {
-                        let e = SbomError::invalid(st.trail.location(&format!(".verifiedUsing[{j}]")), "a Hash without algorithm or hashValue");
+                        let e = SbomError::invalid(
+                            st.trail.location(&format!(".verifiedUsing[{j}]")),
+                            "a Hash without algorithm or hashValue",
+                        );
                         return Err(st.trail.fail(e));
                     };
                     hashes.push((j, algorithm.as_str(), value.as_str()));
                 }
-                add_digests(&mut entry, hashes.into_iter(), &st.trail, "verifiedUsing").map_err(|e| st.trail.fail(e))?;
+                add_digests(&mut entry, hashes.into_iter(), &st.trail, "verifiedUsing")
+                    .map_err(|e| st.trail.fail(e))?;
                 let trail = &st.trail;
                 st.out.finish(entry, || trail.to_string());
             }

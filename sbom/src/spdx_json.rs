@@ -16,8 +16,8 @@ use crate::{
     error::{Location, SbomError},
     index::PackageIndex,
     json::{
-        BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, seed, skip_value,
-        unsupported,
+        BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, seed,
+        skip_value, unsupported,
     },
     limits::{Limits, MAX_DIGESTS_PER_ENTRY, MAX_EXTERNAL_REFS},
     passes::{Pass, two_passes},
@@ -35,7 +35,8 @@ pub(crate) fn parse<R: Read + Seek>(
 ) -> Result<(), SbomError> {
     two_passes(input, start, limits, out, |pass, input, index, out| {
         let mut state = State { pass, trail: Trail::default(), index, out };
-        read_document(input, limits, Document(&mut state)).map_err(|e| convert_error(e, Format::SpdxJson, &mut state.trail))?;
+        read_document(input, limits, Document(&mut state))
+            .map_err(|e| convert_error(e, Format::SpdxJson, &mut state.trail))?;
         if state.out.summary_mut().spec_version.is_none() {
             return Err(SbomError::invalid(Location::path("$"), "no spdxVersion"));
         }
@@ -211,7 +212,9 @@ impl<'de> Visitor<'de> for Package<'_, '_, '_> {
                     package.purl = refs
                         .0
                         .into_iter()
-                        .find(|r| r.kind == "purl" && matches!(r.category.as_str(), "PACKAGE-MANAGER" | "PACKAGE_MANAGER"))
+                        .find(|r| {
+                            r.kind == "purl" && matches!(r.category.as_str(), "PACKAGE-MANAGER" | "PACKAGE_MANAGER")
+                        })
                         .map(|r| r.locator);
                 }
                 PackageKey::HasFiles if st.pass == Pass::Index => {
@@ -286,11 +289,14 @@ impl<'de> Visitor<'de> for Files<'_, '_, '_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         for_each_element(&mut seq, self.0, |seq, st| {
-            let Some(file) = seq.next_element::<File>()? else { return Ok(false) };
+            let Some(file) = seq.next_element::<File>()? else {
+                return Ok(false);
+            };
             let mut entry = Entry::new(RecordKind::File);
             entry.package = file.id.as_deref().and_then(|id| st.index.package_of(id)).cloned();
             entry.path = file.name;
-            add_digests(&mut entry, checksums(&file.checksums), &st.trail, "checksums").map_err(|e| st.trail.fail(e))?;
+            add_digests(&mut entry, checksums(&file.checksums), &st.trail, "checksums")
+                .map_err(|e| st.trail.fail(e))?;
             let trail = &st.trail;
             st.out.finish(entry, || trail.to_string());
             Ok(true)
@@ -318,7 +324,9 @@ impl<'de> Visitor<'de> for Relationships<'_, '_, '_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         for_each_element(&mut seq, self.0, |seq, st| {
-            let Some(r) = seq.next_element::<Relationship>()? else { return Ok(false) };
+            let Some(r) = seq.next_element::<Relationship>()? else {
+                return Ok(false);
+            };
             crate::passes::link_relationship(st.index, &r.from, &r.kind, &r.to);
             Ok(true)
         })

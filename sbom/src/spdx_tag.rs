@@ -48,11 +48,9 @@ impl<R: BufRead> Lines<R> {
 
     fn read_line(&mut self) -> Result<Option<String>, SbomError> {
         self.buf.clear();
-        let n = self.input.read_until(b'\n', &mut self.buf).map_err(|e| {
-            match LimitExceeded::from_io(&e) {
-                Some(l) => SbomError::Limit { location: Location::line(self.line + 1), what: l.what, limit: l.limit },
-                None => SbomError::Read(e),
-            }
+        let n = self.input.read_until(b'\n', &mut self.buf).map_err(|e| match LimitExceeded::from_io(&e) {
+            Some(l) => SbomError::Limit { location: Location::line(self.line + 1), what: l.what, limit: l.limit },
+            None => SbomError::Read(e),
         })?;
         if n == 0 {
             return Ok(None);
@@ -68,7 +66,9 @@ impl<R: BufRead> Lines<R> {
 
     fn next(&mut self) -> Result<Option<Tagged>, SbomError> {
         loop {
-            let Some(line) = self.read_line()? else { return Ok(None) };
+            let Some(line) = self.read_line()? else {
+                return Ok(None);
+            };
             let trimmed = line.trim();
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
@@ -245,7 +245,8 @@ impl Walk<'_, '_> {
                 for (line, checksum) in &pending.checksums {
                     let location = || Location::line(*line);
                     let Some((label, value)) = checksum.split_once(':') else {
-                        let message = format!("expected `ALGORITHM: value`, found {:?}", crate::algorithm::truncated(checksum));
+                        let message =
+                            format!("expected `ALGORITHM: value`, found {:?}", crate::algorithm::truncated(checksum));
                         return Err(SbomError::invalid(location(), message));
                     };
                     entry

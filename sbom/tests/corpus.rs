@@ -11,7 +11,9 @@ use provgate_sbom::SbomError;
 
 /// SHA-256 hashes of every component, nested or in metadata, found by walking the JSON value.
 fn component_sha256s(value: &serde_json::Value, out: &mut BTreeSet<String>) {
-    let Some(object) = value.as_object() else { return };
+    let Some(object) = value.as_object() else {
+        return;
+    };
     for hash in object.get("hashes").and_then(|h| h.as_array()).into_iter().flatten() {
         if hash["alg"] == "SHA-256" {
             out.insert(hash["content"].as_str().unwrap().to_lowercase());
@@ -24,7 +26,9 @@ fn component_sha256s(value: &serde_json::Value, out: &mut BTreeSet<String>) {
 
 #[test]
 fn cyclonedx_specification_examples() {
-    let Some(corpora) = common::corpora() else { return };
+    let Some(corpora) = common::corpora() else {
+        return;
+    };
     let (mut valid, mut refused) = (0, 0);
     for version in ["1.5", "1.6", "1.7"] {
         let dir = corpora.join("cyclonedx-specification/tools/src/test/resources").join(version);

@@ -6,11 +6,16 @@ use common::{read, read_with, sha1, sha256, triples};
 use provgate_sbom::{Format, Limits, SbomError};
 
 fn spdx_with_files(files: &[String]) -> String {
-    format!(r#"{{"spdxVersion": "SPDX-2.3", "name": "n", "documentNamespace": "urn:n", "files": [{}]}}"#, files.join(","))
+    format!(
+        r#"{{"spdxVersion": "SPDX-2.3", "name": "n", "documentNamespace": "urn:n", "files": [{}]}}"#,
+        files.join(",")
+    )
 }
 
 fn spdx_file(id: &str, path: &str, alg: &str, value: &str) -> String {
-    format!(r#"{{"SPDXID": "{id}", "fileName": "{path}", "checksums": [{{"algorithm": "{alg}", "checksumValue": "{value}"}}]}}"#)
+    format!(
+        r#"{{"SPDXID": "{id}", "fileName": "{path}", "checksums": [{{"algorithm": "{alg}", "checksumValue": "{value}"}}]}}"#
+    )
 }
 
 fn cdx(components: &str) -> String {
@@ -28,10 +33,15 @@ fn err(doc: &str) -> SbomError {
 #[test]
 fn duplicate_entries_are_kept_and_duplicate_keys_refused() {
     let d = sha256(1);
-    let (summary, records) = read(&spdx_with_files(&[spdx_file("SPDXRef-a", "a", "SHA256", &d), spdx_file("SPDXRef-a", "a", "SHA256", &d)])).unwrap();
+    let (summary, records) =
+        read(&spdx_with_files(&[spdx_file("SPDXRef-a", "a", "SHA256", &d), spdx_file("SPDXRef-a", "a", "SHA256", &d)]))
+            .unwrap();
     assert_eq!((summary.files, records.len()), (2, 2), "the store dedupes; the reader shows the document as it is");
 
-    let twice = format!(r#"{{"spdxVersion": "SPDX-2.3", "files": [], "files": [{}]}}"#, spdx_file("SPDXRef-a", "a", "SHA256", &d));
+    let twice = format!(
+        r#"{{"spdxVersion": "SPDX-2.3", "files": [], "files": [{}]}}"#,
+        spdx_file("SPDXRef-a", "a", "SHA256", &d)
+    );
     let e = err(&twice);
     assert!(e.to_string().contains("$.files") && e.to_string().contains("appears twice"), "{e}");
 
@@ -58,7 +68,10 @@ fn empty_documents() {
         (r#"{"spdxVersion": "SPDX-2.3"}"#.to_owned(), Format::SpdxJson),
         (cdx(""), Format::CyclonedxJson),
         ("SPDXVersion: SPDX-2.3\n".to_owned(), Format::SpdxTagValue),
-        (r#"{"@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld", "@graph": []}"#.to_owned(), Format::Spdx3JsonLd),
+        (
+            r#"{"@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld", "@graph": []}"#.to_owned(),
+            Format::Spdx3JsonLd,
+        ),
         (r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.5"/>"#.to_owned(), Format::CyclonedxXml),
     ] {
         let (summary, records) = read(&doc).unwrap_or_else(|e| panic!("{doc}: {e}"));
@@ -98,11 +111,15 @@ fn huge_strings_are_refused_before_they_are_held() {
         cdx(&format!(r#"{{"type": "library", "description": "{long}"}}"#)),
         format!("SPDXVersion: SPDX-2.3\nDocumentComment: {long}\n"),
         format!("SPDXVersion: SPDX-2.3\nDocumentComment: <text>{}</text>\n", "short line\n".repeat(200)),
-        format!(r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.6"><components><component type="file"><name>{long}</name></component></components></bom>"#),
+        format!(
+            r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.6"><components><component type="file"><name>{long}</name></component></components></bom>"#
+        ),
     ];
     for doc in cases {
         match read_with(doc.as_bytes(), &limits) {
-            Err(e @ SbomError::Limit { .. }) => assert!(e.to_string().contains("limit of 1000"), "{e}"),
+            Err(e @ SbomError::Limit { .. }) => {
+                assert!(e.to_string().contains("limit of 1000"), "{e}")
+            }
             other => panic!("expected a limit error, got {other:?}"),
         }
     }
@@ -132,7 +149,9 @@ fn nested_xml(depth: usize, leaf: &str) -> String {
 fn deep_nesting_is_bounded_and_shallower_nesting_attributes_files() {
     let d = sha256(5);
     let json_leaf = cdx_file("deep/file", "SHA-256", &d);
-    let xml_leaf = format!(r#"<component type="file"><name>deep/file</name><hashes><hash alg="SHA-256">{d}</hash></hashes></component>"#);
+    let xml_leaf = format!(
+        r#"<component type="file"><name>deep/file</name><hashes><hash alg="SHA-256">{d}</hash></hashes></component>"#
+    );
     for doc in [nested_json(20, &json_leaf), nested_xml(20, &xml_leaf)] {
         let (summary, records) = read(&doc).unwrap();
         assert_eq!(summary.packages, 20);
@@ -152,7 +171,10 @@ fn deep_nesting_is_bounded_and_shallower_nesting_attributes_files() {
 
 #[test]
 fn truncated_documents_say_so() {
-    let full = spdx_with_files(&[spdx_file("SPDXRef-a", "a", "SHA256", &sha256(6)), spdx_file("SPDXRef-b", "b", "SHA256", &sha256(7))]);
+    let full = spdx_with_files(&[
+        spdx_file("SPDXRef-a", "a", "SHA256", &sha256(6)),
+        spdx_file("SPDXRef-b", "b", "SHA256", &sha256(7)),
+    ]);
     let cut = &full[..full.len() - 40];
     let e = err(cut);
     // Found by the first pass, which skips over the files.
@@ -170,8 +192,17 @@ fn truncated_documents_say_so() {
 fn malformed_digests_name_their_place_in_every_format() {
     let bad = "g".repeat(64);
     let cases = [
-        (spdx_with_files(&[spdx_file("SPDXRef-a", "a", "SHA256", &sha256(1)), spdx_file("SPDXRef-b", "b", "SHA1", &bad[..40])]), "$.files[1].checksums[0]"),
-        (cdx(&format!("{},{}", cdx_file("a", "SHA-256", &sha256(1)), cdx_file("b", "MD5", "abc"))), "$.components[1].hashes[0]"),
+        (
+            spdx_with_files(&[
+                spdx_file("SPDXRef-a", "a", "SHA256", &sha256(1)),
+                spdx_file("SPDXRef-b", "b", "SHA1", &bad[..40]),
+            ]),
+            "$.files[1].checksums[0]",
+        ),
+        (
+            cdx(&format!("{},{}", cdx_file("a", "SHA-256", &sha256(1)), cdx_file("b", "MD5", "abc"))),
+            "$.components[1].hashes[0]",
+        ),
         (cdx(&cdx_file("a", "SHA-257", &sha256(1))), "$.components[0].hashes[0]"),
         (format!("SPDXVersion: SPDX-2.3\nFileName: a\nFileChecksum: SHA256 {}\n", sha256(1)), "line 3"),
         (format!("SPDXVersion: SPDX-2.3\nPackageName: p\nPackageChecksum: SHA256: {}\n", &sha256(1)[1..]), "line 3"),
@@ -184,7 +215,10 @@ fn malformed_digests_name_their_place_in_every_format() {
             "$.@graph[0].verifiedUsing[1]",
         ),
         (
-            format!(r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.4"><components><component type="file"><hashes><hash alg="SHA-256">{}</hash><hash alg="SHA-1">zz</hash></hashes></component></components></bom>"#, sha256(1)),
+            format!(
+                r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.4"><components><component type="file"><hashes><hash alg="SHA-256">{}</hash><hash alg="SHA-1">zz</hash></hashes></component></components></bom>"#,
+                sha256(1)
+            ),
             "/bom/components/component[0]/hashes/hash[1]",
         ),
     ];
@@ -208,7 +242,8 @@ fn unsupported_versions_and_foreign_content_are_refused() {
     }
     let e = err(r#"{"bomFormat": "SPDX", "specVersion": "1.6"}"#);
     assert!(e.to_string().contains("bomFormat"), "{e}");
-    let dtd = r#"<?xml version="1.0"?><!DOCTYPE bom [<!ENTITY a "aaaa">]><bom xmlns="http://cyclonedx.org/schema/bom/1.6"/>"#;
+    let dtd =
+        r#"<?xml version="1.0"?><!DOCTYPE bom [<!ENTITY a "aaaa">]><bom xmlns="http://cyclonedx.org/schema/bom/1.6"/>"#;
     assert!(err(dtd).to_string().contains("DTD"));
     let e = err("SPDXVersion: SPDX-2.3\nthis line has no tag\n");
     assert!(e.to_string().contains("line 2"), "{e}");
@@ -216,9 +251,12 @@ fn unsupported_versions_and_foreign_content_are_refused() {
 
 #[test]
 fn the_package_index_is_bounded_and_only_attribution_degrades() {
-    let files: Vec<String> = (0..50).map(|i| spdx_file(&format!("SPDXRef-f{i}"), &format!("f{i}"), "SHA256", &sha256(i))).collect();
+    let files: Vec<String> =
+        (0..50).map(|i| spdx_file(&format!("SPDXRef-f{i}"), &format!("f{i}"), "SHA256", &sha256(i))).collect();
     let contains: Vec<String> = (0..50)
-        .map(|i| format!(r#"{{"spdxElementId": "SPDXRef-p", "relationshipType": "CONTAINS", "relatedSpdxElement": "SPDXRef-f{i}"}}"#))
+        .map(|i| {
+            format!(r#"{{"spdxElementId": "SPDXRef-p", "relationshipType": "CONTAINS", "relatedSpdxElement": "SPDXRef-f{i}"}}"#)
+        })
         .collect();
     let doc = format!(
         r#"{{"spdxVersion": "SPDX-2.3", "packages": [{{"SPDXID": "SPDXRef-p", "name": "p"}}], "files": [{}], "relationships": [{}]}}"#,
@@ -238,7 +276,8 @@ fn the_package_index_is_bounded_and_only_attribution_degrades() {
 
 #[test]
 fn problems_are_bounded_and_counted() {
-    let files: Vec<String> = (0..250).map(|i| spdx_file(&format!("SPDXRef-f{i}"), &format!("f{i}"), "MD5", &"00".repeat(16))).collect();
+    let files: Vec<String> =
+        (0..250).map(|i| spdx_file(&format!("SPDXRef-f{i}"), &format!("f{i}"), "MD5", &"00".repeat(16))).collect();
     let limits = Limits { max_problems: 100, ..Limits::default() };
     let (summary, _) = read_with(spdx_with_files(&files).as_bytes(), &limits).unwrap();
     assert_eq!(summary.problems.len(), 100);

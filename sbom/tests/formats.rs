@@ -59,7 +59,11 @@ fn spdx_2_3_json_with_relationships_after_the_files() {
     assert_eq!(records[2].kind, RecordKind::Package);
     assert_eq!(records[0].other_digests[0].value, sha1(9));
     // The file with only SHA-1 is reported, not silently dropped.
-    assert!(summary.problems.iter().any(|p| p.message.contains("./README") && p.place == "$.files[2]"), "{:?}", summary.problems);
+    assert!(
+        summary.problems.iter().any(|p| p.message.contains("./README") && p.place == "$.files[2]"),
+        "{:?}",
+        summary.problems
+    );
 }
 
 #[test]
@@ -196,7 +200,13 @@ fn cyclonedx_json(version: &str, a: &str, b: &str, lib: &str) -> String {
 }
 
 /// What both CycloneDX documents below hold: a library with a nested file, and a loose file.
-fn assert_cyclonedx(doc: &str, format: Format, version: &str, name: &str, (a, b, lib): (&str, &str, &str)) -> provgate_sbom::Summary {
+fn assert_cyclonedx(
+    doc: &str,
+    format: Format,
+    version: &str,
+    name: &str,
+    (a, b, lib): (&str, &str, &str),
+) -> provgate_sbom::Summary {
     let (summary, records) = read(doc).unwrap();
     assert_eq!(summary.format, format);
     assert_eq!(summary.spec_version.as_deref(), Some(version));
@@ -220,7 +230,13 @@ fn assert_cyclonedx(doc: &str, format: Format, version: &str, name: &str, (a, b,
 fn cyclonedx_json_1_4_to_1_7_nested_components() {
     for version in ["1.4", "1.5", "1.6", "1.7"] {
         let (a, b, lib) = (sha256(20), sha256(21), sha256(22));
-        let summary = assert_cyclonedx(&cyclonedx_json(version, &a, &b, &lib), Format::CyclonedxJson, version, "app", (&a, &b, &lib));
+        let summary = assert_cyclonedx(
+            &cyclonedx_json(version, &a, &b, &lib),
+            Format::CyclonedxJson,
+            version,
+            "app",
+            (&a, &b, &lib),
+        );
         // metadata.component, lib, no-hashes are packages.
         assert_eq!(summary.packages, 3);
         assert_eq!(summary.skipped_algorithms.get("SHA-512"), Some(&1));

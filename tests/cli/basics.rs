@@ -169,7 +169,9 @@ fn denials_and_status_without_a_daemon() {
 
 #[test]
 fn the_systemd_unit_verifies() {
-    let Some(analyze) = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].into_iter().find(|p| Path::new(p).exists()) else {
+    let Some(analyze) =
+        ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].into_iter().find(|p| Path::new(p).exists())
+    else {
         assert!(std::env::var("CI").as_deref() != Ok("true"), "systemd-analyze is missing");
         eprintln!("skipped: no systemd-analyze on this machine");
         return;

@@ -22,7 +22,9 @@ fn stored(db: &Path) -> (BTreeSet<(String, String, Option<String>)>, i64) {
     let conn = Connection::open(db).unwrap();
     let mut stmt = conn.prepare("SELECT sha256, path, package FROM source_digests").unwrap();
     let rows = stmt
-        .query_map([], |r| Ok((hex::encode(r.get::<_, Vec<u8>>(0)?), r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))
+        .query_map([], |r| {
+            Ok((hex::encode(r.get::<_, Vec<u8>>(0)?), r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+        })
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
@@ -70,7 +72,8 @@ fn registers_every_file_digest_as_an_unsigned_source() {
     assert_eq!(detail["signed"], false);
     assert!(detail["namespace"].as_str().unwrap().starts_with("https://spdx.org/spdxdocs/provgate-"));
     assert_eq!(detail["sbom_sha256"], sha256_hex(&std::fs::read(fx.path("sbom.spdx-json.json")).unwrap()));
-    let audits: i64 = conn.query_row("SELECT count(*) FROM audit_log WHERE action = 'add-source'", [], |r| r.get(0)).unwrap();
+    let audits: i64 =
+        conn.query_row("SELECT count(*) FROM audit_log WHERE action = 'add-source'", [], |r| r.get(0)).unwrap();
     assert_eq!(audits, 2);
 }
 
@@ -110,19 +113,31 @@ fn unsigned_must_be_said_and_can_be_forbidden() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("forbidden by policy"), "{}", run.stderr);
     for value in ["1", "true", "yes"] {
-        let run: common::Run =
-            fx.command(&["register", "--sbom", s, "--unsigned"]).env("PROVGATE_FORBID_UNSIGNED", value).output().unwrap().into();
+        let run: common::Run = fx
+            .command(&["register", "--sbom", s, "--unsigned"])
+            .env("PROVGATE_FORBID_UNSIGNED", value)
+            .output()
+            .unwrap()
+            .into();
         assert_eq!(run.code, 1, "PROVGATE_FORBID_UNSIGNED={value}");
         assert!(run.stderr.contains("forbidden by policy"), "{}", run.stderr);
     }
     assert!(!fx.db().exists());
-    let run: common::Run =
-        fx.command(&["register", "--sbom", s, "--unsigned"]).env("PROVGATE_FORBID_UNSIGNED", "ture").output().unwrap().into();
+    let run: common::Run = fx
+        .command(&["register", "--sbom", s, "--unsigned"])
+        .env("PROVGATE_FORBID_UNSIGNED", "ture")
+        .output()
+        .unwrap()
+        .into();
     assert_ne!(run.code, 0, "a typo in the policy does not allow");
     assert!(!fx.db().exists());
     for value in ["0", "false"] {
-        let run: common::Run =
-            fx.command(&["register", "--sbom", s, "--unsigned"]).env("PROVGATE_FORBID_UNSIGNED", value).output().unwrap().into();
+        let run: common::Run = fx
+            .command(&["register", "--sbom", s, "--unsigned"])
+            .env("PROVGATE_FORBID_UNSIGNED", value)
+            .output()
+            .unwrap()
+            .into();
         assert_eq!(run.code, 0, "PROVGATE_FORBID_UNSIGNED={value}: {}", run.stderr);
     }
     // No evidence at all is a usage error.
@@ -174,7 +189,9 @@ fn bad_sboms_are_refused_and_nothing_stored_is_lost() {
 fn duplicate_entries_are_stored_once_per_path() {
     let fx = Fixture::new();
     let d = sha256_hex(b"same content");
-    let file = |path: &str| format!(r#"{{"type": "file", "name": "{path}", "hashes": [{{"alg": "SHA-256", "content": "{d}"}}]}}"#);
+    let file = |path: &str| {
+        format!(r#"{{"type": "file", "name": "{path}", "hashes": [{{"alg": "SHA-256", "content": "{d}"}}]}}"#)
+    };
     let doc = format!(
         r#"{{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{}, {}, {}]}}"#,
         file("a"),
@@ -192,10 +209,14 @@ fn duplicate_entries_are_stored_once_per_path() {
 /// The CycloneDX specification's own examples with hashes register their SHA-256 digests.
 #[test]
 fn registers_the_specification_examples_with_hashes() {
-    let Some(corpora) = common::corpora() else { return };
+    let Some(corpora) = common::corpora() else {
+        return;
+    };
     for version in ["1.5", "1.6", "1.7"] {
         let fx = Fixture::new();
-        let path = corpora.join(format!("cyclonedx-specification/tools/src/test/resources/{version}/valid-component-hashes-{version}.json"));
+        let path = corpora.join(format!(
+            "cyclonedx-specification/tools/src/test/resources/{version}/valid-component-hashes-{version}.json"
+        ));
         let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         let wanted: BTreeSet<String> = doc["components"]
             .as_array()

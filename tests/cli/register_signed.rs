@@ -100,7 +100,15 @@ impl Fixture {
             std::fs::write(out.join(name), content).unwrap();
         }
         let sbom = self.path("sbom.spdx.json");
-        let done = self.run(&["sbom", "generate", out.to_str().unwrap(), "--format", "spdx-json", "-o", sbom.to_str().unwrap()]);
+        let done = self.run(&[
+            "sbom",
+            "generate",
+            out.to_str().unwrap(),
+            "--format",
+            "spdx-json",
+            "-o",
+            sbom.to_str().unwrap(),
+        ]);
         assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
         (out, sbom)
     }
@@ -219,7 +227,8 @@ fn an_expired_certificate_is_refused() {
     let app = build.join("bin/app");
     let signed = fx.sigstore.sign_artifact(&signer, &std::fs::read(&app).unwrap(), &fx.sigstore.default_options());
     std::fs::write(fx.path("old.bundle.json"), signed.to_string()).unwrap();
-    let out = fx.register(&["--artifact", app.to_str().unwrap(), "--bundle", fx.path("old.bundle.json").to_str().unwrap()]);
+    let out =
+        fx.register(&["--artifact", app.to_str().unwrap(), "--bundle", fx.path("old.bundle.json").to_str().unwrap()]);
     refused_adding_nothing(&fx, &out, 0, "certificate");
 }
 
@@ -260,8 +269,7 @@ fn without_a_trust_policy_nothing_signed_is_trusted() {
     let (build, _) = fx.build_with_sbom();
     let app = build.join("bin/app");
     let bundle = fx.sign_file(RELEASE, &app, "app.bundle.json");
-    let out = fx
-        .run(&["register", "--artifact", app.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]);
+    let out = fx.run(&["register", "--artifact", app.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no trust policy"), "{}", stderr(&out));
     assert_eq!(fx.sources(), 0);

@@ -130,7 +130,10 @@ fn every_format_round_trips() {
             .iter()
             .map(|r| (r["sha256"].as_str().unwrap().to_owned(), r["package"]["purl"].as_str().unwrap_or("").to_owned()))
             .collect();
-        assert!(packages.values().all(|p| p == "pkg:generic/out@1.0"), "{format}: every file belongs to the package: {packages:?}");
+        assert!(
+            packages.values().all(|p| p == "pkg:generic/out@1.0"),
+            "{format}: every file belongs to the package: {packages:?}"
+        );
     }
 }
 
@@ -174,7 +177,11 @@ fn truncated_and_foreign_documents_are_refused_clearly() {
         ("notes.txt", &b"just some notes\n"[..], "not an SBOM"),
         ("empty.json", b"", "empty"),
         ("other.json", br#"{"kind": "something else"}"#, "none of spdxVersion"),
-        ("rdf.xml", br#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>"#, "RDF/XML is not supported"),
+        (
+            "rdf.xml",
+            br#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>"#,
+            "RDF/XML is not supported",
+        ),
     ] {
         let path = fx.write(name, content);
         let run = fx.run(&["sbom", "inspect", path.to_str().unwrap()]);
@@ -189,11 +196,16 @@ fn generate_leaves_out_its_own_output_and_refuses_a_non_directory() {
     let root = fx.build_output();
     let expected = expected_digests(&root);
     let output = root.join("sbom.json");
-    let run = fx.run(&["sbom", "generate", root.to_str().unwrap(), "--format", "spdx-json", "-o", output.to_str().unwrap()]);
+    let run =
+        fx.run(&["sbom", "generate", root.to_str().unwrap(), "--format", "spdx-json", "-o", output.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(record_digests(&inspect_json(&fx, &output)), expected);
     // No temporary file is left behind.
-    let leftovers: Vec<_> = std::fs::read_dir(&root).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
     assert!(leftovers.is_empty());
 
     let file = root.join("bin/tool");
@@ -206,7 +218,11 @@ fn generate_leaves_out_its_own_output_and_refuses_a_non_directory() {
 fn generate_is_reproducible_with_source_date_epoch() {
     let fx = Fixture::new();
     let root = fx.build_output();
-    let run = fx.command(&["sbom", "generate", root.to_str().unwrap(), "--format", "cyclonedx-json"]).env("SOURCE_DATE_EPOCH", "1700000000").output().unwrap();
+    let run = fx
+        .command(&["sbom", "generate", root.to_str().unwrap(), "--format", "cyclonedx-json"])
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(doc["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
 }

@@ -101,7 +101,9 @@ fn expect(case: &Case, mut command: Command) -> Result<(), Failed> {
         (true, _) => Err(format!("must verify but did not ({}): {stderr}{stdout}\ncase: {why}", output.status).into()),
         (false, true) => Err(format!("must be rejected but verified: {stdout}\ncase: {why}").into()),
         (false, false) if output.status.code() == Some(1) && names_the_check(&stderr) => Ok(()),
-        (false, false) => Err(format!("rejected, but without naming the failing check ({}): {stderr}", output.status).into()),
+        (false, false) => {
+            Err(format!("rejected, but without naming the failing check ({}): {stderr}", output.status).into())
+        }
     }
 }
 

@@ -52,7 +52,12 @@ fn check(condition: bool, run: &Run, what: &str) -> Result<(), Failed> {
 
 /// Signs [`ARTIFACT`] as `identity` (with a certificate valid per `leaf`, or for the ten minutes
 /// around now) and runs `verify-bundle` expecting `expected_identity` from `expected_issuer`.
-fn verify_keyless(identity: &Identity, leaf: Option<LeafOptions>, expected_identity: &str, expected_issuer: &str) -> (tempfile::TempDir, Run) {
+fn verify_keyless(
+    identity: &Identity,
+    leaf: Option<LeafOptions>,
+    expected_identity: &str,
+    expected_issuer: &str,
+) -> (tempfile::TempDir, Run) {
     let (dir, mut sigstore) = setup();
     let signer = match leaf {
         Some(leaf) => sigstore.keyless_with(identity, &leaf),
@@ -87,7 +92,11 @@ fn expired_certificate_is_named() -> Result<(), Failed> {
     let identity = Identity::email("release@acme.example", "https://accounts.google.com");
     let (dir, run) = verify_keyless(&identity, Some(leaf), "release@acme.example", "https://accounts.google.com");
     let expected = format!("provgate: {}: certificate chain check failed:", dir.path().join("bundle.json").display());
-    check(run.status == Some(1) && run.stderr.starts_with(&expected) && run.stderr.contains("CertExpired"), &run, &expected)
+    check(
+        run.status == Some(1) && run.stderr.starts_with(&expected) && run.stderr.contains("CertExpired"),
+        &run,
+        &expected,
+    )
 }
 
 fn managed_key_verifies() -> Result<(), Failed> {
@@ -103,7 +112,10 @@ fn managed_key_verifies() -> Result<(), Failed> {
 pub fn trials() -> Vec<Trial> {
     vec![
         Trial::test("private_sigstore::username_identity_verifies", username_identity_verifies),
-        Trial::test("private_sigstore::identity_mismatch_says_expected_and_found", identity_mismatch_says_expected_and_found),
+        Trial::test(
+            "private_sigstore::identity_mismatch_says_expected_and_found",
+            identity_mismatch_says_expected_and_found,
+        ),
         Trial::test("private_sigstore::expired_certificate_is_named", expired_certificate_is_named),
         Trial::test("private_sigstore::managed_key_verifies", managed_key_verifies),
     ]

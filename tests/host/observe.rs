@@ -14,7 +14,8 @@ fn assert_observes_unknown_exec_in_scope(host: &Host) {
     host.exec(&unknown, true);
     host.exec(Path::new("/bin/true"), true);
     host.exec(&outside, false);
-    let group = host.reported(&unknown, Duration::from_secs(5)).unwrap_or_else(|| panic!("exec not reported: {}", host.log()));
+    let group =
+        host.reported(&unknown, Duration::from_secs(5)).unwrap_or_else(|| panic!("exec not reported: {}", host.log()));
     assert_eq!(group["actions"], serde_json::json!(["observed"]));
     assert_eq!(group["hooks"], serde_json::json!(["exec-observed"]));
     let cgroup_id = std::fs::metadata(&host.cgroup).unwrap().ino();
@@ -27,7 +28,9 @@ fn assert_observes_unknown_exec_in_scope(host: &Host) {
 
 #[test]
 fn kernel_refusing_lsm_falls_back_loudly_and_observes() {
-    let Some(mut host) = setup("fallback") else { return };
+    let Some(mut host) = setup("fallback") else {
+        return;
+    };
     assert!(host.provgate().args(["allow", "/bin/true"]).status().unwrap().success());
     let status = host.start(&[]);
     let enforcement = &status["enforcement"];
@@ -56,7 +59,9 @@ fn kernel_refusing_lsm_falls_back_loudly_and_observes() {
 
 #[test]
 fn observe_only_on_request() {
-    let Some(mut host) = setup("observe") else { return };
+    let Some(mut host) = setup("observe") else {
+        return;
+    };
     assert!(host.provgate().args(["allow", "/bin/true"]).status().unwrap().success());
     let status = host.start(&["--observe-only"]);
     assert_eq!(status["enforcement"]["kind"], "observe-only");

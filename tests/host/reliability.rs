@@ -39,7 +39,9 @@ fn populate(dir: &Path, files: usize, size: usize) {
 
 #[test]
 fn killed_mid_scan_the_store_is_intact_and_a_restart_resumes() {
-    let Some(mut host) = setup("killscan") else { return };
+    let Some(mut host) = setup("killscan") else {
+        return;
+    };
     let root = host.mount_tmpfs("scanned");
     const FILES: usize = 1500;
     populate(&root, FILES, 1 << 20);
@@ -71,7 +73,9 @@ fn killed_mid_scan_the_store_is_intact_and_a_restart_resumes() {
 
 #[test]
 fn killed_during_approvals_the_store_stays_consistent_and_a_restart_applies_them() {
-    let Some(mut host) = setup("killapprove") else { return };
+    let Some(mut host) = setup("killapprove") else {
+        return;
+    };
     let root = host.mount_tmpfs("apps");
     let unknown = host.copy_of_true(&root, "tool", true);
     let root_arg = root.display().to_string();
@@ -100,7 +104,10 @@ fn killed_during_approvals_the_store_stays_consistent_and_a_restart_applies_them
     integrity_ok(&host.db());
     let db = host.db();
     assert_eq!(
-        count(&db, "SELECT count(*) FROM sources s WHERE NOT EXISTS (SELECT 1 FROM source_digests d WHERE d.source_id = s.id)"),
+        count(
+            &db,
+            "SELECT count(*) FROM sources s WHERE NOT EXISTS (SELECT 1 FROM source_digests d WHERE d.source_id = s.id)"
+        ),
         0,
         "no source without its digests"
     );
@@ -117,7 +124,9 @@ fn killed_during_approvals_the_store_stays_consistent_and_a_restart_applies_them
 
 #[test]
 fn the_daemon_refuses_a_corrupt_or_foreign_store_and_leaves_it_alone() {
-    let Some(host) = setup("badstore") else { return };
+    let Some(host) = setup("badstore") else {
+        return;
+    };
     let garbage = b"definitely not SQLite\n".repeat(100);
     std::fs::write(host.db(), &garbage).unwrap();
     let out = host
@@ -141,7 +150,9 @@ fn the_daemon_refuses_a_corrupt_or_foreign_store_and_leaves_it_alone() {
 
 #[test]
 fn the_watcher_survives_100000_new_files_and_still_hashes_before_exec() {
-    let Some(mut host) = setup("watch100k") else { return };
+    let Some(mut host) = setup("watch100k") else {
+        return;
+    };
     let root = host.mount_tmpfs("busy");
     host.ok(&["allow", "/bin/true"]);
     let root_arg = root.display().to_string();
@@ -175,7 +186,9 @@ fn the_watcher_survives_100000_new_files_and_still_hashes_before_exec() {
 
 #[test]
 fn metrics_are_served_on_loopback_only() {
-    let Some(mut host) = setup("metrics") else { return };
+    let Some(mut host) = setup("metrics") else {
+        return;
+    };
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let address = format!("127.0.0.1:{port}");
     host.ok(&["allow", "/bin/true"]);

@@ -108,7 +108,8 @@ impl Host {
     }
 
     pub fn spawn(&mut self, extra: &[&str]) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("daemon.log")).unwrap();
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("daemon.log")).unwrap();
         let daemon = self
             .provgate()
             .args(["run", "--mode", "audit", "--cgroup"])

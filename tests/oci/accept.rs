@@ -12,7 +12,10 @@ pub fn trials() -> Vec<Trial> {
     vec![
         trial("accept::signed_image_allows_its_candidate_files", signed_image_allows_its_candidate_files),
         trial("accept::tag_is_pinned_to_its_digest_and_rm_removes", tag_is_pinned_to_its_digest_and_rm_removes),
-        trial("accept::index_resolves_to_linux_amd64_or_the_platform_asked", index_resolves_to_linux_amd64_or_the_platform_asked),
+        trial(
+            "accept::index_resolves_to_linux_amd64_or_the_platform_asked",
+            index_resolves_to_linux_amd64_or_the_platform_asked,
+        ),
         trial("accept::referrer_bundle_signs_and_attests", referrer_bundle_signs_and_attests),
         trial("accept::zstd_layers_and_no_layer_contents", zstd_layers_and_no_layer_contents),
         trial("accept::sbom_attestations_allow_the_files_they_list", sbom_attestations_allow_the_files_they_list),
@@ -47,7 +50,10 @@ fn signed_image_allows_its_candidate_files() -> Result<(), Failed> {
     let run = fixture.image(&["add", &reference, "--reason", "release 1"]);
     run.succeeded()?;
     run.check(run.stdout.contains(&format!("image {reference} is {digest}")), "names the digest it pinned")?;
-    run.check(run.stdout.contains("signed by https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"), "names the signer")?;
+    run.check(
+        run.stdout.contains("signed by https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"),
+        "names the signer",
+    )?;
     // Three hashed (the whited-out program too), three in the image: program, its hard link, script.
     run.check(run.stdout.contains("3 candidates hashed"), "three candidates hashed")?;
     run.check(run.stdout.contains("vouches for 3 files of its layers"), "three files in the image")?;
@@ -59,10 +65,22 @@ fn signed_image_allows_its_candidate_files() -> Result<(), Failed> {
     ensure(images.len() == 1, format!("one image source: {images:?}"))?;
     let source = &images[0];
     let detail = &source["detail"];
-    ensure(source["kind"] == "image" && source["name"] == format!("{}@{digest}", fixture.repository("acme/app")), format!("{source}"))?;
-    ensure(source["signer"] == "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main", format!("{source}"))?;
-    ensure(source["issuer"] == "https://token.actions.githubusercontent.com" && source["reason"] == "release 1", format!("{source}"))?;
-    ensure(detail["digest"] == digest.as_str() && detail["reference"] == reference.as_str() && detail["tag"] == "v1", format!("{detail}"))?;
+    ensure(
+        source["kind"] == "image" && source["name"] == format!("{}@{digest}", fixture.repository("acme/app")),
+        format!("{source}"),
+    )?;
+    ensure(
+        source["signer"] == "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main",
+        format!("{source}"),
+    )?;
+    ensure(
+        source["issuer"] == "https://token.actions.githubusercontent.com" && source["reason"] == "release 1",
+        format!("{source}"),
+    )?;
+    ensure(
+        detail["digest"] == digest.as_str() && detail["reference"] == reference.as_str() && detail["tag"] == "v1",
+        format!("{detail}"),
+    )?;
     let index = fixture.sigstore.rekor_v1.len() - 1;
     ensure(detail["log_index"] == json!(index), format!("log index {index}: {detail}"))?;
     let signed_at = fixture.sigstore.default_options().signed_at.to_string();
@@ -101,12 +119,18 @@ fn tag_is_pinned_to_its_digest_and_rm_removes() -> Result<(), Failed> {
     let table = fixture.image(&["ls"]);
     let name = format!("{}:stable", fixture.repository("app"));
     for short in [&one[..19], &two[..19]] {
-        table.check(table.stdout.lines().any(|l| l.contains(&name) && l.contains(short)), &format!("ls lists {name} at {short}"))?;
+        table.check(
+            table.stdout.lines().any(|l| l.contains(&name) && l.contains(short)),
+            &format!("ls lists {name} at {short}"),
+        )?;
     }
     // Adding the same digest again adds nothing.
     let run = fixture.image(&["add", &format!("{}@{two}", fixture.repository("app"))]);
     run.succeeded()?;
-    run.check(run.stdout.contains("already trusted as source") && run.stdout.contains(&two), "a second add of one digest is a no-op")?;
+    run.check(
+        run.stdout.contains("already trusted as source") && run.stdout.contains(&two),
+        "a second add of one digest is a no-op",
+    )?;
     run.check(!run.stdout.contains("signed by") && !run.stdout.contains("layers:"), "nothing was downloaded again")?;
     ensure(fixture.images().len() == 2, "still two images")?;
     // rm by digest removes that image only.
@@ -124,8 +148,10 @@ fn index_resolves_to_linux_amd64_or_the_platform_asked() -> Result<(), Failed> {
     let mut fixture = Fixture::new()?;
     let amd64 = b"\x7fELF x86-64 build".as_slice();
     let arm64 = b"\x7fELF aarch64 build".as_slice();
-    let (arm_image, arm_digest) = fixture.push("multi", "arm64-only", &[vec![Member::file("usr/bin/tool", arm64, 0o755)]]);
-    let (amd_image, amd_digest) = fixture.push("multi", "amd64-only", &[vec![Member::file("usr/bin/tool", amd64, 0o755)]]);
+    let (arm_image, arm_digest) =
+        fixture.push("multi", "arm64-only", &[vec![Member::file("usr/bin/tool", arm64, 0o755)]]);
+    let (amd_image, amd_digest) =
+        fixture.push("multi", "amd64-only", &[vec![Member::file("usr/bin/tool", amd64, 0o755)]]);
     // arm64 first: the resolver must choose by platform, not position.
     let index = oci::index(&[("linux/arm64/v8", arm_image.descriptor()), ("linux/amd64", amd_image.descriptor())]);
     let index_digest = fixture.pusher.index("multi", "v2", &index);
@@ -135,10 +161,18 @@ fn index_resolves_to_linux_amd64_or_the_platform_asked() -> Result<(), Failed> {
     let reference = format!("{}:v2", fixture.repository("multi"));
     let run = fixture.image(&["add", &reference]);
     run.succeeded()?;
-    run.check(run.stdout.contains(&format!("is {amd_digest} (linux/amd64 of index {index_digest})")), "resolves to linux/amd64")?;
+    run.check(
+        run.stdout.contains(&format!("is {amd_digest} (linux/amd64 of index {index_digest})")),
+        "resolves to linux/amd64",
+    )?;
     ensure(fixture.allowed(amd64) && !fixture.allowed(arm64), "only the amd64 file")?;
     let detail = &fixture.images()[0]["detail"];
-    ensure(detail["digest"] == amd_digest.as_str() && detail["index_digest"] == index_digest.as_str() && detail["platform"] == "linux/amd64", format!("{detail}"))?;
+    ensure(
+        detail["digest"] == amd_digest.as_str()
+            && detail["index_digest"] == index_digest.as_str()
+            && detail["platform"] == "linux/amd64",
+        format!("{detail}"),
+    )?;
     let run = fixture.image(&["add", &reference, "--platform", "linux/arm64"]);
     run.succeeded()?;
     run.check(run.stdout.contains(&arm_digest), "resolves to linux/arm64")?;
@@ -160,7 +194,12 @@ fn referrer_bundle_signs_and_attests() -> Result<(), Failed> {
     let mut referrers = Vec::new();
     let referrer = cosign::push_referrer(&fixture.pusher, "bundled", &image.descriptor(), &bundle, &mut referrers);
     let listed = b"\x7fELF a library the SBOM lists".as_slice();
-    let spdx = cosign::image_statement(&repository, &digest, "https://spdx.dev/Document", spdx_document(&[("./usr/lib/libextra.so", listed)]));
+    let spdx = cosign::image_statement(
+        &repository,
+        &digest,
+        "https://spdx.dev/Document",
+        spdx_document(&[("./usr/lib/libextra.so", listed)]),
+    );
     let bundle = fixture.sigstore.sign_statement(&signer, &spdx, &options);
     let sbom_referrer = cosign::push_referrer(&fixture.pusher, "bundled", &image.descriptor(), &bundle, &mut referrers);
     let run = fixture.image(&["add", &format!("{repository}:v3")]);
@@ -211,8 +250,10 @@ fn spdx_document(files: &[(&str, &[u8])]) -> serde_json::Value {
 
 /// A minimal CycloneDX 1.6 JSON document listing `files` (path, content) as file components.
 fn cyclonedx_document(files: &[(&str, &[u8])]) -> serde_json::Value {
-    let components: Vec<serde_json::Value> =
-        files.iter().map(|(name, content)| json!({ "type": "file", "name": name, "hashes": [{ "alg": "SHA-256", "content": sha(content) }] })).collect();
+    let components: Vec<serde_json::Value> = files
+        .iter()
+        .map(|(name, content)| json!({ "type": "file", "name": name, "hashes": [{ "alg": "SHA-256", "content": sha(content) }] }))
+        .collect();
     json!({ "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": components })
 }
 
@@ -223,7 +264,12 @@ fn sbom_attestations_allow_the_files_they_list() -> Result<(), Failed> {
     fixture.sign("sbom", &digest, &signer);
     let repository = fixture.repository("sbom");
     let (tool, plugin) = (b"#!/bin/sh\necho tool\n".as_slice(), b"\x7fELF plugin".as_slice());
-    let statement = cosign::image_statement(&repository, &digest, "https://cyclonedx.org/bom", cyclonedx_document(&[("/opt/tool", tool), ("/opt/plugin.so", plugin)]));
+    let statement = cosign::image_statement(
+        &repository,
+        &digest,
+        "https://cyclonedx.org/bom",
+        cyclonedx_document(&[("/opt/tool", tool), ("/opt/plugin.so", plugin)]),
+    );
     // The signer may attest SPDX and SLSA only: first a CycloneDX SBOM, which is not used.
     let options = fixture.sigstore.default_options();
     let layer = cosign::attestation_layer(&mut fixture.sigstore, &signer, &statement, &options);
@@ -231,24 +277,47 @@ fn sbom_attestations_allow_the_files_they_list() -> Result<(), Failed> {
     let reference = format!("{repository}:v1");
     let run = fixture.image(&["add", &reference, "--no-layer-contents"]);
     run.refused("nothing to allow")?;
-    run.check(run.stderr.contains("may vouch with https://spdx.dev/Document, https://slsa.dev/provenance/v1, artifact signatures"), "says what the signer may attest")?;
+    run.check(
+        run.stderr
+            .contains("may vouch with https://spdx.dev/Document, https://slsa.dev/provenance/v1, artifact signatures"),
+        "says what the signer may attest",
+    )?;
     fixture.store_is_empty()?;
-    std::fs::write(fixture.path("policy.toml"), crate::fixture::POLICY.replace(r#"predicate_types = ["#, r#"predicate_types = ["https://cyclonedx.org/bom", "#))?;
+    std::fs::write(
+        fixture.path("policy.toml"),
+        crate::fixture::POLICY.replace(r#"predicate_types = ["#, r#"predicate_types = ["https://cyclonedx.org/bom", "#),
+    )?;
     let run = fixture.image(&["add", &reference, "--no-layer-contents"]);
     run.succeeded()?;
-    run.check(run.stdout.contains("vouches for 0 files of its layers and 2 files of SBOM attestations"), "the SBOM's two files")?;
+    run.check(
+        run.stdout.contains("vouches for 0 files of its layers and 2 files of SBOM attestations"),
+        "the SBOM's two files",
+    )?;
     ensure(fixture.allowed(tool) && fixture.allowed(plugin), "the files the SBOM lists are allowed")?;
     ensure(!fixture.allowed(ELF), "the layers were not read")?;
     let records = fixture.records()?;
-    ensure(records == [("opt/plugin.so".to_owned(), sha(plugin)), ("opt/tool".to_owned(), sha(tool))], format!("{records:?}"))?;
+    ensure(
+        records == [("opt/plugin.so".to_owned(), sha(plugin)), ("opt/tool".to_owned(), sha(tool))],
+        format!("{records:?}"),
+    )?;
     // A CycloneDX document under SPDX's predicate type is refused, naming both.
     fixture.image(&["rm", &reference]).succeeded()?;
-    let mislabelled = cosign::image_statement(&repository, &digest, "https://spdx.dev/Document", cyclonedx_document(&[("/opt/tool", tool)]));
+    let mislabelled = cosign::image_statement(
+        &repository,
+        &digest,
+        "https://spdx.dev/Document",
+        cyclonedx_document(&[("/opt/tool", tool)]),
+    );
     let layer = cosign::attestation_layer(&mut fixture.sigstore, &signer, &mislabelled, &options);
     cosign::push_cosign(&fixture.pusher, "sbom", &digest, "att", vec![layer]);
     let run = fixture.image(&["add", &reference]);
     run.refused("reading attestations: ")?;
-    run.check(run.stderr.contains("reading the SPDX SBOM: the statement's predicate type says SPDX, but the document is CycloneDX JSON"), "names the mismatch")?;
+    run.check(
+        run.stderr.contains(
+            "reading the SPDX SBOM: the statement's predicate type says SPDX, but the document is CycloneDX JSON",
+        ),
+        "names the mismatch",
+    )?;
     ensure(!fixture.allowed(tool), "nothing of it is allowed")
 }
 
@@ -264,9 +333,15 @@ fn policy_and_root_from_the_configuration() -> Result<(), Failed> {
         crate::fixture::run(command)
     };
     // No policy anywhere: nothing signed is trusted, and the error says where to name one.
-    add(&fixture).refused("no trust policy: nothing signed is trusted; name one with --policy or trust_policy in the configuration")?;
+    add(&fixture).refused(
+        "no trust policy: nothing signed is trusted; name one with --policy or trust_policy in the configuration",
+    )?;
     fixture.store_is_empty()?;
-    let config = format!("trust_policy = {:?}\ntrusted_root = {:?}\n", fixture.path("policy.toml"), fixture.path("trusted_root.json"));
+    let config = format!(
+        "trust_policy = {:?}\ntrusted_root = {:?}\n",
+        fixture.path("policy.toml"),
+        fixture.path("trusted_root.json")
+    );
     std::fs::write(fixture.path("provgate.toml"), config)?;
     add(&fixture).succeeded()?;
     ensure(fixture.allowed(ELF), "the program is allowed")
@@ -282,7 +357,12 @@ fn sources_verify_checks_images_again_offline() -> Result<(), Failed> {
     // A legacy cosign signature, and a referrer bundle with an SBOM attestation.
     fixture.sign("checked", &digest, &signer);
     let listed = b"\x7fELF listed by the SBOM".as_slice();
-    let spdx = cosign::image_statement(&repository, &digest, "https://spdx.dev/Document", spdx_document(&[("./usr/lib/x.so", listed)]));
+    let spdx = cosign::image_statement(
+        &repository,
+        &digest,
+        "https://spdx.dev/Document",
+        spdx_document(&[("./usr/lib/x.so", listed)]),
+    );
     let bundle = fixture.sigstore.sign_statement(&signer, &spdx, &fixture.sigstore.rekor_v2_options());
     cosign::push_referrer(&fixture.pusher, "checked", &image.descriptor(), &bundle, &mut Vec::new());
     fixture.image(&["add", &format!("{repository}:v1")]).succeeded()?;
@@ -300,14 +380,28 @@ fn sources_verify_checks_images_again_offline() -> Result<(), Failed> {
     let run = verify(&fixture);
     run.succeeded()?;
     run.check(run.stdout.contains("1 signed sources checked, 0 failed"), "the image is checked")?;
-    run.check(run.stdout.contains("signed by https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main; 1 attestations pass"), "signature and attestation")?;
+    run.check(
+        run.stdout.contains(
+            "signed by https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main; 1 attestations pass",
+        ),
+        "signature and attestation",
+    )?;
     // The policy no longer lets the signer vouch with SBOMs: the image's SBOM files lose their ground.
     std::fs::write(fixture.path("policy.toml"), crate::fixture::POLICY.replace("\"https://spdx.dev/Document\", ", ""))?;
     let run = verify(&fixture);
-    run.check(run.status == Some(1) && run.stdout.contains("FAILED: an attestation no longer passes"), "the attestation fails")?;
+    run.check(
+        run.status == Some(1) && run.stdout.contains("FAILED: an attestation no longer passes"),
+        "the attestation fails",
+    )?;
     // Another trusted root: no signature passes.
     std::fs::write(fixture.path("policy.toml"), crate::fixture::POLICY)?;
-    std::fs::write(fixture.path("trusted_root.json"), provgate_attestations_testkit::PrivateSigstore::new().trusted_root().to_string())?;
+    std::fs::write(
+        fixture.path("trusted_root.json"),
+        provgate_attestations_testkit::PrivateSigstore::new().trusted_root().to_string(),
+    )?;
     let run = verify(&fixture);
-    run.check(run.status == Some(1) && run.stdout.contains("FAILED: no signature passes any more"), "the signature fails")
+    run.check(
+        run.status == Some(1) && run.stdout.contains("FAILED: no signature passes any more"),
+        "the signature fails",
+    )
 }

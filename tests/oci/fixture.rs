@@ -47,7 +47,10 @@ impl Run {
 
     /// Exit status 1 and `message` in stderr.
     pub fn refused(&self, message: &str) -> Result<(), Failed> {
-        self.check(self.status == Some(1) && self.stderr.contains(message), &format!("provgate must refuse with {message:?}"))
+        self.check(
+            self.status == Some(1) && self.stderr.contains(message),
+            &format!("provgate must refuse with {message:?}"),
+        )
     }
 }
 
@@ -144,7 +147,12 @@ impl Fixture {
 
     /// Whether the store allows `content` (`provgate explain`).
     pub fn allowed(&self, content: &[u8]) -> bool {
-        let output = self.provgate().arg("explain").arg(format!("sha256:{}", sha(content))).output().expect("run provgate explain");
+        let output = self
+            .provgate()
+            .arg("explain")
+            .arg(format!("sha256:{}", sha(content)))
+            .output()
+            .expect("run provgate explain");
         output.status.code() == Some(0)
     }
 
@@ -157,7 +165,10 @@ impl Fixture {
 
     /// Every (path, hex digest) record in the store, by path.
     pub fn records(&self) -> Result<Vec<(String, String)>, Failed> {
-        let db = rusqlite::Connection::open_with_flags(self.path("provgate.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let db = rusqlite::Connection::open_with_flags(
+            self.path("provgate.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
         let mut statement = db.prepare("SELECT path, lower(hex(sha256)) FROM source_digests ORDER BY path")?;
         let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -166,7 +177,8 @@ impl Fixture {
     /// Nothing is in the store: no source of any kind.
     pub fn store_is_empty(&self) -> Result<(), Failed> {
         let output = self.provgate().args(["sources", "--json"]).output()?;
-        let sources: Vec<Value> = serde_json::from_slice(&output.stdout).map_err(|e| format!("sources --json: {e}: {}", String::from_utf8_lossy(&output.stderr)))?;
+        let sources: Vec<Value> = serde_json::from_slice(&output.stdout)
+            .map_err(|e| format!("sources --json: {e}: {}", String::from_utf8_lossy(&output.stderr)))?;
         if sources.is_empty() { Ok(()) } else { Err(format!("the store must be empty, has {sources:?}").into()) }
     }
 }

@@ -49,7 +49,12 @@ fn unsigned_image() -> Result<(), Failed> {
 fn signer_outside_the_policy() -> Result<(), Failed> {
     let mut fixture = Fixture::new()?;
     let (_, digest) = fixture.push("forked", "v1", &[vec![Member::file("usr/bin/app", ELF, 0o755)]]);
-    let mallory = fixture.sigstore.keyless(&Identity::github_actions("evil/fork", ".github/workflows/release.yml", "refs/heads/main", "push"));
+    let mallory = fixture.sigstore.keyless(&Identity::github_actions(
+        "evil/fork",
+        ".github/workflows/release.yml",
+        "refs/heads/main",
+        "push",
+    ));
     fixture.sign("forked", &digest, &mallory);
     let reference = format!("{}:v1", fixture.repository("forked"));
     let run = fixture.image(&["add", &reference]);
@@ -63,7 +68,11 @@ fn signer_outside_the_policy() -> Result<(), Failed> {
 
 fn tampered_layer() -> Result<(), Failed> {
     let mut fixture = Fixture::new()?;
-    let (image, digest) = fixture.push("tampered", "v1", &[vec![Member::file("etc/motd", b"hello", 0o644)], vec![Member::file("usr/bin/app", ELF, 0o755)]]);
+    let (image, digest) = fixture.push(
+        "tampered",
+        "v1",
+        &[vec![Member::file("etc/motd", b"hello", 0o644)], vec![Member::file("usr/bin/app", ELF, 0o755)]],
+    );
     let signer = fixture.release_signer();
     fixture.sign("tampered", &digest, &signer);
     // Behind the registry's back: the second layer's stored bytes replaced by another layer of
@@ -76,7 +85,10 @@ fn tampered_layer() -> Result<(), Failed> {
     std::fs::write(&path, &bytes)?;
     let reference = format!("{}:v1", fixture.repository("tampered"));
     let run = fixture.image(&["add", &reference]);
-    run.refused(&format!("image {reference}: reading layer 2 of 2 ({}): the registry sent {n} bytes with digest", layer.digest()))?;
+    run.refused(&format!(
+        "image {reference}: reading layer 2 of 2 ({}): the registry sent {n} bytes with digest",
+        layer.digest()
+    ))?;
     run.check(run.stderr.contains("the layer was altered or corrupted"), "says the layer was altered")?;
     fixture.store_is_empty()
 }
@@ -87,7 +99,12 @@ fn attestation_about_another_digest() -> Result<(), Failed> {
     // A genuine attestation by the trusted signer, about another image, put under this one.
     let signer = fixture.release_signer();
     let other = format!("sha256:{}", "ab".repeat(32));
-    let statement = cosign::image_statement(&fixture.repository("replayed"), &other, "https://spdx.dev/Document", json!({ "spdxVersion": "SPDX-2.3" }));
+    let statement = cosign::image_statement(
+        &fixture.repository("replayed"),
+        &other,
+        "https://spdx.dev/Document",
+        json!({ "spdxVersion": "SPDX-2.3" }),
+    );
     let options = fixture.sigstore.default_options();
     let layer = cosign::attestation_layer(&mut fixture.sigstore, &signer, &statement, &options);
     cosign::push_cosign(&fixture.pusher, "replayed", &digest, "att", vec![layer]);
@@ -113,7 +130,13 @@ fn signature_payload_for_another_digest() -> Result<(), Failed> {
 
 fn member_climbing_out_with_dot_dot() -> Result<(), Failed> {
     let mut fixture = Fixture::new()?;
-    let evil = Member::Raw { kind: EntryType::Regular, name: b"usr/../../etc/cron.d/evil".to_vec(), link: Vec::new(), content: b"* * * * * root sh".to_vec(), mode: 0o644 };
+    let evil = Member::Raw {
+        kind: EntryType::Regular,
+        name: b"usr/../../etc/cron.d/evil".to_vec(),
+        link: Vec::new(),
+        content: b"* * * * * root sh".to_vec(),
+        mode: 0o644,
+    };
     let (reference, digest) = signed(&mut fixture, "traversal", vec![Member::file("usr/bin/app", ELF, 0o755), evil]);
     let run = fixture.image(&["add", &reference]);
     let layer = &fixture.images_layer_digest(&digest);
@@ -124,7 +147,13 @@ fn member_climbing_out_with_dot_dot() -> Result<(), Failed> {
 
 fn hard_link_to_an_absolute_path() -> Result<(), Failed> {
     let mut fixture = Fixture::new()?;
-    let evil = Member::Raw { kind: EntryType::Link, name: b"usr/bin/passwd-copy".to_vec(), link: b"/etc/shadow".to_vec(), content: Vec::new(), mode: 0o644 };
+    let evil = Member::Raw {
+        kind: EntryType::Link,
+        name: b"usr/bin/passwd-copy".to_vec(),
+        link: b"/etc/shadow".to_vec(),
+        content: Vec::new(),
+        mode: 0o644,
+    };
     let (reference, _) = signed(&mut fixture, "hardlink", vec![Member::file("usr/bin/app", ELF, 0o755), evil]);
     let run = fixture.image(&["add", &reference]);
     run.refused("member \"usr/bin/passwd-copy\": hard link target \"/etc/shadow\": absolute path")?;
@@ -134,10 +163,17 @@ fn hard_link_to_an_absolute_path() -> Result<(), Failed> {
 fn decompression_bomb() -> Result<(), Failed> {
     let mut fixture = Fixture::new()?;
     // 96 MiB of zeros: about 100 KiB of gzip, a ratio near 1000.
-    let (reference, _) = signed(&mut fixture, "bomb", vec![Member::file("usr/bin/app", ELF, 0o755), Member::file("var/zeros", &vec![0u8; 96 << 20], 0o644)]);
+    let (reference, _) = signed(
+        &mut fixture,
+        "bomb",
+        vec![Member::file("usr/bin/app", ELF, 0o755), Member::file("var/zeros", &vec![0u8; 96 << 20], 0o644)],
+    );
     let run = fixture.image(&["add", &reference]);
     run.refused("refusing a decompression bomb")?;
-    run.check(run.stderr.contains(&format!("image {reference}: reading layer 1 of 1")), "names the image and the layer")?;
+    run.check(
+        run.stderr.contains(&format!("image {reference}: reading layer 1 of 1")),
+        "names the image and the layer",
+    )?;
     fixture.store_is_empty()?;
     // The total bound, for an operator who wants a smaller one.
     let run = fixture.image(&["add", &reference, "--max-total-size", "1M"]);
@@ -152,7 +188,10 @@ fn malformed_reference() -> Result<(), Failed> {
     let run = fixture.image(&["add", "UPPER/case:v1"]);
     run.refused("repository names are lowercase")?;
     let run = fixture.image(&["add", "app", "--platform", "linux"]);
-    run.check(run.status == Some(2) && run.stderr.contains("is not a platform: expected OS/ARCH[/VARIANT]"), "a malformed platform is a usage error")
+    run.check(
+        run.status == Some(2) && run.stderr.contains("is not a platform: expected OS/ARCH[/VARIANT]"),
+        "a malformed platform is a usage error",
+    )
 }
 
 impl Fixture {

@@ -66,7 +66,10 @@ fn unauthorized_without_credentials() -> Result<(), Failed> {
     ))?;
     // Wrong credentials are named as such.
     let auth = base64::engine::general_purpose::STANDARD.encode("ci:wrong");
-    std::fs::write(fixture.path("config.json"), serde_json::json!({ "auths": { addr: { "auth": auth } } }).to_string())?;
+    std::fs::write(
+        fixture.path("config.json"),
+        serde_json::json!({ "auths": { addr: { "auth": auth } } }).to_string(),
+    )?;
     let run = fixture.image(&["add", &reference]);
     run.refused(&format!("the credentials for {addr} in {} were not accepted", fixture.path("config.json").display()))?;
     fixture.store_is_empty()
@@ -81,11 +84,17 @@ fn bearer_token_from_the_token_service() -> Result<(), Failed> {
     let reference = format!("{}:v1", fixture.repository("private/app"));
     // Without credentials the token service refuses, and the error says where it failed.
     let run = fixture.image(&["add", &reference]);
-    run.refused(&format!("image {reference}: connecting to the registry: authenticating to registry {}", fixture.registry.addr))?;
+    run.refused(&format!(
+        "image {reference}: connecting to the registry: authenticating to registry {}",
+        fixture.registry.addr
+    ))?;
     fixture.store_is_empty()?;
     let pushed = service.requests.lock().map_err(|e| e.to_string())?.len();
     let auth = base64::engine::general_purpose::STANDARD.encode("ci:t0ken-Passw0rd");
-    std::fs::write(fixture.path("config.json"), serde_json::json!({ "auths": { &fixture.registry.addr: { "auth": auth } } }).to_string())?;
+    std::fs::write(
+        fixture.path("config.json"),
+        serde_json::json!({ "auths": { &fixture.registry.addr: { "auth": auth } } }).to_string(),
+    )?;
     fixture.image(&["add", &reference]).succeeded()?;
     ensure(fixture.allowed(ELF), "the program is allowed")?;
     // provgate asked the token service for a pull token with its credentials, once.
@@ -135,12 +144,21 @@ fn credentials_from_a_credential_helper() -> Result<(), Failed> {
     ))?;
     fixture.store_is_empty()?;
     // credHelpers names the helper for this registry; it is asked about exactly this server.
-    let path = credential_helper(&fixture, r#"printf '{"ServerURL":"%s","Username":"ci","Secret":"s3cret-Passw0rd"}' "$server""#)?;
-    std::fs::write(fixture.path("config.json"), serde_json::json!({ "credHelpers": { &addr: "provgate-test" } }).to_string())?;
+    let path = credential_helper(
+        &fixture,
+        r#"printf '{"ServerURL":"%s","Username":"ci","Secret":"s3cret-Passw0rd"}' "$server""#,
+    )?;
+    std::fs::write(
+        fixture.path("config.json"),
+        serde_json::json!({ "credHelpers": { &addr: "provgate-test" } }).to_string(),
+    )?;
     add(&path).succeeded()?;
     ensure(fixture.allowed(ELF), "the program is allowed")?;
     let asked = std::fs::read_to_string(fixture.path("helper.log"))?;
-    ensure(asked.lines().all(|line| line == format!("get {addr}")), format!("the helper was asked `get {addr}`, got {asked:?}"))
+    ensure(
+        asked.lines().all(|line| line == format!("get {addr}")),
+        format!("the helper was asked `get {addr}`, got {asked:?}"),
+    )
 }
 
 fn registry_down() -> Result<(), Failed> {
@@ -155,7 +173,10 @@ fn registry_down() -> Result<(), Failed> {
 
 /// An HTTP answer with `body`.
 fn http(status: &str, content_type: &str, body: &str) -> String {
-    format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 /// A server that answers every request with `answer`.
@@ -178,10 +199,17 @@ fn registry_answering_garbage() -> Result<(), Failed> {
     let cases = [
         (http("200 OK", "text/html", "<html>hello</html>"), "resolving the reference: manifest app:v1: not a manifest"),
         (
-            http("200 OK", "application/vnd.example+json", r#"{"schemaVersion":2,"mediaType":"application/vnd.example+json"}"#),
+            http(
+                "200 OK",
+                "application/vnd.example+json",
+                r#"{"schemaVersion":2,"mediaType":"application/vnd.example+json"}"#,
+            ),
             "resolving the reference: manifest app:v1: manifest of unknown media type \"application/vnd.example+json\"",
         ),
-        (http("500 Internal Server Error", "text/plain", "database on fire"), "resolving the reference: registry 127.0.0.1:PORT answered 500 Internal Server Error for manifest app:v1: database on fire"),
+        (
+            http("500 Internal Server Error", "text/plain", "database on fire"),
+            "resolving the reference: registry 127.0.0.1:PORT answered 500 Internal Server Error for manifest app:v1: database on fire",
+        ),
         ("this is not HTTP at all\r\n\r\n".to_owned(), "connecting to the registry: cannot reach registry"),
     ];
     for (answer, expected) in cases {

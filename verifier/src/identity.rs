@@ -31,12 +31,7 @@ impl FileStamp {
     }
 
     pub fn allow_verdict(&self) -> Verdict {
-        Verdict {
-            ctime_sec: self.ctime_sec,
-            size: self.size,
-            ctime_nsec: self.ctime_nsec,
-            flags: VERDICT_ALLOW,
-        }
+        Verdict { ctime_sec: self.ctime_sec, size: self.size, ctime_nsec: self.ctime_nsec, flags: VERDICT_ALLOW }
     }
 }
 

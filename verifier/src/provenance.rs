@@ -5,8 +5,8 @@ use std::{io::Cursor, path::Path};
 
 use anyhow::{Context as _, bail};
 use provgate_attestations::{
-    ArtifactRef, Bundle, BundleVerifier, Check, Rejection, SbomFile, SbomFormat, SbomReader, SignedContent, TrustPolicy,
-    TrustRoot, VerifiedProvenance, Vouching, verify_and_authorize,
+    ArtifactRef, Bundle, BundleVerifier, Check, Rejection, SbomFile, SbomFormat, SbomReader, SignedContent,
+    TrustPolicy, TrustRoot, VerifiedProvenance, Vouching, verify_and_authorize,
 };
 use serde::{Deserialize, Serialize};
 
@@ -97,7 +97,9 @@ impl StoredEvidence {
     pub fn verify(&self, trust: &Trust) -> Result<String, String> {
         match self {
             StoredEvidence::Image { image } => image.verify(&trust.verifier, &trust.policy),
-            StoredEvidence::Bundle(evidence) => evidence.verify(trust, None).map(|v| describe(&v)).map_err(|r| r.to_string()),
+            StoredEvidence::Bundle(evidence) => {
+                evidence.verify(trust, None).map(|v| describe(&v)).map_err(|r| r.to_string())
+            }
         }
     }
 }

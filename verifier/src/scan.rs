@@ -16,8 +16,7 @@ use crate::{
 };
 
 /// What counts as a candidate for execution when scanning a directory.
-pub const CANDIDATE_HELP: &str =
-    "regular files that are ELF objects (\\x7fELF), #! scripts, or have an execute bit";
+pub const CANDIDATE_HELP: &str = "regular files that are ELF objects (\\x7fELF), #! scripts, or have an execute bit";
 
 /// Whether an open file is a candidate (see [`CANDIDATE_HELP`]).
 pub fn is_candidate_file(file: &std::fs::File, meta: &std::fs::Metadata) -> bool {
@@ -163,7 +162,11 @@ pub fn hash_paths(
         match result {
             Ok(Outcome::Hashed(h)) => {
                 if !h.from_cache {
-                    cache.insert(CachedFile { stamp: h.file.stamp, digest: h.file.digest, path: h.path.display().to_string() });
+                    cache.insert(CachedFile {
+                        stamp: h.file.stamp,
+                        digest: h.file.digest,
+                        path: h.path.display().to_string(),
+                    });
                 }
                 hashed.push(h);
             }
@@ -196,7 +199,11 @@ fn hash_one(
         && let Some(digest) = cache.digest(&stamp)
     {
         hits.fetch_add(1, Ordering::Relaxed);
-        return Ok(Outcome::Hashed(Hashed { path: path.to_owned(), file: HashedFile { digest, stamp }, from_cache: true }));
+        return Ok(Outcome::Hashed(Hashed {
+            path: path.to_owned(),
+            file: HashedFile { digest, stamp },
+            from_cache: true,
+        }));
     }
     let file = open_for_hashing(path)?;
     if select == Select::Candidates {

@@ -34,7 +34,9 @@ pub enum RegistryError {
     Status { registry: String, what: String, status: StatusCode, body: String },
     #[error("{what} is larger than the {max} bytes allowed")]
     TooLarge { what: String, max: u64 },
-    #[error("{what}: the registry sent {actual_size} bytes with digest {actual}, expected {expected_size} bytes with digest {expected}")]
+    #[error(
+        "{what}: the registry sent {actual_size} bytes with digest {actual}, expected {expected_size} bytes with digest {expected}"
+    )]
     DigestMismatch { what: String, expected: Digest, actual: Digest, expected_size: u64, actual_size: u64 },
     #[error("{what}: the registry names it {header}, but its content has digest {actual}")]
     HeaderDigest { what: String, header: String, actual: Digest },
@@ -135,7 +137,9 @@ impl Repository {
         let token = self.oci.auth(self.reference.oci(), &self.auth, RegistryOperation::Pull).await.map_err(|e| {
             let registry = self.registry().to_owned();
             match e {
-                oci_client::errors::OciDistributionError::RequestError(e) => RegistryError::Unreachable { registry, detail: chain(&e) },
+                oci_client::errors::OciDistributionError::RequestError(e) => {
+                    RegistryError::Unreachable { registry, detail: chain(&e) }
+                }
                 other => RegistryError::Auth { registry, detail: chain(&other) },
             }
         })?;
@@ -195,7 +199,9 @@ impl Repository {
                         "docker-credential-{helper} (named in {}) has no credentials for {registry_name}",
                         self.credentials_origin
                     ),
-                    (_, true) => format!("the credentials for {registry_name} in {} were not accepted", self.credentials_origin),
+                    (_, true) => {
+                        format!("the credentials for {registry_name} in {} were not accepted", self.credentials_origin)
+                    }
                     (_, false) => format!("no credentials for {registry_name} ({})", self.credentials_origin),
                 };
                 RegistryError::Unauthorized { registry, what, status, hint }
@@ -203,7 +209,10 @@ impl Repository {
             _ => {
                 // The error body of a registry is a short JSON document; a few hundred bytes
                 // of it are enough to say what went wrong.
-                let body = read_bounded(response, 4096).await.map(|b| String::from_utf8_lossy(&b).trim().chars().take(300).collect()).unwrap_or_default();
+                let body = read_bounded(response, 4096)
+                    .await
+                    .map(|b| String::from_utf8_lossy(&b).trim().chars().take(300).collect())
+                    .unwrap_or_default();
                 RegistryError::Status { registry, what, status, body }
             }
         }
@@ -214,8 +223,10 @@ impl Repository {
     pub async fn manifest(&self, reference: &str) -> Result<FetchedManifest, RegistryError> {
         let what = format!("manifest {}:{reference}", self.reference.repository());
         let response = self.get(&format!("manifests/{reference}"), &media_type::ACCEPTED.join(", "), &what).await?;
-        let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let header_digest = response.headers().get("docker-content-digest").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let content_type =
+            response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header_digest =
+            response.headers().get("docker-content-digest").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let bytes = self.body(response, MAX_MANIFEST_BYTES as u64, &what).await?;
         let digest = Digest::of(&bytes);
         if let Ok(expected) = reference.parse::<Digest>()
@@ -233,9 +244,14 @@ impl Repository {
         if let Some(header) = header_digest.filter(|h| h.starts_with("sha256:"))
             && header != digest.to_string()
         {
-            return Err(RegistryError::HeaderDigest { what, header: header.chars().take(100).collect(), actual: digest });
+            return Err(RegistryError::HeaderDigest {
+                what,
+                header: header.chars().take(100).collect(),
+                actual: digest,
+            });
         }
-        let manifest = manifest::parse(&bytes, content_type.as_deref()).map_err(|source| RegistryError::Manifest { what, source })?;
+        let manifest = manifest::parse(&bytes, content_type.as_deref())
+            .map_err(|source| RegistryError::Manifest { what, source })?;
         Ok(FetchedManifest { digest, bytes, manifest })
     }
 
@@ -246,16 +262,24 @@ impl Repository {
         let what = format!("referrers of {subject}");
         match self.get(&format!("referrers/{subject}"), media_type::OCI_INDEX, &what).await {
             Ok(response) => {
-                let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                let content_type =
+                    response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
                 let bytes = self.body(response, MAX_MANIFEST_BYTES as u64, &what).await?;
                 match manifest::parse(&bytes, content_type.as_deref().or(Some(media_type::OCI_INDEX))) {
                     Ok(Manifest::Index(index)) => Ok(index.manifests),
-                    Ok(Manifest::Image(_)) => Err(RegistryError::Malformed { what, problem: "the referrers API answered an image manifest, not an index".into() }),
+                    Ok(Manifest::Image(_)) => Err(RegistryError::Malformed {
+                        what,
+                        problem: "the referrers API answered an image manifest, not an index".into(),
+                    }),
                     Err(source) => Err(RegistryError::Manifest { what, source }),
                 }
             }
             // 404 is the spec's "no referrers API"; some registries say 400, 405 or 501.
-            Err(RegistryError::NotFound { .. }) | Err(RegistryError::Status { status: StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED, .. }) => {
+            Err(RegistryError::NotFound { .. })
+            | Err(RegistryError::Status {
+                status: StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED,
+                ..
+            }) => {
                 tracing::debug!(%subject, "no referrers API: reading the referrers tag schema");
                 match self.manifest(&subject.tag_prefix()).await {
                     Ok(FetchedManifest { manifest: Manifest::Index(index), .. }) => Ok(index.manifests),
@@ -301,7 +325,10 @@ impl Repository {
     async fn body(&self, response: reqwest::Response, max: u64, what: &str) -> Result<Bytes, RegistryError> {
         read_bounded(response, max).await.map_err(|e| match e {
             BodyError::TooLarge => RegistryError::TooLarge { what: what.to_owned(), max },
-            BodyError::Read(e) => RegistryError::Unreachable { registry: self.registry().to_owned(), detail: format!("reading {what}: {}", chain(&e)) },
+            BodyError::Read(e) => RegistryError::Unreachable {
+                registry: self.registry().to_owned(),
+                detail: format!("reading {what}: {}", chain(&e)),
+            },
         })
     }
 }

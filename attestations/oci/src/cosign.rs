@@ -35,7 +35,9 @@ pub enum CosignError {
     Annotation { annotation: &'static str, problem: String },
     #[error("no signature annotation ({SIGNATURE_ANNOTATION})")]
     NoSignature,
-    #[error("neither a Rekor entry ({BUNDLE_ANNOTATION}) nor a signed timestamp ({TIMESTAMP_ANNOTATION}): nothing shows when it was signed")]
+    #[error(
+        "neither a Rekor entry ({BUNDLE_ANNOTATION}) nor a signed timestamp ({TIMESTAMP_ANNOTATION}): nothing shows when it was signed"
+    )]
     Unlogged,
     #[error("as a Sigstore bundle: {0}")]
     Bundle(String),
@@ -105,19 +107,27 @@ pub enum LegacyContent<'a> {
 }
 
 /// The Sigstore bundle (v0.1) a cosign layer and its annotations amount to.
-pub fn legacy_bundle(content: LegacyContent<'_>, annotations: &BTreeMap<String, String>) -> Result<Bundle, CosignError> {
+pub fn legacy_bundle(
+    content: LegacyContent<'_>,
+    annotations: &BTreeMap<String, String>,
+) -> Result<Bundle, CosignError> {
     let mut material = serde_json::Map::new();
     match annotations.get(CERTIFICATE_ANNOTATION).filter(|pem| !pem.trim().is_empty()) {
         Some(pem) => {
-            let leaf = first_certificate(pem).map_err(|problem| CosignError::Annotation { annotation: CERTIFICATE_ANNOTATION, problem })?;
-            material.insert("x509CertificateChain".into(), json!({ "certificates": [{ "rawBytes": BASE64.encode(leaf) }] }));
+            let leaf = first_certificate(pem)
+                .map_err(|problem| CosignError::Annotation { annotation: CERTIFICATE_ANNOTATION, problem })?;
+            material.insert(
+                "x509CertificateChain".into(),
+                json!({ "certificates": [{ "rawBytes": BASE64.encode(leaf) }] }),
+            );
         }
         // Signed with a managed key: the verifier tries the keys the policy trusts.
         None => {
             material.insert("publicKey".into(), json!({ "hint": "" }));
         }
     }
-    let entries: Vec<Value> = annotations.get(BUNDLE_ANNOTATION).map(|text| rekor_entry(text)).transpose()?.into_iter().collect();
+    let entries: Vec<Value> =
+        annotations.get(BUNDLE_ANNOTATION).map(|text| rekor_entry(text)).transpose()?.into_iter().collect();
     let logged = !entries.is_empty();
     material.insert("tlogEntries".into(), Value::Array(entries));
     match annotations.get(TIMESTAMP_ANNOTATION) {
@@ -136,15 +146,20 @@ pub fn legacy_bundle(content: LegacyContent<'_>, annotations: &BTreeMap<String, 
     });
     match content {
         LegacyContent::SimpleSigning(payload) => {
-            let signature = annotations.get(SIGNATURE_ANNOTATION).filter(|s| !s.is_empty()).ok_or(CosignError::NoSignature)?;
-            BASE64.decode(signature).map_err(|e| CosignError::Annotation { annotation: SIGNATURE_ANNOTATION, problem: format!("not base64: {e}") })?;
+            let signature =
+                annotations.get(SIGNATURE_ANNOTATION).filter(|s| !s.is_empty()).ok_or(CosignError::NoSignature)?;
+            BASE64.decode(signature).map_err(|e| CosignError::Annotation {
+                annotation: SIGNATURE_ANNOTATION,
+                problem: format!("not base64: {e}"),
+            })?;
             bundle["messageSignature"] = json!({
                 "messageDigest": { "algorithm": "SHA2_256", "digest": BASE64.encode(Digest::of(payload).0) },
                 "signature": signature,
             });
         }
         LegacyContent::DsseEnvelope(envelope) => {
-            let envelope = provgate_attestations::dsse::envelope_from_slice(envelope).map_err(|e| CosignError::Bundle(format!("DSSE envelope: {e}")))?;
+            let envelope = provgate_attestations::dsse::envelope_from_slice(envelope)
+                .map_err(|e| CosignError::Bundle(format!("DSSE envelope: {e}")))?;
             bundle["dsseEnvelope"] = serde_json::to_value(envelope).map_err(|e| CosignError::Bundle(e.to_string()))?;
         }
     }
@@ -196,7 +211,8 @@ fn rekor_entry(text: &str) -> Result<Value, CosignError> {
     limits::check_json(text.as_bytes(), MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH).map_err(|e| problem(e.to_string()))?;
     let bundle: RekorBundle = serde_json::from_str(text).map_err(|e| problem(e.to_string()))?;
     let body = BASE64.decode(&bundle.payload.body).map_err(|e| problem(format!("body is not base64: {e}")))?;
-    let head: EntryHead = serde_json::from_slice(&body).map_err(|e| problem(format!("body is not a Rekor entry: {e}")))?;
+    let head: EntryHead =
+        serde_json::from_slice(&body).map_err(|e| problem(format!("body is not a Rekor entry: {e}")))?;
     let log_id = hex::decode(&bundle.payload.log_id).map_err(|e| problem(format!("logID is not hex: {e}")))?;
     if bundle.payload.log_index < 0 || bundle.payload.integrated_time < 0 {
         return Err(problem("negative log index or integrated time".into()));
@@ -241,8 +257,18 @@ mod tests {
     #[test]
     fn refuses_other_payloads() {
         let cases = [
-            (format!(r#"{{"critical":{{"image":{{"docker-manifest-digest":"{DIGEST}"}},"type":"atomic container signature"}}}}"#), "not \"cosign container image signature\""),
-            (format!(r#"{{"critical":{{"image":{{"docker-manifest-digest":"{DIGEST}"}},"image":{{"docker-manifest-digest":"{DIGEST}"}},"type":"{SIMPLE_SIGNING_TYPE}"}}}}"#), "duplicate field"),
+            (
+                format!(
+                    r#"{{"critical":{{"image":{{"docker-manifest-digest":"{DIGEST}"}},"type":"atomic container signature"}}}}"#
+                ),
+                "not \"cosign container image signature\"",
+            ),
+            (
+                format!(
+                    r#"{{"critical":{{"image":{{"docker-manifest-digest":"{DIGEST}"}},"image":{{"docker-manifest-digest":"{DIGEST}"}},"type":"{SIMPLE_SIGNING_TYPE}"}}}}"#
+                ),
+                "duplicate field",
+            ),
             (r#"{"critical":{"type":"cosign container image signature"}}"#.to_owned(), "missing field `image`"),
             (format!(r#"{{"critical":{}}}"#, "[".repeat(20)), "nested deeper"),
         ];
@@ -255,12 +281,23 @@ mod tests {
     #[test]
     fn malformed_annotations_are_named() {
         let payload = b"{}";
-        let with = |key: &str, value: &str| BTreeMap::from([(key.to_owned(), value.to_owned()), (SIGNATURE_ANNOTATION.to_owned(), "AAAA".to_owned())]);
-        let err = legacy_bundle(LegacyContent::SimpleSigning(payload), &with(CERTIFICATE_ANNOTATION, "garbage")).unwrap_err();
-        assert_eq!(err, CosignError::Annotation { annotation: CERTIFICATE_ANNOTATION, problem: "no PEM certificate".into() });
-        let err = legacy_bundle(LegacyContent::SimpleSigning(payload), &with(BUNDLE_ANNOTATION, r#"{"SignedEntryTimestamp":"x"}"#)).unwrap_err();
+        let with = |key: &str, value: &str| {
+            BTreeMap::from([(key.to_owned(), value.to_owned()), (SIGNATURE_ANNOTATION.to_owned(), "AAAA".to_owned())])
+        };
+        let err =
+            legacy_bundle(LegacyContent::SimpleSigning(payload), &with(CERTIFICATE_ANNOTATION, "garbage")).unwrap_err();
+        assert_eq!(
+            err,
+            CosignError::Annotation { annotation: CERTIFICATE_ANNOTATION, problem: "no PEM certificate".into() }
+        );
+        let err = legacy_bundle(
+            LegacyContent::SimpleSigning(payload),
+            &with(BUNDLE_ANNOTATION, r#"{"SignedEntryTimestamp":"x"}"#),
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("annotation dev.sigstore.cosign/bundle: missing field `Payload`"), "{err}");
-        let logged = BTreeMap::from([(TIMESTAMP_ANNOTATION.to_owned(), r#"{"SignedRFC3161Timestamp":"AAAA"}"#.to_owned())]);
+        let logged =
+            BTreeMap::from([(TIMESTAMP_ANNOTATION.to_owned(), r#"{"SignedRFC3161Timestamp":"AAAA"}"#.to_owned())]);
         let err = legacy_bundle(LegacyContent::SimpleSigning(payload), &logged).unwrap_err();
         assert_eq!(err, CosignError::NoSignature);
         let err = legacy_bundle(LegacyContent::SimpleSigning(payload), &BTreeMap::new()).unwrap_err();

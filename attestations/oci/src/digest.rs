@@ -81,7 +81,9 @@ mod tests {
         let digest: Digest = format!("sha256:{hex}").parse().unwrap();
         assert_eq!(digest.to_string(), format!("sha256:{hex}"));
         assert_eq!(digest.tag_prefix(), format!("sha256-{hex}"));
-        for bad in [hex.to_owned(), format!("sha256:{}", hex.to_uppercase()), format!("sha512:{hex}"), "sha256:abc".into()] {
+        for bad in
+            [hex.to_owned(), format!("sha256:{}", hex.to_uppercase()), format!("sha512:{hex}"), "sha256:abc".into()]
+        {
             assert!(bad.parse::<Digest>().is_err(), "{bad}");
         }
         assert_eq!(Digest::of(b"abc").hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

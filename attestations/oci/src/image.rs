@@ -4,11 +4,13 @@
 //! about it, and hash the candidate files of its layers.
 use std::fmt;
 
-use provgate_attestations::{AllowedDigest, BundleVerifier, SbomReader, SignedContent, TrustPolicy, VerifiedProvenance};
+use provgate_attestations::{
+    AllowedDigest, BundleVerifier, SbomReader, SignedContent, TrustPolicy, VerifiedProvenance,
+};
 use serde_json::{Value, json};
 
+pub use crate::limits::Limits;
 use crate::{
-    signed::SignedEvidence,
     client::{RegistryError, Repository},
     digest::Digest,
     ingest,
@@ -16,9 +18,9 @@ use crate::{
     manifest::{Descriptor, ImageManifest, Manifest},
     reference::{ImageReference, Platform},
     registries::RegistryConfig,
+    signed::SignedEvidence,
     signed::{self, Binding, FindError, Location, Signed},
 };
-pub use crate::limits::Limits;
 
 /// What to read of an image, and within which bounds.
 #[derive(Debug, Clone)]
@@ -226,14 +228,19 @@ impl<R: SbomReader> ImageVerifier<'_, R> {
     /// already, before [`Self::verify_resolved`] reads the rest over the same connection.
     pub async fn resolve(&self, reference: &ImageReference, platform: &Platform) -> Result<ResolvedImage, ImageError> {
         let fail = failure(reference);
-        let repository = Repository::connect(reference, self.registries).await.map_err(|e| fail(Step::Connect)(e.into()))?;
+        let repository =
+            Repository::connect(reference, self.registries).await.map_err(|e| fail(Step::Connect)(e.into()))?;
         let (digest, manifest, index) = resolve(&repository, reference, platform).await.map_err(fail(Step::Resolve))?;
         tracing::info!(image = %reference, %digest, "resolved");
         Ok(ResolvedImage { repository, digest, manifest, index })
     }
 
     /// [`Self::verify`] of an image already resolved.
-    pub async fn verify_resolved(&self, resolved: ResolvedImage, options: &ImageOptions) -> Result<TrustedImage, ImageError> {
+    pub async fn verify_resolved(
+        &self,
+        resolved: ResolvedImage,
+        options: &ImageOptions,
+    ) -> Result<TrustedImage, ImageError> {
         let ResolvedImage { repository, digest, manifest, index } = resolved;
         let reference = repository.reference();
         let fail = failure(reference);
@@ -241,10 +248,12 @@ impl<R: SbomReader> ImageVerifier<'_, R> {
         let subjects: Vec<Digest> = std::iter::once(digest).chain(index.as_ref().map(|(d, _)| *d)).collect();
         let mut found = Vec::new();
         for subject in &subjects {
-            found.extend(signed::find(&repository, *subject).await.map_err(|e| fail(Step::Signatures)(match e {
-                FindError::Registry(e) => e.into(),
-                FindError::Binding(e) => e.into(),
-            }))?);
+            found.extend(signed::find(&repository, *subject).await.map_err(|e| {
+                fail(Step::Signatures)(match e {
+                    FindError::Registry(e) => e.into(),
+                    FindError::Binding(e) => e.into(),
+                })
+            })?);
         }
         let mut image = TrustedImage {
             reference: reference.clone(),
@@ -267,13 +276,22 @@ impl<R: SbomReader> ImageVerifier<'_, R> {
                 Ok(Signed::Signature { bundle, artifact, statement }) => {
                     let evidence = SignedEvidence::signature(&bundle, &artifact, statement, subject);
                     signed::verify_signature(self.verifier, self.policy, &bundle, &artifact, statement, subject)
-                        .map(|provenance| image.signatures.push(Accepted { location: location.clone(), subject, provenance, evidence }))
+                        .map(|provenance| {
+                            image.signatures.push(Accepted {
+                                location: location.clone(),
+                                subject,
+                                provenance,
+                                evidence,
+                            })
+                        })
                         .map_err(|r| format!("signature: {r}"))
                 }
                 Ok(Signed::Attestation { bundle, predicate_type }) => {
                     let evidence = SignedEvidence::attestation(&bundle, subject);
                     signed::verify_attestation(self.verifier, self.policy, &bundle, subject)
-                        .map(|provenance| attestations.push(Accepted { location: location.clone(), subject, provenance, evidence }))
+                        .map(|provenance| {
+                            attestations.push(Accepted { location: location.clone(), subject, provenance, evidence })
+                        })
                         .map_err(|r| format!("attestation ({predicate_type}): {r}"))
                 }
             };
@@ -294,9 +312,10 @@ impl<R: SbomReader> ImageVerifier<'_, R> {
 
         if options.layer_contents {
             let count = manifest.layers.len();
-            let layers = ingest::read_layers(&repository, &manifest.layers, options.limits, options.concurrency).await.map_err(|(index, e)| {
-                fail(Step::Layer { index, count, digest: manifest.layers[index].digest })(e.into())
-            })?;
+            let layers =
+                ingest::read_layers(&repository, &manifest.layers, options.limits, options.concurrency).await.map_err(
+                    |(index, e)| fail(Step::Layer { index, count, digest: manifest.layers[index].digest })(e.into()),
+                )?;
             image.files = layers.files.candidates().collect();
             image.layer_stats = layers.stats;
             image.layer_seconds = layers.seconds;
@@ -308,7 +327,9 @@ impl<R: SbomReader> ImageVerifier<'_, R> {
 
     /// The files an accepted SBOM attestation lists. Its subjects (the image) are not files.
     fn sbom_files(&self, attestation: &Accepted) -> Result<Vec<AllowedDigest>, Problem> {
-        let SignedContent::Statement(statement) = &attestation.provenance.bundle.content else { return Ok(Vec::new()) };
+        let SignedContent::Statement(statement) = &attestation.provenance.bundle.content else {
+            return Ok(Vec::new());
+        };
         let subjects: Vec<[u8; 32]> = statement.subject_sha256s().collect();
         let mut files = attestation.provenance.allowlist(self.sbom).map_err(|e| match e {
             provgate_attestations::AllowlistError::Sbom { format, source } => {
@@ -326,7 +347,11 @@ fn failure(reference: &ImageReference) -> impl Fn(Step) -> Box<dyn Fn(Problem) -
     let image = reference.to_string();
     move |step: Step| {
         let image = image.clone();
-        Box::new(move |problem: Problem| ImageError { image: image.clone(), step: step.clone(), problem: Box::new(problem) })
+        Box::new(move |problem: Problem| ImageError {
+            image: image.clone(),
+            step: step.clone(),
+            problem: Box::new(problem),
+        })
     }
 }
 
@@ -340,9 +365,10 @@ async fn resolve(
     match fetched.manifest {
         Manifest::Image(manifest) => Ok((fetched.digest, *manifest, None)),
         Manifest::Index(index) => {
-            let entry: &Descriptor = index
-                .select(platform)
-                .ok_or_else(|| Problem::NoPlatform { wanted: platform.clone(), available: index.platforms().join(", ") })?;
+            let entry: &Descriptor = index.select(platform).ok_or_else(|| Problem::NoPlatform {
+                wanted: platform.clone(),
+                available: index.platforms().join(", "),
+            })?;
             let chosen = repository.manifest(&entry.digest.to_string()).await?;
             match chosen.manifest {
                 Manifest::Image(manifest) => Ok((chosen.digest, *manifest, Some((fetched.digest, platform.clone())))),
@@ -362,7 +388,8 @@ fn untrusted(image: &TrustedImage, subjects: &[Digest], policy: &TrustPolicy) ->
         .map(|n| format!("{}: {}", n.location, n.reason))
         .collect();
     if reasons.is_empty() {
-        let looked: Vec<String> = subjects.iter().map(|s| format!("cosign tag {}.sig and OCI referrers of {s}", s.tag_prefix())).collect();
+        let looked: Vec<String> =
+            subjects.iter().map(|s| format!("cosign tag {}.sig and OCI referrers of {s}", s.tag_prefix())).collect();
         return format!("not signed: no signature found (looked for {})", looked.join("; "));
     }
     format!("no signature by a signer {} trusts to sign images: {}", policy.origin(), reasons.join(" | "))
@@ -396,7 +423,9 @@ impl ImageEvidence {
             return Err(format!("no signature passes any more ({})", failures.join("; ")));
         };
         for attestation in &self.attestations {
-            attestation.verify(verifier, policy).map_err(|rejection| format!("an attestation no longer passes: {rejection}"))?;
+            attestation
+                .verify(verifier, policy)
+                .map_err(|rejection| format!("an attestation no longer passes: {rejection}"))?;
         }
         Ok(format!("{} signed by {signer}; {} attestations pass", self.image, self.attestations.len()))
     }

@@ -31,7 +31,12 @@ pub struct Layers {
 
 /// Reads `layers` of the repository's image, `concurrency` at a time. The first failure stops
 /// everything; it comes back with the index of its layer.
-pub async fn read_layers(repository: &Repository, layers: &[Descriptor], limits: Limits, concurrency: usize) -> Result<Layers, (usize, LayerError)> {
+pub async fn read_layers(
+    repository: &Repository,
+    layers: &[Descriptor],
+    limits: Limits,
+    concurrency: usize,
+) -> Result<Layers, (usize, LayerError)> {
     let started = Instant::now();
     let total = Arc::new(AtomicU64::new(0));
     let results: Vec<(LayerChanges, LayerStats)> = stream::iter(layers.iter().enumerate())
@@ -51,7 +56,12 @@ pub async fn read_layers(repository: &Repository, layers: &[Descriptor], limits:
     Ok(Layers { files, stats, seconds: started.elapsed().as_secs_f64() })
 }
 
-async fn read_one(repository: &Repository, descriptor: &Descriptor, limits: Limits, total: Arc<AtomicU64>) -> Result<(LayerChanges, LayerStats), LayerError> {
+async fn read_one(
+    repository: &Repository,
+    descriptor: &Descriptor,
+    limits: Limits,
+    total: Arc<AtomicU64>,
+) -> Result<(LayerChanges, LayerStats), LayerError> {
     // Refused before anything is downloaded.
     if crate::layer::Compression::of_media_type(&descriptor.media_type).is_none() {
         return Err(LayerError::MediaType(descriptor.media_type.clone()));

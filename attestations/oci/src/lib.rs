@@ -13,8 +13,8 @@
 //! links), [`ingest`] (layers from the network into the reader), [`image`] (all of it).
 //! The library never prints; it logs through `tracing`.
 pub mod client;
-pub mod credential_helper;
 pub mod cosign;
+pub mod credential_helper;
 pub mod digest;
 pub mod image;
 pub mod ingest;
@@ -26,8 +26,11 @@ pub mod registries;
 pub mod signed;
 
 pub use digest::Digest;
-pub use image::{Accepted, ImageError, ImageEvidence, ImageOptions, ImageVerifier, NotUsed, Problem, ResolvedImage, Step, TrustedImage};
-pub use signed::SignedEvidence;
+pub use image::{
+    Accepted, ImageError, ImageEvidence, ImageOptions, ImageVerifier, NotUsed, Problem, ResolvedImage, Step,
+    TrustedImage,
+};
 pub use limits::Limits;
 pub use reference::{ImageReference, Platform, ReferenceError};
 pub use registries::{RegistryConfig, RegistryConfigError};
+pub use signed::SignedEvidence;

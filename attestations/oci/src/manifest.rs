@@ -113,15 +113,21 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Manifest, Manif
     if let Some(version) = head.schema_version.filter(|v| *v != 2) {
         return Err(ManifestError::SchemaVersion(version));
     }
-    let header = content_type.map(|t| t.split(';').next().unwrap_or_default().trim().to_owned()).filter(|t| media_type::ACCEPTED.contains(&t.as_str()));
+    let header = content_type
+        .map(|t| t.split(';').next().unwrap_or_default().trim().to_owned())
+        .filter(|t| media_type::ACCEPTED.contains(&t.as_str()));
     let media_type = match (head.media_type, header) {
-        (Some(body), Some(header)) if body != header => return Err(ManifestError::MediaTypeConflict { body, header }),
+        (Some(body), Some(header)) if body != header => {
+            return Err(ManifestError::MediaTypeConflict { body, header });
+        }
         (Some(body), _) => body,
         (None, Some(header)) => header,
         (None, None) if head.schema_version == Some(2) && head.manifests.is_some() => media_type::OCI_INDEX.to_owned(),
         (None, None) if head.schema_version == Some(2) => media_type::OCI_MANIFEST.to_owned(),
         (None, None) => {
-            return Err(ManifestError::UnknownMediaType { found: content_type.unwrap_or("none").chars().take(200).collect() });
+            return Err(ManifestError::UnknownMediaType {
+                found: content_type.unwrap_or("none").chars().take(200).collect(),
+            });
         }
     };
     let manifest = match media_type.as_str() {
@@ -140,7 +146,9 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Manifest, Manif
             index.media_type = media_type;
             Manifest::Index(index)
         }
-        _ => return Err(ManifestError::UnknownMediaType { found: media_type.chars().take(200).collect() }),
+        _ => {
+            return Err(ManifestError::UnknownMediaType { found: media_type.chars().take(200).collect() });
+        }
     };
     Ok(manifest)
 }
@@ -160,7 +168,9 @@ impl ImageIndex {
         let images = || {
             self.manifests.iter().filter(|d| {
                 matches!(d.media_type.as_str(), media_type::OCI_MANIFEST | media_type::DOCKER_MANIFEST)
-                    && d.platform.as_ref().is_some_and(|p| p.os == platform.os && p.architecture == platform.architecture)
+                    && d.platform
+                        .as_ref()
+                        .is_some_and(|p| p.os == platform.os && p.architecture == platform.architecture)
             })
         };
         let variant = |d: &&Descriptor| d.platform.as_ref().and_then(|p| p.variant.clone());
@@ -175,7 +185,10 @@ impl ImageIndex {
         self.manifests
             .iter()
             .filter_map(|d| d.platform.as_ref())
-            .map(|p| Platform { os: p.os.clone(), architecture: p.architecture.clone(), variant: p.variant.clone() }.to_string())
+            .map(|p| {
+                Platform { os: p.os.clone(), architecture: p.architecture.clone(), variant: p.variant.clone() }
+                    .to_string()
+            })
             .collect()
     }
 }
@@ -190,7 +203,12 @@ mod tests {
             let variant = parts.get(2).map(|v| format!(r#","variant":"{v}""#)).unwrap_or_default();
             format!(r#","platform":{{"os":"{}","architecture":"{}"{variant}}}"#, parts[0], parts[1])
         });
-        format!(r#"{{"mediaType":"{media_type}","digest":"{}","size":{}{}}}"#, Digest::of(content), content.len(), platform.unwrap_or_default())
+        format!(
+            r#"{{"mediaType":"{media_type}","digest":"{}","size":{}{}}}"#,
+            Digest::of(content),
+            content.len(),
+            platform.unwrap_or_default()
+        )
     }
 
     #[test]
@@ -198,11 +216,18 @@ mod tests {
         let layers = [descriptor("application/vnd.oci.image.layer.v1.tar+gzip", b"l", None)].join(",");
         let config = descriptor("application/vnd.oci.image.config.v1+json", b"{}", None);
         let body = format!(r#"{{"schemaVersion":2,"config":{config},"layers":[{layers}]}}"#);
-        let Manifest::Image(m) = parse(body.as_bytes(), Some("application/vnd.docker.distribution.manifest.v2+json")).unwrap() else { panic!() };
+        let Manifest::Image(m) =
+            parse(body.as_bytes(), Some("application/vnd.docker.distribution.manifest.v2+json")).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!((m.media_type.as_str(), m.layers.len()), (media_type::DOCKER_MANIFEST, 1));
         let Manifest::Image(m) = parse(body.as_bytes(), Some("application/json")).unwrap() else { panic!() };
         assert_eq!(m.media_type, media_type::OCI_MANIFEST);
-        let with_type = format!(r#"{{"schemaVersion":2,"mediaType":"{}","config":{config},"layers":[]}}"#, media_type::OCI_MANIFEST);
+        let with_type = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","config":{config},"layers":[]}}"#,
+            media_type::OCI_MANIFEST
+        );
         let err = parse(with_type.as_bytes(), Some(media_type::DOCKER_MANIFEST)).unwrap_err();
         assert!(matches!(err, ManifestError::MediaTypeConflict { .. }), "{err}");
     }
@@ -213,16 +238,31 @@ mod tests {
         assert!(matches!(parse(schema1, None).unwrap_err(), ManifestError::SchemaVersion(1)));
         let other = br#"{"schemaVersion":2,"mediaType":"application/vnd.cncf.helm.config.v1+json"}"#;
         let err = parse(other, None).unwrap_err();
-        assert!(err.to_string().starts_with(r#"manifest of unknown media type "application/vnd.cncf.helm.config.v1+json""#), "{err}");
+        assert!(
+            err.to_string().starts_with(r#"manifest of unknown media type "application/vnd.cncf.helm.config.v1+json""#),
+            "{err}"
+        );
         assert!(matches!(parse(b"<html>", None).unwrap_err(), ManifestError::Json(_)));
         let deep = format!(r#"{{"schemaVersion":2,"x":{}"#, "[".repeat(100));
         assert!(matches!(parse(deep.as_bytes(), None).unwrap_err(), ManifestError::Limit(_)));
         let bad_digest = br#"{"schemaVersion":2,"config":{"mediaType":"a","digest":"sha256:00","size":1},"layers":[]}"#;
-        assert!(parse(bad_digest, Some(media_type::OCI_MANIFEST)).unwrap_err().to_string().contains("is not a sha256:<64"));
-        let negative = format!(r#"{{"schemaVersion":2,"config":{},"layers":[]}}"#, descriptor("a", b"", None).replace(r#""size":0"#, r#""size":-5"#));
-        assert!(matches!(parse(negative.as_bytes(), Some(media_type::OCI_MANIFEST)).unwrap_err(), ManifestError::NegativeSize { size: -5, .. }));
-        let duplicate = format!(r#"{{"schemaVersion":2,"config":{c},"config":{c},"layers":[]}}"#, c = descriptor("a", b"", None));
-        assert!(matches!(parse(duplicate.as_bytes(), Some(media_type::OCI_MANIFEST)).unwrap_err(), ManifestError::Json(_)));
+        assert!(
+            parse(bad_digest, Some(media_type::OCI_MANIFEST)).unwrap_err().to_string().contains("is not a sha256:<64")
+        );
+        let negative = format!(
+            r#"{{"schemaVersion":2,"config":{},"layers":[]}}"#,
+            descriptor("a", b"", None).replace(r#""size":0"#, r#""size":-5"#)
+        );
+        assert!(matches!(
+            parse(negative.as_bytes(), Some(media_type::OCI_MANIFEST)).unwrap_err(),
+            ManifestError::NegativeSize { size: -5, .. }
+        ));
+        let duplicate =
+            format!(r#"{{"schemaVersion":2,"config":{c},"config":{c},"layers":[]}}"#, c = descriptor("a", b"", None));
+        assert!(matches!(
+            parse(duplicate.as_bytes(), Some(media_type::OCI_MANIFEST)).unwrap_err(),
+            ManifestError::Json(_)
+        ));
     }
 
     #[test]

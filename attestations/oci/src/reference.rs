@@ -110,14 +110,17 @@ impl std::str::FromStr for Platform {
 
     fn from_str(text: &str) -> Result<Self, String> {
         let parts: Vec<&str> = text.split('/').collect();
-        let valid = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        let valid =
+            |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         match parts.as_slice() {
             [os, arch] | [os, arch, _] if parts.iter().all(|p| valid(p)) => Ok(Self {
                 os: (*os).to_owned(),
                 architecture: (*arch).to_owned(),
                 variant: parts.get(2).map(|v| (*v).to_owned()),
             }),
-            _ => Err(format!("{text:?} is not a platform: expected OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8")),
+            _ => Err(format!(
+                "{text:?} is not a platform: expected OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8"
+            )),
         }
     }
 }
@@ -139,9 +142,15 @@ mod tests {
     #[test]
     fn normalises_like_docker() {
         let r: ImageReference = "alpine".parse().unwrap();
-        assert_eq!((r.registry(), r.registry_host(), r.repository(), r.tag()), ("docker.io", "index.docker.io", "library/alpine", Some("latest")));
+        assert_eq!(
+            (r.registry(), r.registry_host(), r.repository(), r.tag()),
+            ("docker.io", "index.docker.io", "library/alpine", Some("latest"))
+        );
         let r: ImageReference = "127.0.0.1:5000/team/app:v1".parse().unwrap();
-        assert_eq!((r.registry(), r.registry_host(), r.repository(), r.manifest_reference().as_str()), ("127.0.0.1:5000", "127.0.0.1:5000", "team/app", "v1"));
+        assert_eq!(
+            (r.registry(), r.registry_host(), r.repository(), r.manifest_reference().as_str()),
+            ("127.0.0.1:5000", "127.0.0.1:5000", "team/app", "v1")
+        );
         assert_eq!(r.name(), "127.0.0.1:5000/team/app");
         let digest = Digest::of(b"x");
         let pinned = r.pinned(digest);

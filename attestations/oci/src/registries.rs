@@ -106,9 +106,12 @@ impl RegistryConfig {
                 tracing::debug!(path = origin, "no registry configuration: anonymous access");
                 return Ok(Self::anonymous());
             }
-            Err(e) => return Err(RegistryConfigError { origin, problem: e.to_string() }),
+            Err(e) => {
+                return Err(RegistryConfigError { origin, problem: e.to_string() });
+            }
         };
-        let text = String::from_utf8(bytes).map_err(|_| RegistryConfigError { origin: origin.clone(), problem: "not UTF-8 text".into() })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| RegistryConfigError { origin: origin.clone(), problem: "not UTF-8 text".into() })?;
         let mut config = Self::from_json(&origin, &text)?;
         config.origin = Some(path);
         Ok(config)
@@ -125,12 +128,15 @@ impl RegistryConfig {
     pub fn from_json(origin: &str, text: &str) -> Result<Self, RegistryConfigError> {
         let problem = |problem: String| RegistryConfigError { origin: origin.to_owned(), problem };
         limits::check_json(text.as_bytes(), MAX_CONFIG_BYTES, 16).map_err(|e| problem(e.to_string()))?;
-        let file: ConfigFile = serde_json::from_str(text).map_err(|e| problem(format!("not a Docker config.json: {e}")))?;
+        let file: ConfigFile =
+            serde_json::from_str(text).map_err(|e| problem(format!("not a Docker config.json: {e}")))?;
         let mut credentials = HashMap::new();
         for (key, entry) in file.auths {
             let host = normalise_host(&key);
             let found = match (entry.auth.filter(|a| !a.is_empty()), entry.username, entry.password) {
-                (Some(auth), _, _) => Some(decode_auth(&auth).map_err(|why| problem(format!("auths.{key:?}.auth: {why}")))?),
+                (Some(auth), _, _) => {
+                    Some(decode_auth(&auth).map_err(|why| problem(format!("auths.{key:?}.auth: {why}")))?)
+                }
                 (None, Some(username), Some(password)) => Some(Credentials { username, password }),
                 // An entry without a secret, as `docker login` leaves when a credential store
                 // holds the password.
@@ -221,7 +227,9 @@ pub fn is_loopback(registry: &str) -> bool {
     let host = normalise_host(registry);
     let name = match host.strip_prefix('[') {
         Some(bracketed) => bracketed.split(']').next().unwrap_or_default().to_owned(),
-        None => host.rsplit_once(':').map_or(host.clone(), |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name.to_owned() } else { host.clone() }),
+        None => host.rsplit_once(':').map_or(host.clone(), |(name, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) { name.to_owned() } else { host.clone() }
+        }),
     };
     name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
@@ -260,7 +268,10 @@ mod tests {
         let err = RegistryConfig::from_json("c.json", r#"{"auths": {"h": {"auth": "YWxpY2U="}}}"#).unwrap_err();
         assert!(err.to_string().contains("not user:password"), "{err}");
         let err = RegistryConfig::from_json("c.json", r#"{"credsStore": "../../tmp/x"}"#).unwrap_err();
-        assert!(err.to_string().contains("credential helper docker-credential-../../tmp/x: not a helper name"), "{err}");
+        assert!(
+            err.to_string().contains("credential helper docker-credential-../../tmp/x: not a helper name"),
+            "{err}"
+        );
         let err = RegistryConfig::from_json("c.json", "[").unwrap_err();
         assert!(err.to_string().contains("not a Docker config.json"), "{err}");
         let dir = tempfile::tempdir().unwrap();

@@ -13,8 +13,8 @@
 use std::fmt;
 
 use provgate_attestations::{
-    ArtifactRef, Bundle, BundleVerifier, Check, Rejection, SignedContent, Statement, TrustPolicy, VerifiedProvenance, Vouching,
-    dsse, verify_and_authorize,
+    ArtifactRef, Bundle, BundleVerifier, Check, Rejection, SignedContent, Statement, TrustPolicy, VerifiedProvenance,
+    Vouching, dsse, verify_and_authorize,
 };
 
 use crate::{
@@ -50,7 +50,9 @@ impl fmt::Display for Location {
 
 /// An object found under one digest that is about another.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{location} is about {about}, not {subject}: a signature or attestation replayed or attached to the wrong image")]
+#[error(
+    "{location} is about {about}, not {subject}: a signature or attestation replayed or attached to the wrong image"
+)]
 pub struct Binding {
     pub location: Location,
     pub subject: Digest,
@@ -111,14 +113,18 @@ pub async fn find(repository: &Repository, subject: Digest) -> Result<Vec<Found>
         for (layer, descriptor) in manifest.layers.iter().enumerate().take(MAX_SIGNED_OBJECTS) {
             let location = Location::CosignTag { tag: tag.clone(), layer };
             let signed = match (suffix, descriptor.media_type.as_str()) {
-                ("sig", media_type::COSIGN_SIMPLE_SIGNING) => match content(repository.blob(descriptor, MAX_PAYLOAD_BYTES as u64).await)? {
-                    Ok(payload) => legacy_signature(&location, subject, &payload, &descriptor.annotations)?,
-                    Err(why) => Err(why),
-                },
-                ("att", media_type::DSSE_ENVELOPE) => match content(repository.blob(descriptor, MAX_BUNDLE_BYTES).await)? {
-                    Ok(envelope) => legacy_attestation(&location, subject, &envelope, &descriptor.annotations)?,
-                    Err(why) => Err(why),
-                },
+                ("sig", media_type::COSIGN_SIMPLE_SIGNING) => {
+                    match content(repository.blob(descriptor, MAX_PAYLOAD_BYTES as u64).await)? {
+                        Ok(payload) => legacy_signature(&location, subject, &payload, &descriptor.annotations)?,
+                        Err(why) => Err(why),
+                    }
+                }
+                ("att", media_type::DSSE_ENVELOPE) => {
+                    match content(repository.blob(descriptor, MAX_BUNDLE_BYTES).await)? {
+                        Ok(envelope) => legacy_attestation(&location, subject, &envelope, &descriptor.annotations)?,
+                        Err(why) => Err(why),
+                    }
+                }
                 (_, other) => {
                     tracing::debug!(%location, media_type = other, "not a cosign signature or attestation layer");
                     continue;
@@ -128,7 +134,8 @@ pub async fn find(repository: &Repository, subject: Digest) -> Result<Vec<Found>
         }
     }
     for descriptor in repository.referrers(subject).await?.iter().take(MAX_SIGNED_OBJECTS) {
-        let is_bundle = descriptor.artifact_type.as_deref().is_some_and(|t| t.starts_with("application/vnd.dev.sigstore.bundle"));
+        let is_bundle =
+            descriptor.artifact_type.as_deref().is_some_and(|t| t.starts_with("application/vnd.dev.sigstore.bundle"));
         if !is_bundle {
             continue;
         }
@@ -169,7 +176,11 @@ pub fn legacy_signature(
         Err(e) => return Ok(Err(e.to_string())),
     };
     if parsed.digest() != Some(subject) {
-        return Err(Binding { location: location.clone(), subject, about: parsed.manifest_digest.chars().take(100).collect() });
+        return Err(Binding {
+            location: location.clone(),
+            subject,
+            about: parsed.manifest_digest.chars().take(100).collect(),
+        });
     }
     Ok(cosign::legacy_bundle(LegacyContent::SimpleSigning(payload), annotations)
         .map(|bundle| Signed::Signature { bundle, artifact: Artifact::Payload(payload.to_vec()), statement: false })
@@ -193,7 +204,12 @@ pub fn legacy_attestation(
         .map_err(|e| e.to_string()))
 }
 
-async fn referrer(repository: &Repository, location: &Location, subject: Digest, manifest: Digest) -> Result<Result<Signed, String>, FindError> {
+async fn referrer(
+    repository: &Repository,
+    location: &Location,
+    subject: Digest,
+    manifest: Digest,
+) -> Result<Result<Signed, String>, FindError> {
     let manifest = match content(repository.manifest(&manifest.to_string()).await)? {
         Ok(FetchedManifest { manifest: Manifest::Image(manifest), .. }) => manifest,
         Ok(_) => return Ok(Err("an index, not a referrer manifest".into())),
@@ -206,7 +222,8 @@ async fn referrer(repository: &Repository, location: &Location, subject: Digest,
             return Err(Binding { location: location.clone(), subject, about }.into());
         }
     }
-    let Some(layer) = manifest.layers.iter().find(|l| l.media_type.starts_with("application/vnd.dev.sigstore.bundle")) else {
+    let Some(layer) = manifest.layers.iter().find(|l| l.media_type.starts_with("application/vnd.dev.sigstore.bundle"))
+    else {
         return Ok(Err("no Sigstore bundle layer".into()));
     };
     let bytes = match content(repository.blob(layer, MAX_BUNDLE_BYTES).await)? {
@@ -271,7 +288,9 @@ pub fn verify_signature(
     } else {
         verify_with_policy_keys(verifier, policy, bundle, artifact)?
     };
-    debug_assert!(matches!(&verified.content, SignedContent::Statement(s) if s.predicate_type == COSIGN_SIGN_PREDICATE));
+    debug_assert!(
+        matches!(&verified.content, SignedContent::Statement(s) if s.predicate_type == COSIGN_SIGN_PREDICATE)
+    );
     let rule = policy.authorize(&verified.signer, Vouching::ArtifactSignature)?;
     Ok(VerifiedProvenance { authorized_by: rule.name.clone(), bundle: verified })
 }
@@ -295,13 +314,21 @@ fn verify_with_policy_keys(
         }
     }
     Err(first_other.unwrap_or_else(|| {
-        Rejection::new(Check::Identity, format!("signed with a managed key that none of the {tried} public keys of {} verifies", policy.origin()))
+        Rejection::new(
+            Check::Identity,
+            format!("signed with a managed key that none of the {tried} public keys of {} verifies", policy.origin()),
+        )
     }))
 }
 
 /// Verifies an attestation about the image `subject` and authorizes its signer for its
 /// predicate type.
-pub fn verify_attestation(verifier: &BundleVerifier, policy: &TrustPolicy, bundle: &Bundle, subject: Digest) -> Result<VerifiedProvenance, Rejection> {
+pub fn verify_attestation(
+    verifier: &BundleVerifier,
+    policy: &TrustPolicy,
+    bundle: &Bundle,
+    subject: Digest,
+) -> Result<VerifiedProvenance, Rejection> {
     verify_and_authorize(verifier, policy, bundle, Some(ArtifactRef::Sha256(subject.0)))
 }
 
@@ -338,14 +365,22 @@ impl SignedEvidence {
     }
 
     pub fn attestation(bundle: &Bundle, subject: Digest) -> Self {
-        Self { bundle: bundle.json().to_owned(), payload: None, statement: true, attestation: true, subject: subject.to_string() }
+        Self {
+            bundle: bundle.json().to_owned(),
+            payload: None,
+            statement: true,
+            attestation: true,
+            subject: subject.to_string(),
+        }
     }
 
     /// Verifies it again, with the trusted root and policy given.
     pub fn verify(&self, verifier: &BundleVerifier, policy: &TrustPolicy) -> Result<VerifiedProvenance, Rejection> {
         use base64::Engine as _;
-        let bundle = Bundle::from_slice(self.bundle.as_bytes()).map_err(|e| Rejection::new(Check::Bundle, e.to_string()))?;
-        let subject: Digest = self.subject.parse().map_err(|e: crate::digest::DigestError| Rejection::new(Check::Artifact, e.0))?;
+        let bundle =
+            Bundle::from_slice(self.bundle.as_bytes()).map_err(|e| Rejection::new(Check::Bundle, e.to_string()))?;
+        let subject: Digest =
+            self.subject.parse().map_err(|e: crate::digest::DigestError| Rejection::new(Check::Artifact, e.0))?;
         if self.attestation {
             return verify_attestation(verifier, policy, &bundle, subject);
         }

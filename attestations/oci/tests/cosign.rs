@@ -95,7 +95,10 @@ fn a_keyless_signature_verifies_with_its_log_entry() {
     let layer = world.signature(&signer);
     let verified = world.verify(&layer).unwrap();
     assert_eq!(verified.authorized_by, "release workflow");
-    assert_eq!(verified.bundle.signer.identity(), "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main");
+    assert_eq!(
+        verified.bundle.signer.identity(),
+        "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
+    );
     let entry = &verified.bundle.log_entries[0];
     assert_eq!(entry.kind, "hashedrekord/0.0.1");
     assert_eq!(entry.log_index, world.sigstore.rekor_v1.len() - 1);
@@ -109,7 +112,10 @@ fn a_payload_for_another_image_refuses_the_image() {
     let other = Digest::of(b"another image");
     let options = world.sigstore.default_options();
     let layer = cosign::signature_layer(&mut world.sigstore, &signer, REPOSITORY, &other.to_string(), &options);
-    let Err(binding) = signed::legacy_signature(&World::location(), world.image, &layer.bytes, &layer.annotations) else { panic!("must be refused") };
+    let Err(binding) = signed::legacy_signature(&World::location(), world.image, &layer.bytes, &layer.annotations)
+    else {
+        panic!("must be refused")
+    };
     assert_eq!(binding, Binding { location: World::location(), subject: world.image, about: other.to_string() });
     assert!(binding.to_string().contains("replayed or attached to the wrong image"), "{binding}");
 }
@@ -136,7 +142,12 @@ fn a_certificate_from_another_ca_fails_the_chain_check() {
     // which changes nothing: the trusted root decides.
     let signer = stranger.keyless(&release());
     let mut layer = world.signature(&signer);
-    let chain: String = stranger.fulcio.chain().iter().map(|der| provgate_attestations_testkit::keys::pem("CERTIFICATE", der)).collect();
+    let chain: String = stranger
+        .fulcio
+        .chain()
+        .iter()
+        .map(|der| provgate_attestations_testkit::keys::pem("CERTIFICATE", der))
+        .collect();
     layer.annotations.insert("dev.sigstore.cosign/chain".into(), chain);
     assert_eq!(world.rejection(&layer).check, Check::Chain);
 }
@@ -144,11 +155,21 @@ fn a_certificate_from_another_ca_fails_the_chain_check() {
 #[test]
 fn an_identity_outside_the_policy_is_refused() {
     let mut world = World::new();
-    let signer = world.sigstore.keyless(&Identity::github_actions("evil/fork", ".github/workflows/release.yml", "refs/heads/main", "push"));
+    let signer = world.sigstore.keyless(&Identity::github_actions(
+        "evil/fork",
+        ".github/workflows/release.yml",
+        "refs/heads/main",
+        "push",
+    ));
     let layer = world.signature(&signer);
     let rejection = world.rejection(&layer);
     assert_eq!(rejection.check, Check::Identity);
-    assert!(rejection.detail.contains("found \"https://github.com/evil/fork/.github/workflows/release.yml@refs/heads/main\""), "{rejection}");
+    assert!(
+        rejection
+            .detail
+            .contains("found \"https://github.com/evil/fork/.github/workflows/release.yml@refs/heads/main\""),
+        "{rejection}"
+    );
     // A trusted identity that may not sign images (no artifact_signatures).
     let signer = world.sigstore.keyless(&Identity::email("sbom@acme.example", "https://accounts.example"));
     let layer = world.signature(&signer);
@@ -179,14 +200,20 @@ fn the_signed_entry_timestamp_is_checked_against_the_trusted_logs() {
     assert_eq!(world.rejection(&layer).check, Check::InclusionPromise);
     // The integrated time moved: the SET no longer signs it.
     let mut layer = world.signature(&signer);
-    edit_rekor(&mut layer, |rekor| rekor["Payload"]["integratedTime"] = json!(rekor["Payload"]["integratedTime"].as_i64().unwrap() - 30));
+    edit_rekor(&mut layer, |rekor| {
+        rekor["Payload"]["integratedTime"] = json!(rekor["Payload"]["integratedTime"].as_i64().unwrap() - 30)
+    });
     assert_eq!(world.rejection(&layer).check, Check::InclusionPromise);
     // Logged by a log the trusted root does not know.
     let mut stranger = PrivateSigstore::new();
     let options = stranger.default_options();
-    let logged_elsewhere = cosign::signature_layer(&mut stranger, &signer, REPOSITORY, &world.image.to_string(), &options);
+    let logged_elsewhere =
+        cosign::signature_layer(&mut stranger, &signer, REPOSITORY, &world.image.to_string(), &options);
     let mut layer = world.signature(&signer);
-    layer.annotations.insert("dev.sigstore.cosign/bundle".into(), logged_elsewhere.annotations["dev.sigstore.cosign/bundle"].clone());
+    layer.annotations.insert(
+        "dev.sigstore.cosign/bundle".into(),
+        logged_elsewhere.annotations["dev.sigstore.cosign/bundle"].clone(),
+    );
     let rejection = world.rejection(&layer);
     assert_eq!(rejection.check, Check::InclusionPromise, "{rejection}");
     assert!(rejection.detail.contains("No log key"), "{rejection}");
@@ -199,9 +226,12 @@ fn the_log_entry_must_be_this_signatures() {
     let layer = world.signature(&signer);
     // A genuine entry of the trusted log, for another signature by the same signer.
     let options = world.sigstore.default_options();
-    let other = cosign::signature_layer(&mut world.sigstore, &signer, REPOSITORY, &Digest::of(b"other").to_string(), &options);
+    let other =
+        cosign::signature_layer(&mut world.sigstore, &signer, REPOSITORY, &Digest::of(b"other").to_string(), &options);
     let mut swapped = layer.clone();
-    swapped.annotations.insert("dev.sigstore.cosign/bundle".into(), other.annotations["dev.sigstore.cosign/bundle"].clone());
+    swapped
+        .annotations
+        .insert("dev.sigstore.cosign/bundle".into(), other.annotations["dev.sigstore.cosign/bundle"].clone());
     let rejection = world.rejection(&swapped);
     assert_eq!(rejection.check, Check::Artifact, "{rejection}");
     assert!(rejection.detail.contains("hashedrekord entry"), "{rejection}");
@@ -213,7 +243,10 @@ fn a_keyless_signature_needs_its_log_entry() {
     let signer = world.sigstore.keyless(&release());
     let mut layer = world.signature(&signer);
     layer.annotations.remove("dev.sigstore.cosign/bundle");
-    let why = signed::legacy_signature(&World::location(), world.image, &layer.bytes, &layer.annotations).unwrap().err().expect("unusable");
+    let why = signed::legacy_signature(&World::location(), world.image, &layer.bytes, &layer.annotations)
+        .unwrap()
+        .err()
+        .expect("unusable");
     assert!(why.starts_with("neither a Rekor entry"), "{why}");
 }
 
@@ -223,7 +256,10 @@ fn a_certificate_expired_when_logged_is_refused() {
     let now = world.sigstore.now;
     let minutes = jiff::SignedDuration::from_mins;
     // Valid for ten minutes an hour ago; logged a minute ago.
-    let signer = world.sigstore.keyless_with(&release(), &LeafOptions { not_before: now - minutes(60), not_after: now - minutes(50), sct: true });
+    let signer = world.sigstore.keyless_with(
+        &release(),
+        &LeafOptions { not_before: now - minutes(60), not_after: now - minutes(50), sct: true },
+    );
     let layer = world.signature(&signer);
     let rejection = world.rejection(&layer);
     assert_eq!(rejection.check, Check::Chain, "{rejection}");
@@ -233,7 +269,10 @@ fn a_certificate_expired_when_logged_is_refused() {
 #[test]
 fn managed_keys_verify_against_the_keys_the_policy_trusts() {
     let mut world = World::new();
-    let key = Signer { key: std::mem::replace(&mut world.key.key, provgate_attestations_testkit::Keypair::p256()), certificate: None };
+    let key = Signer {
+        key: std::mem::replace(&mut world.key.key, provgate_attestations_testkit::Keypair::p256()),
+        certificate: None,
+    };
     let layer = world.signature(&key);
     assert!(!layer.annotations.contains_key("dev.sigstore.cosign/certificate"));
     let verified = world.verify(&layer).unwrap();
@@ -245,14 +284,20 @@ fn managed_keys_verify_against_the_keys_the_policy_trusts() {
 }
 
 fn attestation(world: &mut World, signer: &Signer, about: Digest, predicate_type: &str) -> Blob {
-    let statement = cosign::image_statement(REPOSITORY, &about.to_string(), predicate_type, json!({ "buildDefinition": {}, "runDetails": {} }));
+    let statement = cosign::image_statement(
+        REPOSITORY,
+        &about.to_string(),
+        predicate_type,
+        json!({ "buildDefinition": {}, "runDetails": {} }),
+    );
     let options = world.sigstore.default_options();
     cosign::attestation_layer(&mut world.sigstore, signer, &statement, &options)
 }
 
 fn verify_attestation(world: &World, layer: &Blob) -> Result<Result<VerifiedProvenance, Rejection>, Binding> {
     let location = Location::CosignTag { tag: "sha256-x.att".into(), layer: 0 };
-    let signed = signed::legacy_attestation(&location, world.image, &layer.bytes, &layer.annotations)?.expect("readable");
+    let signed =
+        signed::legacy_attestation(&location, world.image, &layer.bytes, &layer.annotations)?.expect("readable");
     let Signed::Attestation { bundle, .. } = signed else { panic!("an attestation") };
     Ok(signed::verify_attestation(&world.verifier, &world.policy, &bundle, world.image))
 }
@@ -264,7 +309,10 @@ fn attestations_verify_and_are_authorized_by_predicate_type() {
     let image = world.image;
     let layer = attestation(&mut world, &signer, image, SLSA);
     let verified = verify_attestation(&world, &layer).unwrap().unwrap();
-    assert_eq!((verified.authorized_by.as_str(), verified.bundle.log_entries[0].kind.as_str()), ("release workflow", "dsse/0.0.1"));
+    assert_eq!(
+        (verified.authorized_by.as_str(), verified.bundle.log_entries[0].kind.as_str()),
+        ("release workflow", "dsse/0.0.1")
+    );
     // The SBOM bot may attest SBOMs, not provenance.
     let bot = world.sigstore.keyless(&Identity::email("sbom@acme.example", "https://accounts.example"));
     let layer = attestation(&mut world, &bot, image, SLSA);
@@ -293,17 +341,22 @@ fn an_attestation_about_another_image_refuses_the_image() {
 fn cosign_3_statement_signatures_are_image_signatures() {
     let mut world = World::new();
     let signer = world.sigstore.keyless(&release());
-    let statement = cosign::image_statement(REPOSITORY, &world.image.to_string(), cosign::COSIGN_SIGN_PREDICATE, json!({}));
+    let statement =
+        cosign::image_statement(REPOSITORY, &world.image.to_string(), cosign::COSIGN_SIGN_PREDICATE, json!({}));
     let options = world.sigstore.rekor_v2_options();
     let bundle = world.sigstore.sign_statement(&signer, &statement, &options);
     let bundle = provgate_attestations::Bundle::from_slice(bundle.to_string().as_bytes()).unwrap();
-    let verified = signed::verify_signature(&world.verifier, &world.policy, &bundle, &Artifact::Manifest, true, world.image).unwrap();
+    let verified =
+        signed::verify_signature(&world.verifier, &world.policy, &bundle, &Artifact::Manifest, true, world.image)
+            .unwrap();
     assert_eq!(verified.authorized_by, "release workflow");
     // The same statement from a signer that may only attest SBOMs does not sign images.
     let bot = world.sigstore.keyless(&Identity::email("sbom@acme.example", "https://accounts.example"));
     let bundle = world.sigstore.sign_statement(&bot, &statement, &options);
     let bundle = provgate_attestations::Bundle::from_slice(bundle.to_string().as_bytes()).unwrap();
-    let rejection = signed::verify_signature(&world.verifier, &world.policy, &bundle, &Artifact::Manifest, true, world.image).unwrap_err();
+    let rejection =
+        signed::verify_signature(&world.verifier, &world.policy, &bundle, &Artifact::Manifest, true, world.image)
+            .unwrap_err();
     assert_eq!(rejection.check, Check::Policy);
 }
 
@@ -312,7 +365,10 @@ fn unreadable_annotations_make_a_signature_unusable() {
     let mut world = World::new();
     let signer = world.sigstore.keyless(&release());
     let mut layer = world.signature(&signer);
-    layer.annotations.insert("dev.sigstore.cosign/certificate".into(), "-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----".into());
+    layer.annotations.insert(
+        "dev.sigstore.cosign/certificate".into(),
+        "-----BEGIN CERTIFICATE-----\n%%%\n-----END CERTIFICATE-----".into(),
+    );
     let result = signed::legacy_signature(&World::location(), world.image, &layer.bytes, &layer.annotations).unwrap();
     let why = result.err().expect("unusable");
     assert!(why.contains("annotation dev.sigstore.cosign/certificate: PEM certificate is not base64"), "{why}");

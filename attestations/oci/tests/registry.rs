@@ -10,7 +10,10 @@ use std::{
 
 use provgate_attestations::{BundleVerifier, SbomFile, SbomFormat, SbomReader, TrustPolicy, TrustRoot};
 use provgate_attestations_testkit::{Identity, PrivateSigstore, Signer};
-use provgate_oci::{ImageError, ImageOptions, ImageReference, ImageVerifier, Problem, RegistryConfig, Step, TrustedImage, signed::Location};
+use provgate_oci::{
+    ImageError, ImageOptions, ImageReference, ImageVerifier, Problem, RegistryConfig, Step, TrustedImage,
+    signed::Location,
+};
 use provgate_oci_testkit::{Image, Member, Pusher, Registry, cosign, oci};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -46,7 +49,11 @@ impl SbomReader for RecordingReader {
             return Err(Unreadable);
         }
         self.seen.borrow_mut().push((format, document.to_owned()));
-        Ok(vec![SbomFile { sha256: Sha256::digest(b"a file the SBOM lists").into(), path: Some("/opt/listed".into()), package: Some("pkg".into()) }])
+        Ok(vec![SbomFile {
+            sha256: Sha256::digest(b"a file the SBOM lists").into(),
+            path: Some("/opt/listed".into()),
+            package: Some("pkg".into()),
+        }])
     }
 }
 
@@ -94,7 +101,8 @@ artifact_signatures = true
     fn sign(&mut self, repository: &str, digest: &str, signers: &[&Signer]) {
         let options = self.sigstore.default_options();
         let name = self.registry.repository(repository);
-        let layers = signers.iter().map(|s| cosign::signature_layer(&mut self.sigstore, s, &name, digest, &options)).collect();
+        let layers =
+            signers.iter().map(|s| cosign::signature_layer(&mut self.sigstore, s, &name, digest, &options)).collect();
         cosign::push_cosign(&self.pusher, repository, digest, "sig", layers);
     }
 
@@ -105,7 +113,12 @@ artifact_signatures = true
         cosign::push_cosign(&self.pusher, repository, digest, "att", vec![layer]);
     }
 
-    fn verify<R: SbomReader>(&self, reference: &str, sbom: &R, options: &ImageOptions) -> Result<TrustedImage, ImageError> {
+    fn verify<R: SbomReader>(
+        &self,
+        reference: &str,
+        sbom: &R,
+        options: &ImageOptions,
+    ) -> Result<TrustedImage, ImageError> {
         let reference: ImageReference = reference.parse().unwrap();
         let registries = RegistryConfig::anonymous();
         let images = ImageVerifier { verifier: &self.verifier, policy: &self.policy, sbom, registries: &registries };
@@ -126,7 +139,11 @@ fn sbom_attestations_go_through_the_sbom_seam() {
     let reader = RecordingReader::default();
     let reference = format!("{}:v1", world.registry.repository("app"));
     let image = world.verify(&reference, &reader, &ImageOptions::default()).unwrap();
-    assert_eq!(*reader.seen.borrow(), vec![(SbomFormat::Spdx, spdx.to_string())], "the predicate reaches the reader as signed");
+    assert_eq!(
+        *reader.seen.borrow(),
+        vec![(SbomFormat::Spdx, spdx.to_string())],
+        "the predicate reaches the reader as signed"
+    );
     assert_eq!(image.attestations.len(), 1);
     let listed: [u8; 32] = Sha256::digest(b"a file the SBOM lists").into();
     assert_eq!(image.sbom_files.len(), 1, "the image digest (the statement's subject) is not a file");
@@ -134,7 +151,8 @@ fn sbom_attestations_go_through_the_sbom_seam() {
     let allowlist: Vec<[u8; 32]> = image.allowlist().iter().map(|d| d.sha256).collect();
     assert_eq!(allowlist, vec![Sha256::digest(ELF).into(), listed]);
     // Only the SBOM, when layer contents are not asked for.
-    let image = world.verify(&reference, &reader, &ImageOptions { layer_contents: false, ..ImageOptions::default() }).unwrap();
+    let image =
+        world.verify(&reference, &reader, &ImageOptions { layer_contents: false, ..ImageOptions::default() }).unwrap();
     assert_eq!(image.allowlist().iter().map(|d| d.sha256).collect::<Vec<_>>(), vec![listed]);
     assert_eq!(image.layer_stats.compressed_bytes, 0, "no layer was read");
 }
@@ -152,7 +170,12 @@ fn an_unreadable_sbom_refuses_the_image() {
     assert_eq!(err.step, Step::Attestations);
     assert!(matches!(*err.problem, Problem::Sbom { .. }), "{err}");
     let tag = format!("{}.att", digest.replace(':', "-"));
-    assert_eq!(err.to_string(), format!("image {reference}: reading attestations: {tag} layer 0: reading the SPDX SBOM: this SBOM cannot be read"));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "image {reference}: reading attestations: {tag} layer 0: reading the SPDX SBOM: this SBOM cannot be read"
+        )
+    );
 }
 
 #[test]
@@ -166,12 +189,20 @@ fn signatures_and_attestations_of_others_are_reported_not_used() {
     world.sign("app", &digest, &[&scanner, &release]);
     world.attest("app", &digest, &scanner, json!({ "spdxVersion": "SPDX-2.3" }));
     let reader = RecordingReader::default();
-    let image = world.verify(&format!("{}:v1", world.registry.repository("app")), &reader, &ImageOptions::default()).unwrap();
+    let image =
+        world.verify(&format!("{}:v1", world.registry.repository("app")), &reader, &ImageOptions::default()).unwrap();
     assert_eq!(image.signatures.len(), 1);
-    assert_eq!(image.signature().location, Location::CosignTag { tag: format!("{}.sig", digest.replace(':', "-")), layer: 1 });
+    assert_eq!(
+        image.signature().location,
+        Location::CosignTag { tag: format!("{}.sig", digest.replace(':', "-")), layer: 1 }
+    );
     assert_eq!(image.not_used.len(), 2, "{:?}", image.not_used);
     assert!(image.not_used[0].reason.starts_with("signature: identity check failed"), "{:?}", image.not_used[0]);
-    assert!(image.not_used[1].reason.starts_with(&format!("attestation ({SPDX}): identity check failed")), "{:?}", image.not_used[1]);
+    assert!(
+        image.not_used[1].reason.starts_with(&format!("attestation ({SPDX}): identity check failed")),
+        "{:?}",
+        image.not_used[1]
+    );
     assert!(reader.seen.borrow().is_empty(), "an untrusted SBOM is never read");
     assert!(image.sbom_files.is_empty());
     let detail = image.detail();
@@ -188,9 +219,18 @@ fn a_signature_of_the_platform_manifest_is_enough() {
     let index_digest = world.pusher.index("multi", "v2", &index);
     let release = world.release();
     world.sign("multi", &digest, &[&release]);
-    let trusted = world.verify(&format!("{}:v2", world.registry.repository("multi")), &RecordingReader::default(), &ImageOptions::default()).unwrap();
+    let trusted = world
+        .verify(
+            &format!("{}:v2", world.registry.repository("multi")),
+            &RecordingReader::default(),
+            &ImageOptions::default(),
+        )
+        .unwrap();
     assert_eq!(trusted.digest.to_string(), digest);
-    assert_eq!(trusted.index.as_ref().map(|(d, p)| (d.to_string(), p.to_string())), Some((index_digest, "linux/amd64".to_owned())));
+    assert_eq!(
+        trusted.index.as_ref().map(|(d, p)| (d.to_string(), p.to_string())),
+        Some((index_digest, "linux/amd64".to_owned()))
+    );
     assert_eq!(trusted.signature().subject.to_string(), digest);
 }
 
@@ -216,14 +256,20 @@ fn verify_at(port: u16) -> ImageError {
     let verifier = BundleVerifier::new(&root).unwrap();
     let policy = TrustPolicy::nothing_trusted();
     let registries = RegistryConfig::anonymous();
-    let images = ImageVerifier { verifier: &verifier, policy: &policy, sbom: &RecordingReader::default(), registries: &registries };
+    let images = ImageVerifier {
+        verifier: &verifier,
+        policy: &policy,
+        sbom: &RecordingReader::default(),
+        registries: &registries,
+    };
     let reference: ImageReference = format!("127.0.0.1:{port}/app:v1").parse().unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(images.verify(&reference, &ImageOptions::default())).unwrap_err()
 }
 
 fn http(headers: &str, body: &[u8]) -> Vec<u8> {
-    let mut answer = format!("HTTP/1.1 200 OK\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
+    let mut answer =
+        format!("HTTP/1.1 200 OK\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
     answer.extend_from_slice(body);
     answer
 }
@@ -232,7 +278,12 @@ fn http(headers: &str, body: &[u8]) -> Vec<u8> {
 fn oversized_manifests_are_refused_before_they_are_read() {
     let port = serve(|_| http("Content-Type: application/vnd.oci.image.manifest.v1+json\r\n", &vec![b' '; 5 << 20]));
     let err = verify_at(port);
-    assert_eq!(err.to_string(), format!("image 127.0.0.1:{port}/app:v1: resolving the reference: manifest app:v1 is larger than the 4194304 bytes allowed"));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "image 127.0.0.1:{port}/app:v1: resolving the reference: manifest app:v1 is larger than the 4194304 bytes allowed"
+        )
+    );
 }
 
 #[test]
@@ -243,7 +294,13 @@ fn a_manifest_whose_digest_the_registry_misnames_is_refused() {
         http(&header, body)
     });
     let err = verify_at(port);
-    assert!(err.to_string().contains(&format!("manifest app:v1: the registry names it sha256:{}, but its content has digest sha256:", "1".repeat(64))), "{err}");
+    assert!(
+        err.to_string().contains(&format!(
+            "manifest app:v1: the registry names it sha256:{}, but its content has digest sha256:",
+            "1".repeat(64)
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -284,5 +341,9 @@ fn a_signature_altered_in_the_registry_is_not_used() {
     let image = world.verify(&format!("{name}:v1"), &RecordingReader::default(), &ImageOptions::default()).unwrap();
     assert_eq!(image.signatures.len(), 1);
     assert_eq!(image.not_used.len(), 1);
-    assert!(image.not_used[0].reason.starts_with(&format!("blob {}: the registry sent", first.digest())), "{:?}", image.not_used);
+    assert!(
+        image.not_used[0].reason.starts_with(&format!("blob {}: the registry sent", first.digest())),
+        "{:?}",
+        image.not_used
+    );
 }

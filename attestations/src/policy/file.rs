@@ -99,10 +99,16 @@ impl TrustPolicy {
     /// Reads a policy file. Public keys it names are read relative to its folder.
     pub fn from_file(path: &Path) -> Result<Self, PolicyError> {
         let origin = path.display().to_string();
-        let bytes = limits::read_bounded(path, MAX_POLICY_BYTES)
-            .map_err(|e| PolicyError { origin: origin.clone(), line: None, problem: e.to_string() })?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| PolicyError { origin: origin.clone(), line: None, problem: "not UTF-8 text".into() })?;
+        let bytes = limits::read_bounded(path, MAX_POLICY_BYTES).map_err(|e| PolicyError {
+            origin: origin.clone(),
+            line: None,
+            problem: e.to_string(),
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| PolicyError {
+            origin: origin.clone(),
+            line: None,
+            problem: "not UTF-8 text".into(),
+        })?;
         let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Self::from_toml(&origin, &text, &folder)
     }
@@ -114,7 +120,10 @@ impl TrustPolicy {
         if *document.version.get_ref() != POLICY_VERSION {
             return Err(reader.error(
                 Some(document.version.span()),
-                &format!("unsupported policy version {} (this provgate reads version {POLICY_VERSION})", document.version.get_ref()),
+                &format!(
+                    "unsupported policy version {} (this provgate reads version {POLICY_VERSION})",
+                    document.version.get_ref()
+                ),
             ));
         }
         let mut first_line_of_name = HashMap::new();
@@ -164,11 +173,14 @@ impl Reader<'_> {
     fn signer(&self, name: String, line: usize, entry: SignerEntry) -> Result<SignerRule, PolicyError> {
         let signer = match (entry.public_key, entry.issuer, entry.identity) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                return Err(self.at(line, &format!("signer {name:?}: give either public_key, or issuer and identity, not both")));
+                return Err(self
+                    .at(line, &format!("signer {name:?}: give either public_key, or issuer and identity, not both")));
             }
             (Some(path), None, None) => {
                 if entry.claims.is_some() {
-                    return Err(self.at(line, &format!("signer {name:?}: claims apply to certificates, not to a public key")));
+                    return Err(
+                        self.at(line, &format!("signer {name:?}: claims apply to certificates, not to a public key"))
+                    );
                 }
                 let key_line = self.line(path.span());
                 let key_path: PathBuf = self.folder.join(path.get_ref());
@@ -192,7 +204,9 @@ impl Reader<'_> {
             (None, None, _) => {
                 return Err(self.at(
                     line,
-                    &format!("signer {name:?} needs issuer and identity (a certificate signer) or public_key (a managed key)"),
+                    &format!(
+                        "signer {name:?} needs issuer and identity (a certificate signer) or public_key (a managed key)"
+                    ),
                 ));
             }
         };
@@ -213,7 +227,9 @@ impl Reader<'_> {
         if predicate_types.is_empty() && !entry.artifact_signatures {
             return Err(self.at(
                 line,
-                &format!("signer {name:?} may vouch for nothing: list predicate_types, or set artifact_signatures = true"),
+                &format!(
+                    "signer {name:?} may vouch for nothing: list predicate_types, or set artifact_signatures = true"
+                ),
             ));
         }
         Ok(SignerRule {
@@ -237,9 +253,13 @@ impl Reader<'_> {
     fn matcher(&self, entry: Spanned<MatcherEntry>) -> Result<ValueMatcher, PolicyError> {
         let span = entry.span();
         match entry.into_inner() {
-            MatcherEntry::Exact(value) if value.is_empty() => Err(self.error(Some(span), "an empty value matches nothing")),
+            MatcherEntry::Exact(value) if value.is_empty() => {
+                Err(self.error(Some(span), "an empty value matches nothing"))
+            }
             MatcherEntry::Exact(value) => Ok(ValueMatcher::Exact(value)),
-            MatcherEntry::Regex(pattern) => ValueMatcher::regex(&pattern).map_err(|problem| self.error(Some(span), &problem)),
+            MatcherEntry::Regex(pattern) => {
+                ValueMatcher::regex(&pattern).map_err(|problem| self.error(Some(span), &problem))
+            }
         }
     }
 }

@@ -83,17 +83,7 @@ mod tests {
 
     #[test]
     fn unanchored_patterns_are_refused() {
-        for pattern in [
-            "acme/app",
-            "^acme/app",
-            "acme/app$",
-            r"^a|b$",
-            r"^a$|b",
-            r"(?m)^a$",
-            r"^a\$",
-            "",
-            "^",
-        ] {
+        for pattern in ["acme/app", "^acme/app", "acme/app$", r"^a|b$", r"^a$|b", r"(?m)^a$", r"^a\$", "", "^"] {
             let err = ValueMatcher::regex(pattern).unwrap_err();
             assert!(err.contains("is not anchored"), "{pattern}: {err}");
         }

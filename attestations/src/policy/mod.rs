@@ -56,7 +56,10 @@ pub enum SignerPattern {
 pub enum MayVouch {
     /// Anything: for `verify-bundle`, which checks a signer, not what it may vouch for.
     Anything,
-    Only { predicate_types: Vec<String>, artifact_signatures: bool },
+    Only {
+        predicate_types: Vec<String>,
+        artifact_signatures: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -218,14 +221,18 @@ fn certificate_differences(
     let mut differences = Vec::new();
     if !found.identities.iter().any(|san| identity.matches(san.value())) {
         let found_identities: Vec<String> = found.identities.iter().map(|san| format!("{:?}", san.value())).collect();
-        let found_identities = if found_identities.is_empty() { "no identity".to_owned() } else { found_identities.join(", ") };
+        let found_identities =
+            if found_identities.is_empty() { "no identity".to_owned() } else { found_identities.join(", ") };
         differences.push(format!("expected identity {identity}, found {found_identities}"));
     }
     let mut check = |what: &str, expected: Option<&ValueMatcher>, value: Option<&str>| {
         if let Some(expected) = expected
             && !value.is_some_and(|value| expected.matches(value))
         {
-            differences.push(format!("expected {what} {expected}, found {}", value.map_or("none".into(), |v| format!("{v:?}"))));
+            differences.push(format!(
+                "expected {what} {expected}, found {}",
+                value.map_or("none".into(), |v| format!("{v:?}"))
+            ));
         }
     };
     check("issuer", Some(issuer), found.issuer.as_deref());

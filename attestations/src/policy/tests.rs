@@ -65,7 +65,8 @@ fn an_exact_identity_matches_only_itself_and_says_what_it_found() {
     assert_eq!(rejection.check, Check::Identity);
     assert_eq!(rejection.detail, format!("expected identity {RELEASE:?}, found \"{RELEASE}-fork\""));
 
-    let wrong_issuer = certificate(SanIdentity::Uri(RELEASE.into()), "https://accounts.google.com", CiClaims::default());
+    let wrong_issuer =
+        certificate(SanIdentity::Uri(RELEASE.into()), "https://accounts.google.com", CiClaims::default());
     let rejection = policy.authorize(&wrong_issuer, slsa()).unwrap_err();
     assert_eq!(rejection.detail, format!("expected issuer {GITHUB:?}, found \"https://accounts.google.com\""));
 }
@@ -73,7 +74,8 @@ fn an_exact_identity_matches_only_itself_and_says_what_it_found() {
 #[test]
 fn identity_kinds_do_not_matter_but_values_do() {
     let policy = TrustPolicy::exact_identity("foo!oidc.local", "https://oidc.local");
-    let username = certificate(SanIdentity::Username("foo!oidc.local".into()), "https://oidc.local", CiClaims::default());
+    let username =
+        certificate(SanIdentity::Username("foo!oidc.local".into()), "https://oidc.local", CiClaims::default());
     assert!(policy.authorize(&username, slsa()).is_ok());
     let email = certificate(SanIdentity::Email("foo@oidc.local".into()), "https://oidc.local", CiClaims::default());
     assert!(policy.authorize(&email, slsa()).is_err());
@@ -134,9 +136,15 @@ runner_environment = "github-hosted"
         ("expected repository \"https://github.com/acme/app\", found \"https://github.com/evil/app\"", |c| {
             c.repository = Some("https://github.com/evil/app".into())
         }),
-        ("expected ref a match of /^refs/tags/v[0-9.]+$/, found \"refs/heads/feature\"", |c| c.git_ref = Some("refs/heads/feature".into())),
-        ("expected workflow", |c| c.workflow = Some("https://github.com/acme/app/.github/workflows/other.yml@refs/tags/v1.2.3".into())),
-        ("expected trigger \"push\", found \"pull_request_target\"", |c| c.trigger = Some("pull_request_target".into())),
+        ("expected ref a match of /^refs/tags/v[0-9.]+$/, found \"refs/heads/feature\"", |c| {
+            c.git_ref = Some("refs/heads/feature".into())
+        }),
+        ("expected workflow", |c| {
+            c.workflow = Some("https://github.com/acme/app/.github/workflows/other.yml@refs/tags/v1.2.3".into())
+        }),
+        ("expected trigger \"push\", found \"pull_request_target\"", |c| {
+            c.trigger = Some("pull_request_target".into())
+        }),
         ("expected runner environment \"github-hosted\", found none", |c| c.runner_environment = None),
     ];
     for (expected, change) in cases {
@@ -193,13 +201,20 @@ identity = "release@acme.example"
 predicate_types = ["https://slsa.dev/provenance/v1"]
 "#
     );
-    let stranger = certificate(SanIdentity::Email("mallory@evil.example".into()), "https://accounts.google.com", CiClaims::default());
+    let stranger = certificate(
+        SanIdentity::Email("mallory@evil.example".into()),
+        "https://accounts.google.com",
+        CiClaims::default(),
+    );
     let rejection = policy(&text).unwrap().authorize(&stranger, slsa()).unwrap_err();
-    assert!(rejection.detail.starts_with("no signer of policy.toml matches: signer \"release\": expected identity"), "{rejection}");
     assert!(
-        rejection.detail.contains(
-            "signer \"human\": expected identity \"release@acme.example\", found \"mallory@evil.example\""
-        ),
+        rejection.detail.starts_with("no signer of policy.toml matches: signer \"release\": expected identity"),
+        "{rejection}"
+    );
+    assert!(
+        rejection
+            .detail
+            .contains("signer \"human\": expected identity \"release@acme.example\", found \"mallory@evil.example\""),
         "{rejection}"
     );
 }
@@ -217,7 +232,10 @@ artifact_signatures = true
 "#;
     let policy = TrustPolicy::from_toml("policy.toml", text, dir.path()).unwrap();
     let key = policy.keys().next().expect("one key").clone();
-    assert_eq!(policy.authorize(&Signer::Key(key.as_signer()), Vouching::ArtifactSignature).unwrap().name, "offline key");
+    assert_eq!(
+        policy.authorize(&Signer::Key(key.as_signer()), Vouching::ArtifactSignature).unwrap().name,
+        "offline key"
+    );
     let other = Signer::Key(KeySigner { spki_der: vec![1, 2, 3] });
     assert!(policy.authorize(&other, Vouching::ArtifactSignature).unwrap_err().detail.contains("expected key sha256:"));
     let rejection = policy.authorize(&release(), Vouching::ArtifactSignature).unwrap_err();
@@ -228,9 +246,16 @@ artifact_signatures = true
 fn the_example_policy_reads() {
     let policy = TrustPolicy::from_file(&examples().join("trust-policy.toml")).unwrap();
     let names: Vec<&str> = policy.signers().iter().map(|rule| rule.name.as_str()).collect();
-    assert_eq!(names, ["acme/app release workflow", "SLSA generator for acme", "release manager", "offline release key"]);
+    assert_eq!(
+        names,
+        ["acme/app release workflow", "SLSA generator for acme", "release manager", "offline release key"]
+    );
     assert_eq!(policy.authorize(&release(), slsa()).unwrap().name, "acme/app release workflow");
-    let alice = certificate(SanIdentity::Username("alice!oidc.internal.example".into()), "https://oidc.internal.example", CiClaims::default());
+    let alice = certificate(
+        SanIdentity::Username("alice!oidc.internal.example".into()),
+        "https://oidc.internal.example",
+        CiClaims::default(),
+    );
     assert_eq!(
         policy.authorize(&alice, Vouching::Statement { predicate_type: "https://cyclonedx.org/bom" }).unwrap().name,
         "release manager"
@@ -245,17 +270,44 @@ fn policy_errors_name_the_file_the_line_and_the_problem() {
         ("version = 2\n".to_string(), 1, "unsupported policy version 2"),
         ("[[signer]]\nname = \"s\"\n".to_string(), 1, "missing field `version`"),
         (signer("colour = \"red\""), 4, "unknown field `colour`"),
-        (signer("issuer = \"https://i\"\npredicate_types = [\"https://slsa.dev/provenance/v1\"]"), 3, "has an issuer but no identity"),
+        (
+            signer("issuer = \"https://i\"\npredicate_types = [\"https://slsa.dev/provenance/v1\"]"),
+            3,
+            "has an issuer but no identity",
+        ),
         (signer("predicate_types = [\"https://slsa.dev/provenance/v1\"]"), 3, "needs issuer and identity"),
         (signer(certificate_signer), 3, "may vouch for nothing"),
-        (signer(&format!("{certificate_signer}predicate_types = [\"https://example.com/mine\"]")), 6, "is not one provgate understands"),
+        (
+            signer(&format!("{certificate_signer}predicate_types = [\"https://example.com/mine\"]")),
+            6,
+            "is not one provgate understands",
+        ),
         (signer(&format!("{certificate_signer}artifact_signatures = true\npublic_key = \"k.pub\"")), 3, "not both"),
         (signer("public_key = \"absent.pub\"\nartifact_signatures = true"), 4, "absent.pub"),
-        (signer(&format!("{certificate_signer}artifact_signatures = true\n[signer.claims]\nbranch = \"main\"")), 8, "unknown field `branch`"),
-        (signer("issuer = \"https://i\"\nidentity = { regex = \"^a$\", flags = \"i\" }\nartifact_signatures = true"), 5, "unknown field `flags`"),
+        (
+            signer(&format!("{certificate_signer}artifact_signatures = true\n[signer.claims]\nbranch = \"main\"")),
+            8,
+            "unknown field `branch`",
+        ),
+        (
+            signer("issuer = \"https://i\"\nidentity = { regex = \"^a$\", flags = \"i\" }\nartifact_signatures = true"),
+            5,
+            "unknown field `flags`",
+        ),
         (signer("issuer = \"\"\nidentity = \"x\"\nartifact_signatures = true"), 4, "an empty value matches nothing"),
-        (signer("issuer = \"https://i\"\nidentity = { regex = \"^(a$\" }\nartifact_signatures = true"), 5, "invalid regular expression"),
-        (format!("{}\n[[signer]]\nname = \"s\"\n{certificate_signer}artifact_signatures = true\n", signer(&format!("{certificate_signer}artifact_signatures = true"))), 9, "already used at line 3"),
+        (
+            signer("issuer = \"https://i\"\nidentity = { regex = \"^(a$\" }\nartifact_signatures = true"),
+            5,
+            "invalid regular expression",
+        ),
+        (
+            format!(
+                "{}\n[[signer]]\nname = \"s\"\n{certificate_signer}artifact_signatures = true\n",
+                signer(&format!("{certificate_signer}artifact_signatures = true"))
+            ),
+            9,
+            "already used at line 3",
+        ),
         ("version = 1\n[[signer]\n".to_string(), 2, "unclosed array table"),
     ];
     for (text, line, problem) in cases {

@@ -73,7 +73,12 @@ pub struct CtLog {
 impl CtLog {
     /// The SCT list extension for a precertificate whose TBS (without this extension) is
     /// `precert_tbs_der`, issued by the CA whose SPKI is `issuer_spki_der` (RFC 6962 3.2).
-    pub fn sct_extension(&self, precert_tbs_der: &[u8], issuer_spki_der: &[u8], timestamp_ms: u64) -> x509_cert::ext::Extension {
+    pub fn sct_extension(
+        &self,
+        precert_tbs_der: &[u8],
+        issuer_spki_der: &[u8],
+        timestamp_ms: u64,
+    ) -> x509_cert::ext::Extension {
         let mut signed = vec![0u8, 0u8]; // v1, certificate_timestamp
         signed.extend_from_slice(&timestamp_ms.to_be_bytes());
         signed.extend_from_slice(&1u16.to_be_bytes()); // precert_entry
@@ -116,8 +121,13 @@ pub struct LeafOptions {
 impl Fulcio {
     pub fn new(valid_from: jiff::Timestamp, valid_until: jiff::Timestamp) -> Self {
         let root = CaCertificate::new("CN=provgate test root,O=provgate test", None, Some(1), valid_from, valid_until);
-        let intermediate =
-            CaCertificate::new("CN=provgate test intermediate,O=provgate test", Some(&root), Some(0), valid_from, valid_until);
+        let intermediate = CaCertificate::new(
+            "CN=provgate test intermediate,O=provgate test",
+            Some(&root),
+            Some(0),
+            valid_from,
+            valid_until,
+        );
         Self { root, intermediate, ct_log: CtLog { key: Keypair::p256() } }
     }
 

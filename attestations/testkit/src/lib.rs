@@ -105,7 +105,12 @@ impl PrivateSigstore {
 
     /// A Rekor v1 entry in a v0.3 bundle, signed a minute ago.
     pub fn default_options(&self) -> SignOptions {
-        SignOptions { media_type: MediaType::V0_3, log: Some(RekorVersion::V1), timestamp: false, signed_at: self.now - minutes(1) }
+        SignOptions {
+            media_type: MediaType::V0_3,
+            log: Some(RekorVersion::V1),
+            timestamp: false,
+            signed_at: self.now - minutes(1),
+        }
     }
 
     /// A Rekor v2 entry and a signed timestamp, as the public-good instance signs from 2025 on.
@@ -115,7 +120,10 @@ impl PrivateSigstore {
 
     /// A short-lived certificate for `identity`, valid from two minutes ago for ten minutes.
     pub fn keyless(&self, identity: &Identity) -> Signer {
-        self.keyless_with(identity, &LeafOptions { not_before: self.now - minutes(2), not_after: self.now + minutes(8), sct: true })
+        self.keyless_with(
+            identity,
+            &LeafOptions { not_before: self.now - minutes(2), not_after: self.now + minutes(8), sct: true },
+        )
     }
 
     pub fn keyless_with(&self, identity: &Identity, leaf: &LeafOptions) -> Signer {
@@ -139,9 +147,7 @@ impl PrivateSigstore {
                 "logId": { "keyId": BASE64.encode(log.log_id()) },
             })
         };
-        let chain = |certificates: Vec<Vec<u8>>| {
-            json!({ "certificates": certificates.iter().map(|der| json!({ "rawBytes": BASE64.encode(der) })).collect::<Vec<_>>() })
-        };
+        let chain = |certificates: Vec<Vec<u8>>| json!({ "certificates": certificates.iter().map(|der| json!({ "rawBytes": BASE64.encode(der) })).collect::<Vec<_>>() });
         let ct = &self.fulcio.ct_log.key;
         json!({
             "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
@@ -230,9 +236,18 @@ impl PrivateSigstore {
         log.log(kind, api_version, body.to_string().as_bytes(), signed_at)
     }
 
-    fn bundle(&self, signer: &Signer, content: Value, signature: &[u8], log_entry: Option<Value>, options: &SignOptions) -> Value {
+    fn bundle(
+        &self,
+        signer: &Signer,
+        content: Value,
+        signature: &[u8],
+        log_entry: Option<Value>,
+        options: &SignOptions,
+    ) -> Value {
         let material = match &signer.certificate {
-            Some(leaf) if options.media_type.single_certificate() => json!({ "certificate": { "rawBytes": BASE64.encode(leaf) } }),
+            Some(leaf) if options.media_type.single_certificate() => {
+                json!({ "certificate": { "rawBytes": BASE64.encode(leaf) } })
+            }
             Some(leaf) => json!({ "x509CertificateChain": { "certificates": [
                 { "rawBytes": BASE64.encode(leaf) },
                 { "rawBytes": BASE64.encode(&self.fulcio.intermediate.der) },
@@ -268,8 +283,12 @@ impl Signer {
 
 fn hashed_rekord_v2(signer: &Signer, digest: &[u8], signature: &[u8]) -> Value {
     let verifier = match &signer.certificate {
-        Some(der) => json!({ "keyDetails": signer.key.key_details(), "x509Certificate": { "rawBytes": BASE64.encode(der) } }),
-        None => json!({ "keyDetails": signer.key.key_details(), "publicKey": { "rawBytes": BASE64.encode(signer.key.spki_der()) } }),
+        Some(der) => {
+            json!({ "keyDetails": signer.key.key_details(), "x509Certificate": { "rawBytes": BASE64.encode(der) } })
+        }
+        None => {
+            json!({ "keyDetails": signer.key.key_details(), "publicKey": { "rawBytes": BASE64.encode(signer.key.spki_der()) } })
+        }
     };
     json!({
         "apiVersion": "0.0.2", "kind": "hashedrekord",

@@ -58,7 +58,8 @@ fn sha256_algorithm() -> AlgorithmIdentifierOwned {
 
 impl TimestampAuthority {
     pub fn new(valid_from: jiff::Timestamp, valid_until: jiff::Timestamp) -> Self {
-        let root = CaCertificate::new("CN=provgate test TSA root,O=provgate test", None, Some(0), valid_from, valid_until);
+        let root =
+            CaCertificate::new("CN=provgate test TSA root,O=provgate test", None, Some(0), valid_from, valid_until);
         let leaf_key = Keypair::p256();
         let fields = CertificateFields {
             subject: x509::name("CN=provgate test TSA,O=provgate test"),
@@ -100,12 +101,16 @@ impl TimestampAuthority {
         .to_der()
         .expect("TSTInfo encodes");
 
-        let attribute = |oid, value: Any| Attribute { oid, values: SetOfVec::try_from(vec![AttributeValue::from(value)]).expect("set") };
+        let attribute = |oid, value: Any| Attribute {
+            oid,
+            values: SetOfVec::try_from(vec![AttributeValue::from(value)]).expect("set"),
+        };
         let signed_attributes = SetOfVec::try_from(vec![
             attribute(rfc5911::ID_CONTENT_TYPE, Any::encode_from(&ID_CT_TST_INFO).expect("OID")),
             attribute(
                 rfc5911::ID_MESSAGE_DIGEST,
-                Any::encode_from(&OctetString::new(Sha256::digest(&tst_info).to_vec()).expect("octets")).expect("digest"),
+                Any::encode_from(&OctetString::new(Sha256::digest(&tst_info).to_vec()).expect("octets"))
+                    .expect("digest"),
             ),
         ])
         .expect("attributes");

@@ -43,7 +43,11 @@ pub fn name(dn: &str) -> Name {
 }
 
 pub fn extension(oid: ObjectIdentifier, critical: bool, value: &impl der::Encode) -> Extension {
-    Extension { extn_id: oid, critical, extn_value: OctetString::new(value.to_der().expect("encodes")).expect("octets") }
+    Extension {
+        extn_id: oid,
+        critical,
+        extn_value: OctetString::new(value.to_der().expect("encodes")).expect("octets"),
+    }
 }
 
 /// A string claim as Fulcio writes everything from `.1.8` on: a DER UTF8String.
@@ -187,7 +191,11 @@ impl CaCertificate {
         let mut extensions = vec![
             basic_constraints(true, path_len),
             key_usage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
-            extension(rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER, false, &SubjectKeyIdentifier(OctetString::new(subject_key_id(&spki_der)).expect("octets"))),
+            extension(
+                rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER,
+                false,
+                &SubjectKeyIdentifier(OctetString::new(subject_key_id(&spki_der)).expect("octets")),
+            ),
         ];
         if let Some(issuer) = issuer {
             extensions.push(issuer.authority_key_id());

@@ -22,7 +22,12 @@ impl World {
         Self { sigstore, root, verifier }
     }
 
-    pub fn verify(&self, bundle: &Value, artifact: Option<ArtifactRef<'_>>, key: Option<&PublicKey>) -> Result<VerifiedBundle, Rejection> {
+    pub fn verify(
+        &self,
+        bundle: &Value,
+        artifact: Option<ArtifactRef<'_>>,
+        key: Option<&PublicKey>,
+    ) -> Result<VerifiedBundle, Rejection> {
         self.verifier.verify(&parse(bundle), artifact, key)
     }
 
@@ -44,7 +49,11 @@ impl World {
     /// A leaf certificate valid from `from` to `until` minutes after [`PrivateSigstore::now`].
     pub fn leaf(&self, from: i64, until: i64, sct: bool) -> LeafOptions {
         let now = self.sigstore.now;
-        LeafOptions { not_before: now + jiff::SignedDuration::from_mins(from), not_after: now + jiff::SignedDuration::from_mins(until), sct }
+        LeafOptions {
+            not_before: now + jiff::SignedDuration::from_mins(from),
+            not_after: now + jiff::SignedDuration::from_mins(until),
+            sct,
+        }
     }
 
     /// `signer`'s signature over [`ARTIFACT`] with the default options.

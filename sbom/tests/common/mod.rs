@@ -25,10 +25,7 @@ pub fn sha1(seed: u8) -> String {
 
 /// (sha256 hex, path, package label) per record, in document order.
 pub fn triples(records: &[Record]) -> Vec<(String, Option<String>, Option<String>)> {
-    records
-        .iter()
-        .map(|r| (r.sha256.to_hex(), r.path.clone(), r.package.as_ref().and_then(|p| p.label())))
-        .collect()
+    records.iter().map(|r| (r.sha256.to_hex(), r.path.clone(), r.package.as_ref().and_then(|p| p.label()))).collect()
 }
 
 /// The shared corpora next to the workspace, or `None` (after saying so) when absent outside CI.

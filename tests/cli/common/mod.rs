@@ -128,7 +128,11 @@ pub fn corpora() -> Option<PathBuf> {
     if dir.is_dir() {
         return Some(dir);
     }
-    assert!(!std::env::var("CI").is_ok_and(|v| v == "true" || v == "1"), "CI must have the shared corpora at {}", dir.display());
+    assert!(
+        !std::env::var("CI").is_ok_and(|v| v == "true" || v == "1"),
+        "CI must have the shared corpora at {}",
+        dir.display()
+    );
     eprintln!("skipped: no shared corpora at {}", dir.display());
     None
 }

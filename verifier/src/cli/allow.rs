@@ -23,7 +23,10 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
         match hash_file(path) {
             Ok(h) => {
                 let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
-                records.push((SourceRecord { digest: h.digest, path: Some(absolute.display().to_string()), package: None }, path));
+                records.push((
+                    SourceRecord { digest: h.digest, path: Some(absolute.display().to_string()), package: None },
+                    path,
+                ));
             }
             Err(e) => {
                 eprintln!("provgate: {e}");

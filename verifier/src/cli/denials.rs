@@ -34,8 +34,9 @@ enum EventMode {
 fn since_ms(text: &str) -> anyhow::Result<i64> {
     let at = match humantime::parse_duration(text) {
         Ok(ago) => SystemTime::now() - ago,
-        Err(_) => humantime::parse_rfc3339_weak(text)
-            .with_context(|| format!("--since {text:?}: neither a duration (10m, 2h) nor a time (2026-11-25T10:00:00Z)"))?,
+        Err(_) => humantime::parse_rfc3339_weak(text).with_context(|| {
+            format!("--since {text:?}: neither a duration (10m, 2h) nor a time (2026-11-25T10:00:00Z)")
+        })?,
     };
     Ok(at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0))
 }
@@ -78,10 +79,22 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
         println!("no denials recorded");
         return Ok(0);
     }
-    let mut t = table::new(&["LAST SEEN", "COUNT", "ACTION", "HOOK", "FILE", "SHA256", "PROCESSES", "CGROUP", "EVENT", "REVIEW"]);
+    let mut t = table::new(&[
+        "LAST SEEN",
+        "COUNT",
+        "ACTION",
+        "HOOK",
+        "FILE",
+        "SHA256",
+        "PROCESSES",
+        "CGROUP",
+        "EVENT",
+        "REVIEW",
+    ]);
     for g in &groups {
         let processes: Vec<String> = g.comms.iter().take(3).cloned().collect();
-        let where_ = if g.containers.is_empty() { g.cgroups.join(",") } else { format!("container {}", g.containers.join(",")) };
+        let where_ =
+            if g.containers.is_empty() { g.cgroups.join(",") } else { format!("container {}", g.containers.join(",")) };
         t.add_row(vec![
             table::time_ms(g.last_ms),
             g.count.to_string(),

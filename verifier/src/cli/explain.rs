@@ -43,7 +43,11 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
         let request = json!({ "op": "verdict", "dev": stamp.key.dev, "ino": stamp.key.ino });
         match client::call(&paths.run_dir, &request) {
             Ok(answer) => match answer["verdict"].as_object() {
-                Some(v) if v["ctime_sec"] == stamp.ctime_sec && v["ctime_nsec"] == stamp.ctime_nsec && v["size"] == stamp.size => {
+                Some(v)
+                    if v["ctime_sec"] == stamp.ctime_sec
+                        && v["ctime_nsec"] == stamp.ctime_nsec
+                        && v["size"] == stamp.size =>
+                {
                     "current: the kernel allows this file".to_owned()
                 }
                 Some(_) => "stale: the kernel holds a verdict for an earlier version of this file".to_owned(),

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use provgate_attestations::{SbomFile, SbomFormat, SbomReader};
-use provgate_oci::{Digest, ImageOptions, ImageReference, ImageVerifier, Limits, Platform, RegistryConfig, TrustedImage};
+use provgate_oci::{
+    Digest, ImageOptions, ImageReference, ImageVerifier, Limits, Platform, RegistryConfig, TrustedImage,
+};
 
 use super::{Paths, allow::current_user, notify_daemon, table};
 use crate::{
@@ -116,7 +118,8 @@ impl SbomReader for SbomOfItsType {
 
     fn files(&self, format: SbomFormat, document: &str) -> Result<Vec<SbomFile>, Self::Error> {
         use provgate_sbom::Format;
-        let (found, _) = provgate_sbom::detect(&mut std::io::Cursor::new(document.as_bytes()), &provgate_sbom::Limits::default())?;
+        let (found, _) =
+            provgate_sbom::detect(&mut std::io::Cursor::new(document.as_bytes()), &provgate_sbom::Limits::default())?;
         let family = match found {
             Format::SpdxJson | Format::SpdxTagValue | Format::Spdx3JsonLd => SbomFormat::Spdx,
             Format::CyclonedxJson | Format::CyclonedxXml => SbomFormat::CycloneDx,
@@ -149,8 +152,14 @@ fn add(paths: &Paths, config: &Config, args: AddArgs) -> anyhow::Result<i32> {
     };
     // Opened first: a store that cannot be written fails before anything is downloaded.
     let mut store = Store::open(&paths.db)?;
-    let images = ImageVerifier { verifier: &trust.verifier, policy: &trust.policy, sbom: &SbomOfItsType, registries: &registries };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+    let images = ImageVerifier {
+        verifier: &trust.verifier,
+        policy: &trust.policy,
+        sbom: &SbomOfItsType,
+        registries: &registries,
+    };
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
     let refused = |e: provgate_oci::ImageError| {
         eprintln!("provgate: {e}");
         eprintln!("provgate: nothing was added to the allowlist");
@@ -163,7 +172,10 @@ fn add(paths: &Paths, config: &Config, args: AddArgs) -> anyhow::Result<i32> {
         Err(e) => return refused(e),
     };
     if let Some(id) = trusted_as(&store, &resolved.digest)? {
-        println!("image {reference} is {}, already trusted as source #{id}; nothing was downloaded or added", resolved.digest);
+        println!(
+            "image {reference} is {}, already trusted as source #{id}; nothing was downloaded or added",
+            resolved.digest
+        );
         return Ok(0);
     }
     let image = match runtime.block_on(images.verify_resolved(resolved, &options)) {
@@ -202,7 +214,11 @@ fn add(paths: &Paths, config: &Config, args: AddArgs) -> anyhow::Result<i32> {
 /// The source that trusts the image with this digest, if any.
 fn trusted_as(store: &Store, digest: &Digest) -> anyhow::Result<Option<i64>> {
     let digest = digest.to_string();
-    Ok(store.sources()?.into_iter().find(|s| s.kind == KIND && detail_str(&s.detail, "digest") == Some(digest.as_str())).map(|s| s.id))
+    Ok(store
+        .sources()?
+        .into_iter()
+        .find(|s| s.kind == KIND && detail_str(&s.detail, "digest") == Some(digest.as_str()))
+        .map(|s| s.id))
 }
 
 fn print_summary(image: &TrustedImage) {
@@ -227,7 +243,12 @@ fn print_summary(image: &TrustedImage) {
     }
     for accepted in &image.attestations {
         let detail = accepted.provenance.detail();
-        println!("attestation {} by {} at {}", detail["predicate_type"].as_str().unwrap_or("?"), accepted.provenance.bundle.signer.identity(), accepted.location);
+        println!(
+            "attestation {} by {} at {}",
+            detail["predicate_type"].as_str().unwrap_or("?"),
+            accepted.provenance.bundle.signer.identity(),
+            accepted.location
+        );
     }
     for skipped in &image.not_used {
         println!("not used: {}: {}", skipped.location, skipped.reason);
@@ -249,7 +270,11 @@ fn print_summary(image: &TrustedImage) {
             stats.regular_files as f64 / seconds,
         );
     }
-    println!("vouches for {} files of its layers and {} files of SBOM attestations", image.files.len(), image.sbom_files.len());
+    println!(
+        "vouches for {} files of its layers and {} files of SBOM attestations",
+        image.files.len(),
+        image.sbom_files.len()
+    );
 }
 
 /// A string of a source's `detail` record.
@@ -275,7 +300,8 @@ fn ls(paths: &Paths, args: LsArgs) -> anyhow::Result<i32> {
             Some(tag) => format!("{name}:{tag}"),
             None => name.to_owned(),
         };
-        let digest = detail_str(&s.detail, "digest").map_or("-".to_owned(), |d| format!("sha256:{}", table::short_digest(d.trim_start_matches("sha256:"))));
+        let digest = detail_str(&s.detail, "digest")
+            .map_or("-".to_owned(), |d| format!("sha256:{}", table::short_digest(d.trim_start_matches("sha256:"))));
         t.add_row(vec![
             s.id.to_string(),
             image,
@@ -314,7 +340,10 @@ fn rm(paths: &Paths, args: RmArgs) -> anyhow::Result<i32> {
     }
     for source in doomed {
         let removed = store.revoke_source(source.id, &current_user(), args.reason.as_deref())?;
-        println!("removed image source #{} ({}): {} digests no longer vouched for by it", removed.id, removed.name, removed.digests);
+        println!(
+            "removed image source #{} ({}): {} digests no longer vouched for by it",
+            removed.id, removed.name, removed.digests
+        );
     }
     notify_daemon(paths);
     Ok(0)
@@ -325,11 +354,20 @@ fn parse_size(text: &str) -> Result<u64, String> {
     let (number, shift) = match text.trim().to_ascii_uppercase().strip_suffix(['K', 'M', 'G', 'T']) {
         Some(number) => {
             let unit = text.trim().chars().last().unwrap_or('B').to_ascii_uppercase();
-            (number.to_owned(), match unit { 'K' => 10, 'M' => 20, 'G' => 30, _ => 40 })
+            (
+                number.to_owned(),
+                match unit {
+                    'K' => 10,
+                    'M' => 20,
+                    'G' => 30,
+                    _ => 40,
+                },
+            )
         }
         None => (text.trim().to_owned(), 0),
     };
-    let value: u64 = number.parse().map_err(|_| format!("{text:?} is not a size (bytes, or a number with K, M, G or T)"))?;
+    let value: u64 =
+        number.parse().map_err(|_| format!("{text:?} is not a size (bytes, or a number with K, M, G or T)"))?;
     value.checked_mul(1u64 << shift).ok_or_else(|| format!("{text:?} is too large"))
 }
 

@@ -118,7 +118,10 @@ pub fn run(paths: &Paths, config: &Config, args: Args) -> anyhow::Result<i32> {
 enum Records {
     List(Vec<SourceRecord>),
     /// An SBOM, streamed into the store as it is read (checked to still have this digest).
-    Sbom { path: PathBuf, sha256: Sha256Digest },
+    Sbom {
+        path: PathBuf,
+        sha256: Sha256Digest,
+    },
 }
 
 /// Verified evidence, ready to become a source.
@@ -224,7 +227,12 @@ fn register_artifact(trust: &Trust, artifact: &Path, bundle_path: &Path) -> Outc
 }
 
 fn register_attestation(trust: &Trust, bundle_path: &Path) -> Outcome {
-    let evidence = Evidence { kind: EvidenceKind::Attestation, bundle: read_bundle(bundle_path)?, subject: None, sbom_predicate_type: None };
+    let evidence = Evidence {
+        kind: EvidenceKind::Attestation,
+        bundle: read_bundle(bundle_path)?,
+        subject: None,
+        sbom_predicate_type: None,
+    };
     let verified = match evidence.verify(trust, None) {
         Ok(v) => v,
         Err(rejection) => return Ok(Err(refusal(bundle_path, rejection))),
@@ -249,7 +257,10 @@ fn register_attestation(trust: &Trust, bundle_path: &Path) -> Outcome {
         )));
     }
     let records = Records::List(
-        allowed.into_iter().map(|a| SourceRecord { digest: Sha256Digest(a.sha256), path: a.path, package: a.package }).collect(),
+        allowed
+            .into_iter()
+            .map(|a| SourceRecord { digest: Sha256Digest(a.sha256), path: a.path, package: a.package })
+            .collect(),
     );
     Ok(Ok(Signed {
         kind: "attestation",
@@ -278,7 +289,9 @@ fn store_signed(paths: &Paths, signed: Signed, reason: Option<String>) -> anyhow
         evidence: Some(serde_json::to_value(&signed.evidence)?),
     };
     let stored = match &signed.records {
-        Records::List(records) => Ok((Store::open(&paths.db)?.add_source(&source, records)?, records.len() as u64, signed.name)),
+        Records::List(records) => {
+            Ok((Store::open(&paths.db)?.add_source(&source, records)?, records.len() as u64, signed.name))
+        }
         Records::Sbom { path, sha256 } => store_sbom(paths, source, path, Some(*sha256))?,
     };
     let (id, count, name) = match stored {
@@ -308,7 +321,8 @@ fn store_sbom(
     let mut writer = store.begin_source(&source)?;
     let mut store_error = None;
     let read = super::sbom::read_sbom(path, &mut |r| {
-        let record = SourceRecord { digest: Sha256Digest(r.sha256.0), path: r.path, package: r.package.and_then(|p| p.label()) };
+        let record =
+            SourceRecord { digest: Sha256Digest(r.sha256.0), path: r.path, package: r.package.and_then(|p| p.label()) };
         if store_error.is_none()
             && let Err(e) = writer.add(&record)
         {
@@ -320,7 +334,9 @@ fn store_sbom(
     }
     let read = match read {
         Ok(read) => read,
-        Err(e) => return Ok(Err(e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": "))),
+        Err(e) => {
+            return Ok(Err(e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")));
+        }
     };
     let summary = &read.summary;
     for line in super::sbom::problem_lines(path, summary) {

@@ -111,7 +111,9 @@ fn inspect(args: InspectArgs) -> anyhow::Result<i32> {
     let result = read_sbom(&args.file, &mut |record| {
         let separator = if first { "\n" } else { ",\n" };
         first = false;
-        if let Err(e) = write!(out, "{separator}").and_then(|()| serde_json::to_writer(&mut out, &record).map_err(io::Error::from)) {
+        if let Err(e) =
+            write!(out, "{separator}").and_then(|()| serde_json::to_writer(&mut out, &record).map_err(io::Error::from))
+        {
             write_error.get_or_insert(e);
         }
     });
@@ -126,7 +128,12 @@ fn inspect(args: InspectArgs) -> anyhow::Result<i32> {
             for (key, value) in fields {
                 write!(out, ",{}:{}", serde_json::to_string(key)?, value)?;
             }
-            writeln!(out, ",\"skipped_total\":{},\"sbom_sha256\":\"{}\"}}", read.summary.skipped_total(), read.file_sha256.to_hex())?;
+            writeln!(
+                out,
+                ",\"skipped_total\":{},\"sbom_sha256\":\"{}\"}}",
+                read.summary.skipped_total(),
+                read.file_sha256.to_hex()
+            )?;
             out.flush()?;
             Ok(0)
         }
@@ -171,7 +178,12 @@ fn generate(args: GenerateArgs) -> anyhow::Result<i32> {
         Ok(epoch) => epoch.parse().context("SOURCE_DATE_EPOCH is not a number of seconds")?,
         Err(_) => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
     };
-    let info = DocumentInfo { name, uuid: random_uuid()?, created: rfc3339(created), tool_version: env!("CARGO_PKG_VERSION").into() };
+    let info = DocumentInfo {
+        name,
+        uuid: random_uuid()?,
+        created: rfc3339(created),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+    };
     let format = match args.format {
         Format::SpdxJson => OutputFormat::SpdxJson,
         Format::CyclonedxJson => OutputFormat::CyclonedxJson,
@@ -195,7 +207,9 @@ fn generate(args: GenerateArgs) -> anyhow::Result<i32> {
                 .map_err(anyhow::Error::from)
                 .and_then(|writer| write_tree(dir, format, writer, Some(&skip)));
             match result.and_then(|count| Ok((count, std::fs::rename(&temp, output)?))) {
-                Ok((count, ())) => eprintln!("provgate: {count} files described in {}", output.display()),
+                Ok((count, ())) => {
+                    eprintln!("provgate: {count} files described in {}", output.display())
+                }
                 Err(e) => {
                     let _ = std::fs::remove_file(&temp);
                     return Err(e);
@@ -208,7 +222,12 @@ fn generate(args: GenerateArgs) -> anyhow::Result<i32> {
 
 /// Walks `dir` in a stable order (entries sorted by name), writing each regular file as it is
 /// hashed. Memory holds one directory listing per level, never the whole tree.
-fn write_tree<W: Write>(dir: &Path, format: OutputFormat, mut writer: SbomWriter<W>, skip: Option<&[PathBuf]>) -> anyhow::Result<u64> {
+fn write_tree<W: Write>(
+    dir: &Path,
+    format: OutputFormat,
+    mut writer: SbomWriter<W>,
+    skip: Option<&[PathBuf]>,
+) -> anyhow::Result<u64> {
     let mut count = 0;
     let mut pending = vec![PathBuf::new()];
     while let Some(relative) = pending.pop() {

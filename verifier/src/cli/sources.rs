@@ -98,7 +98,10 @@ fn verify(paths: &Paths, config: &Config, args: VerifyArgs, json: bool) -> anyho
         }
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&json!({ "results": results, "failed": failed, "unsigned": unsigned }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "results": results, "failed": failed, "unsigned": unsigned }))?
+        );
     } else {
         println!(
             "{} signed sources checked, {failed} failed; {unsigned} sources are not signed (manual, baseline, approval, unsigned SBOM): nothing to check",

@@ -91,7 +91,9 @@ fn summary(verified: &VerifiedProvenance) -> String {
     }
     match &bundle.content {
         SignedContent::ArtifactSignature { sha256 } => out.push_str(&format!(", artifact {}", Sha256Digest(*sha256))),
-        SignedContent::Statement(statement) => out.push_str(&format!(", in-toto statement {}", statement.predicate_type)),
+        SignedContent::Statement(statement) => {
+            out.push_str(&format!(", in-toto statement {}", statement.predicate_type))
+        }
     }
     if let Some(index) = bundle.log_index() {
         out.push_str(&format!(", log index {index}"));

@@ -115,11 +115,7 @@ impl Store {
                 .filter_map(|(id, text)| serde_json::from_str(&text).ok().map(|v| (id, v)))
                 .collect()
         };
-        Ok(self
-            .sources()?
-            .into_iter()
-            .filter_map(|s| evidence.get(&s.id).cloned().map(|e| (s, e)))
-            .collect())
+        Ok(self.sources()?.into_iter().filter_map(|s| evidence.get(&s.id).cloned().map(|e| (s, e))).collect())
     }
 
     /// The sources that vouch for `digest`.
@@ -193,10 +189,7 @@ impl Store {
     }
 
     pub fn allowed_digests(&self) -> Result<HashSet<Sha256Digest>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT DISTINCT sha256 FROM source_digests")
-            .map_err(|e| self.err(e))?;
+        let mut stmt = self.conn.prepare("SELECT DISTINCT sha256 FROM source_digests").map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |row| {
                 let bytes: Vec<u8> = row.get(0)?;
@@ -215,12 +208,9 @@ impl Store {
             .conn
             .prepare("SELECT DISTINCT path FROM source_digests WHERE path LIKE '/%' ORDER BY path")
             .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |row| row.get::<_, String>(0).map(PathBuf::from))
-            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], |row| row.get::<_, String>(0).map(PathBuf::from)).map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }
-
 }
 
 /// A source as `sources`, `explain` and `revoke` show it.
@@ -259,9 +249,16 @@ pub struct SourceWriter<'a> {
 impl SourceWriter<'_> {
     pub fn add(&mut self, record: &SourceRecord) -> Result<()> {
         self.tx
-            .prepare_cached("INSERT OR IGNORE INTO source_digests (source_id, sha256, path, package) VALUES (?1, ?2, ?3, ?4)")
+            .prepare_cached(
+                "INSERT OR IGNORE INTO source_digests (source_id, sha256, path, package) VALUES (?1, ?2, ?3, ?4)",
+            )
             .and_then(|mut insert| {
-                insert.execute(params![self.id, &record.digest.0[..], record.path.as_deref().unwrap_or(""), record.package])
+                insert.execute(params![
+                    self.id,
+                    &record.digest.0[..],
+                    record.path.as_deref().unwrap_or(""),
+                    record.package
+                ])
             })
             .map_err(|e| super::classify(&self.path, e))?;
         self.records += 1;

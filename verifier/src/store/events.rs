@@ -121,7 +121,8 @@ impl Store {
             conditions.push("sha256 = ?");
             values.push(digest.0.to_vec().into());
         }
-        let filter_sql = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let filter_sql =
+            if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
         let sql = format!(
             "SELECT lower(hex(sha256)), max(path), dev, ino, count(*), min(at_ms), max(at_ms), max(id),
                     json_group_array(DISTINCT action), json_group_array(DISTINCT hook),

@@ -37,10 +37,7 @@ const COLUMNS: &str = "dev, ino, ctime_sec, ctime_nsec, size, sha256, path";
 
 impl Store {
     pub fn load_file_cache(&self) -> Result<Vec<CachedFile>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {COLUMNS} FROM file_cache"))
-            .map_err(|e| self.err(e))?;
+        let mut stmt = self.conn.prepare(&format!("SELECT {COLUMNS} FROM file_cache")).map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], row_to_cached).map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }

@@ -29,9 +29,13 @@ pub enum StoreError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("store {path} is not an SQLite database (refusing to touch it)")]
     NotADatabase { path: PathBuf },
-    #[error("store {path} is an SQLite database of another application (application_id {app_id:#x}); refusing to touch it")]
+    #[error(
+        "store {path} is an SQLite database of another application (application_id {app_id:#x}); refusing to touch it"
+    )]
     Foreign { path: PathBuf, app_id: i32 },
-    #[error("store {path} has schema version {found}, newer than this provgate understands ({supported}); upgrade provgate")]
+    #[error(
+        "store {path} has schema version {found}, newer than this provgate understands ({supported}); upgrade provgate"
+    )]
     TooNew { path: PathBuf, found: i64, supported: i64 },
     #[error("store {path} is corrupt: {detail}")]
     Corrupt { path: PathBuf, detail: String },
@@ -80,16 +84,12 @@ impl Store {
 
     fn prepare(&mut self) -> Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| self.err(e))?;
-        let app_id: i32 = self
-            .conn
-            .pragma_query_value(None, "application_id", |r| r.get(0))
-            .map_err(|e| self.err(e))?;
+        let app_id: i32 =
+            self.conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(|e| self.err(e))?;
         let version = schema::user_version(&self.conn).map_err(|e| self.err(e))?;
         if app_id != schema::APPLICATION_ID {
-            let tables: i64 = self
-                .conn
-                .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
-                .map_err(|e| self.err(e))?;
+            let tables: i64 =
+                self.conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).map_err(|e| self.err(e))?;
             if app_id != 0 || tables > 0 || version != 0 {
                 return Err(StoreError::Foreign { path: self.path.clone(), app_id });
             }
@@ -98,16 +98,12 @@ impl Store {
             return Err(StoreError::TooNew { path: self.path.clone(), found: version, supported: schema::LATEST });
         }
         // WAL lets the CLI read while the daemon writes.
-        let mode: String = self
-            .conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-            .map_err(|e| self.err(e))?;
+        let mode: String =
+            self.conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(|e| self.err(e))?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(store = %self.path.display(), mode, "store is not in WAL mode");
         }
-        self.conn
-            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-            .map_err(|e| self.err(e))?;
+        self.conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;").map_err(|e| self.err(e))?;
         if version < schema::LATEST {
             schema::migrate(&mut self.conn, version).map_err(|e| self.err(e))?;
         }
@@ -116,22 +112,14 @@ impl Store {
 
     /// Full consistency check, for the daemon's start and for tests.
     pub fn integrity_check(&self) -> Result<()> {
-        let result: String = self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        if result == "ok" {
-            Ok(())
-        } else {
-            Err(StoreError::Corrupt { path: self.path.clone(), detail: result })
-        }
+        let result: String =
+            self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        if result == "ok" { Ok(()) } else { Err(StoreError::Corrupt { path: self.path.clone(), detail: result }) }
     }
 
     /// Changes whenever another connection commits; cheap to poll.
     pub fn data_version(&self) -> Result<i64> {
-        self.conn
-            .pragma_query_value(None, "data_version", |r| r.get(0))
-            .map_err(|e| self.err(e))
+        self.conn.pragma_query_value(None, "data_version", |r| r.get(0)).map_err(|e| self.err(e))
     }
 }
 
@@ -141,7 +129,9 @@ fn refuse_non_sqlite(path: &Path) -> Result<()> {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => return Err(StoreError::Io { path: path.to_owned(), source }),
+        Err(source) => {
+            return Err(StoreError::Io { path: path.to_owned(), source });
+        }
     };
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err(StoreError::Io {
@@ -155,7 +145,9 @@ fn refuse_non_sqlite(path: &Path) -> Result<()> {
         match file.read(&mut header[read..]) {
             Ok(0) => break,
             Ok(n) => read += n,
-            Err(source) => return Err(StoreError::Io { path: path.to_owned(), source }),
+            Err(source) => {
+                return Err(StoreError::Io { path: path.to_owned(), source });
+            }
         }
     }
     if read == 0 {
@@ -179,10 +171,7 @@ fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 #[cfg(test)]

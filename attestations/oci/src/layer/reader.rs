@@ -9,7 +9,10 @@ use std::{
 
 use sha2::{Digest as _, Sha256};
 
-use super::{LayerStats, tar_walk::{self, LayerChanges}};
+use super::{
+    LayerStats,
+    tar_walk::{self, LayerChanges},
+};
 use crate::{digest::Digest, limits::Limits, manifest::Descriptor};
 
 const BUFFER: usize = 256 << 10;
@@ -34,7 +37,8 @@ impl Compression {
             Some("tar+zstd") => Some(Self::Zstd),
             Some(_) => None,
             None => match media_type {
-                "application/vnd.docker.image.rootfs.diff.tar.gzip" | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Some(Self::Gzip),
+                "application/vnd.docker.image.rootfs.diff.tar.gzip"
+                | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => Some(Self::Gzip),
                 "application/vnd.docker.image.rootfs.diff.tar" => Some(Self::None),
                 _ => None,
             },
@@ -48,9 +52,13 @@ pub enum LayerError {
     MediaType(String),
     #[error("{declared} bytes declared, more than the {max} allowed for one layer")]
     TooLarge { declared: u64, max: u64 },
-    #[error("the registry sent {actual_size} bytes with digest {actual}, but the manifest names {expected_size} bytes with digest {expected}: the layer was altered or corrupted")]
+    #[error(
+        "the registry sent {actual_size} bytes with digest {actual}, but the manifest names {expected_size} bytes with digest {expected}: the layer was altered or corrupted"
+    )]
     Digest { expected: Digest, expected_size: u64, actual: Digest, actual_size: u64 },
-    #[error("decompresses to more than {max} bytes from {compressed} compressed bytes (more than {ratio} times, beyond the first {allowance} bytes): refusing a decompression bomb")]
+    #[error(
+        "decompresses to more than {max} bytes from {compressed} compressed bytes (more than {ratio} times, beyond the first {allowance} bytes): refusing a decompression bomb"
+    )]
     Bomb { max: u64, compressed: u64, ratio: u64, allowance: u64 },
     #[error("the image's layers decompress to more than {max} bytes in all")]
     TotalTooLarge { max: u64 },
@@ -99,7 +107,12 @@ impl<R: Read> Read for BlobReader<R> {
             let actual = Digest(self.hasher.clone().finalize().into());
             return Err(stop_with(
                 &self.stop,
-                LayerError::Digest { expected: Digest([0; 32]), expected_size: self.declared, actual, actual_size: self.read },
+                LayerError::Digest {
+                    expected: Digest([0; 32]),
+                    expected_size: self.declared,
+                    actual,
+                    actual_size: self.read,
+                },
             ));
         }
         self.hasher.update(&buf[..n]);
@@ -126,7 +139,10 @@ impl<R: Read> Read for Inflated<'_, R> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
             Err(e) => {
                 if self.stop.borrow().is_none() {
-                    return Err(stop_with(&self.stop, LayerError::Decompress { format: self.format, detail: e.to_string() }));
+                    return Err(stop_with(
+                        &self.stop,
+                        LayerError::Decompress { format: self.format, detail: e.to_string() },
+                    ));
                 }
                 return Err(e);
             }
@@ -136,7 +152,12 @@ impl<R: Read> Read for Inflated<'_, R> {
             let error = if self.max == self.limits.max_total_bytes {
                 LayerError::TotalTooLarge { max: self.limits.max_total_bytes }
             } else {
-                LayerError::Bomb { max: self.max, compressed: self.compressed, ratio: self.limits.max_ratio, allowance: self.limits.ratio_allowance }
+                LayerError::Bomb {
+                    max: self.max,
+                    compressed: self.compressed,
+                    ratio: self.limits.max_ratio,
+                    allowance: self.limits.ratio_allowance,
+                }
             };
             return Err(stop_with(&self.stop, error));
         }
@@ -160,12 +181,14 @@ pub fn read_layer<R: Read>(
     limits: &Limits,
     total: &AtomicU64,
 ) -> Result<(LayerChanges, LayerStats), LayerError> {
-    let compression = Compression::of_media_type(&descriptor.media_type).ok_or_else(|| LayerError::MediaType(descriptor.media_type.clone()))?;
+    let compression = Compression::of_media_type(&descriptor.media_type)
+        .ok_or_else(|| LayerError::MediaType(descriptor.media_type.clone()))?;
     if descriptor.size() > limits.max_layer_bytes {
         return Err(LayerError::TooLarge { declared: descriptor.size(), max: limits.max_layer_bytes });
     }
     let stop: Stop = Rc::default();
-    let mut blob = BlobReader { inner: blob, hasher: Sha256::new(), read: 0, declared: descriptor.size(), stop: stop.clone() };
+    let mut blob =
+        BlobReader { inner: blob, hasher: Sha256::new(), read: 0, declared: descriptor.size(), stop: stop.clone() };
     let (format, decompressed): (&'static str, Box<dyn Read + '_>) = match compression {
         Compression::None => ("tar", Box::new(&mut blob)),
         // Several gzip members in a row are one stream, as Go's reader (and so Docker) reads them.
@@ -209,7 +232,13 @@ pub fn read_layer<R: Read>(
     let (changes, mut stats) = match outcome {
         Ok(found) => found,
         // Bounds and transport failures end the read at once.
-        Err(e @ (LayerError::Bomb { .. } | LayerError::TotalTooLarge { .. } | LayerError::TooManyMembers { .. } | LayerError::Transport(_) | LayerError::Digest { .. })) => {
+        Err(
+            e @ (LayerError::Bomb { .. }
+            | LayerError::TotalTooLarge { .. }
+            | LayerError::TooManyMembers { .. }
+            | LayerError::Transport(_)
+            | LayerError::Digest { .. }),
+        ) => {
             return Err(e);
         }
         // Corrupt data or a bad member may be the work of whoever altered the blob: read the
@@ -239,7 +268,12 @@ fn drain<R: Read>(blob: &mut BlobReader<R>, descriptor: &Descriptor) -> Result<(
 fn finish<R>(blob: BlobReader<R>, descriptor: &Descriptor) -> Result<(), LayerError> {
     let actual = Digest(blob.hasher.finalize().into());
     if actual != descriptor.digest || blob.read != descriptor.size() {
-        return Err(LayerError::Digest { expected: descriptor.digest, expected_size: descriptor.size(), actual, actual_size: blob.read });
+        return Err(LayerError::Digest {
+            expected: descriptor.digest,
+            expected_size: descriptor.size(),
+            actual,
+            actual_size: blob.read,
+        });
     }
     Ok(())
 }

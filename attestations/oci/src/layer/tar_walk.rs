@@ -91,7 +91,8 @@ pub(super) fn walk<R: Read>(stream: R, limits: &Limits) -> Result<(LayerChanges,
         }
         let pending = std::mem::take(&mut pending);
         let mut name = pending.long_name.map(trim_nul).unwrap_or_else(|| entry.header().path_bytes().into_owned());
-        let mut link = pending.long_link.map(trim_nul).or_else(|| entry.header().link_name_bytes().map(|l| l.into_owned()));
+        let mut link =
+            pending.long_link.map(trim_nul).or_else(|| entry.header().link_name_bytes().map(|l| l.into_owned()));
         if let Some(pax) = &pending.pax {
             for extension in PaxExtensions::new(pax) {
                 let extension = extension.map_err(|e| LayerError::Tar(format!("malformed PAX header: {e}")))?;
@@ -101,8 +102,12 @@ pub(super) fn walk<R: Read>(stream: R, limits: &Limits) -> Result<(LayerChanges,
                     // The tar crate reads raw members by their header's size; a PAX size (a
                     // member over 8 GiB) or a PAX sparse map would misalign or misread the
                     // content, so such members are refused rather than hashed wrongly.
-                    b"size" => return Err(member(&name, "PAX size records (members over 8 GiB) are not supported")),
-                    key if key.starts_with(b"GNU.sparse.") => return Err(member(&name, "PAX sparse files are not supported")),
+                    b"size" => {
+                        return Err(member(&name, "PAX size records (members over 8 GiB) are not supported"));
+                    }
+                    key if key.starts_with(b"GNU.sparse.") => {
+                        return Err(member(&name, "PAX sparse files are not supported"));
+                    }
                     _ => {}
                 }
             }
@@ -120,7 +125,8 @@ pub(super) fn walk<R: Read>(stream: R, limits: &Limits) -> Result<(LayerChanges,
                     continue;
                 }
                 let size = entry.header().entry_size().map_err(|e| member(&name, &format!("unreadable size: {e}")))?;
-                let sha256 = hash_if_candidate(&mut entry, mode, &mut buffer).map_err(|e| member(&name, &format!("reading its content: {e}")))?;
+                let sha256 = hash_if_candidate(&mut entry, mode, &mut buffer)
+                    .map_err(|e| member(&name, &format!("reading its content: {e}")))?;
                 stats.regular_files += 1;
                 if sha256.is_some() {
                     stats.candidates += 1;
@@ -131,15 +137,26 @@ pub(super) fn walk<R: Read>(stream: R, limits: &Limits) -> Result<(LayerChanges,
             EntryType::Link => {
                 let target = link.ok_or_else(|| member(&name, "hard link without a target"))?;
                 // A hard link names another member of the archive: a path inside the image.
-                let target = normalise(&target).map_err(|problem| member(&name, &format!("hard link target {:?}: {problem}", String::from_utf8_lossy(&target))))?;
+                let target = normalise(&target).map_err(|problem| {
+                    member(&name, &format!("hard link target {:?}: {problem}", String::from_utf8_lossy(&target)))
+                })?;
                 changes.members.push((path, Node::HardLink(target)));
             }
             EntryType::Directory => changes.members.push((path, Node::Dir)),
             // Symbolic links are never followed (nothing is written or opened through them),
             // so where they point, inside or outside the image, does not matter here.
-            EntryType::Symlink | EntryType::Char | EntryType::Block | EntryType::Fifo => changes.members.push((path, Node::Other)),
-            EntryType::GNUSparse => return Err(member(&name, "GNU sparse files are not supported")),
-            other => return Err(member(&name, &format!("member type {:?} is not one a layer holds", other.as_byte() as char))),
+            EntryType::Symlink | EntryType::Char | EntryType::Block | EntryType::Fifo => {
+                changes.members.push((path, Node::Other))
+            }
+            EntryType::GNUSparse => {
+                return Err(member(&name, "GNU sparse files are not supported"));
+            }
+            other => {
+                return Err(member(
+                    &name,
+                    &format!("member type {:?} is not one a layer holds", other.as_byte() as char),
+                ));
+            }
         }
     }
     Ok((changes, stats))
@@ -204,8 +221,12 @@ fn whiteout(path: &str) -> Result<Option<Whiteout>, &'static str> {
         Some((dir, base)) => (dir, base),
         None => ("", path),
     };
-    let Some(removed) = base.strip_prefix(WHITEOUT) else { return Ok(None) };
-    let join = |name: &str| if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") };
+    let Some(removed) = base.strip_prefix(WHITEOUT) else {
+        return Ok(None);
+    };
+    let join = |name: &str| {
+        if dir.is_empty() { name.to_owned() } else { format!("{dir}/{name}") }
+    };
     if base == OPAQUE {
         return Ok(Some(Whiteout::Opaque(dir.to_owned())));
     }

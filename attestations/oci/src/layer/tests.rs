@@ -62,7 +62,11 @@ fn candidates_are_hashed_in_every_compression() {
         let (changes, stats) = read(&blob, &Limits::default()).unwrap_or_else(|e| panic!("{media_type}: {e}"));
         assert_eq!((stats.regular_files, stats.candidates), (6, 4), "{media_type}");
         assert_eq!(stats.compressed_bytes, blob.bytes.len() as u64);
-        assert_eq!(stats.uncompressed_bytes, tarball::tar(&members).len() as u64, "every byte of the tar stream counted");
+        assert_eq!(
+            stats.uncompressed_bytes,
+            tarball::tar(&members).len() as u64,
+            "every byte of the tar stream counted"
+        );
         let mut files = ImageFiles::default();
         files.apply(changes).unwrap();
         let found: Vec<(String, [u8; 32])> = files.candidates().map(|f| (f.path, f.sha256)).collect();
@@ -105,7 +109,11 @@ fn whiteouts_and_replacements_remove_lower_files() {
     assert_eq!(paths, ["/home/keep", "/opt/app/bin/z", "/usr/bin/a2", "/usr/bin/b"]);
     assert_eq!(found[3].1, sha(b"#!new b\n"), "the upper layer's content wins");
     // A whiteout of a directory removes everything below it.
-    let gone = image(&[vec![Member::file("a/b/c", ELF, 0o755), Member::file("ab", ELF, 0o755)], vec![Member::Whiteout { path: "a".into() }]]).unwrap();
+    let gone = image(&[
+        vec![Member::file("a/b/c", ELF, 0o755), Member::file("ab", ELF, 0o755)],
+        vec![Member::Whiteout { path: "a".into() }],
+    ])
+    .unwrap();
     assert_eq!(gone.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(), ["/ab"]);
 }
 
@@ -136,28 +144,48 @@ fn hard_links_share_their_targets_content() {
 
 #[test]
 fn members_that_would_escape_the_root_are_refused() {
-    let raw = |kind, name: &str, link: &str| Member::Raw { kind, name: name.into(), link: link.into(), content: Vec::new(), mode: 0o755 };
+    let raw = |kind, name: &str, link: &str| Member::Raw {
+        kind,
+        name: name.into(),
+        link: link.into(),
+        content: Vec::new(),
+        mode: 0o755,
+    };
     let cases = [
-        (raw(EntryType::Regular, "../../etc/cron.d/evil", ""), r#"member "../../etc/cron.d/evil": path climbs out of the image's root with '..'"#),
+        (
+            raw(EntryType::Regular, "../../etc/cron.d/evil", ""),
+            r#"member "../../etc/cron.d/evil": path climbs out of the image's root with '..'"#,
+        ),
         (raw(EntryType::Regular, "usr/../../x", ""), "climbs out"),
         (raw(EntryType::Regular, "/etc/passwd", ""), r#"member "/etc/passwd": absolute path"#),
-        (raw(EntryType::Link, "usr/bin/sh", "/etc/shadow"), r#"member "usr/bin/sh": hard link target "/etc/shadow": absolute path"#),
-        (raw(EntryType::Link, "usr/bin/sh", "../../etc/shadow"), "hard link target \"../../etc/shadow\": path climbs out"),
+        (
+            raw(EntryType::Link, "usr/bin/sh", "/etc/shadow"),
+            r#"member "usr/bin/sh": hard link target "/etc/shadow": absolute path"#,
+        ),
+        (
+            raw(EntryType::Link, "usr/bin/sh", "../../etc/shadow"),
+            "hard link target \"../../etc/shadow\": path climbs out",
+        ),
         (raw(EntryType::Regular, "a/.wh...", ""), r#"member "a/.wh...": whiteout of no file"#),
         (raw(EntryType::GNUSparse, "sparse", ""), "GNU sparse files are not supported"),
         (raw(EntryType::new(b'V'), "volume", ""), "member type 'V' is not one a layer holds"),
     ];
     for (member, expected) in cases {
-        let err = read(&oci::layer(&[Member::file("ok", ELF, 0o755), member.clone()], LAYER_GZIP), &Limits::default()).unwrap_err();
+        let err = read(&oci::layer(&[Member::file("ok", ELF, 0o755), member.clone()], LAYER_GZIP), &Limits::default())
+            .unwrap_err();
         assert!(err.to_string().contains(expected), "{member:?}: {err}");
     }
 }
 
 #[test]
 fn long_names_are_bounded() {
-    let ok = read(&oci::layer(&[Member::LongName { size: 300, content: ELF.to_vec() }], LAYER_GZIP), &Limits::default()).unwrap();
+    let ok =
+        read(&oci::layer(&[Member::LongName { size: 300, content: ELF.to_vec() }], LAYER_GZIP), &Limits::default())
+            .unwrap();
     assert_eq!(ok.0.members[0].0, "a".repeat(300));
-    let err = read(&oci::layer(&[Member::LongName { size: 1 << 20, content: ELF.to_vec() }], LAYER_GZIP), &Limits::default()).unwrap_err();
+    let err =
+        read(&oci::layer(&[Member::LongName { size: 1 << 20, content: ELF.to_vec() }], LAYER_GZIP), &Limits::default())
+            .unwrap_err();
     assert_eq!(err.to_string(), "not a valid tar stream: GNU long name of 1048576 bytes, more than the 4096 allowed");
 }
 
@@ -181,7 +209,10 @@ fn altered_blobs_are_refused() {
     let mut longer = blob.bytes.clone();
     longer.extend_from_slice(&[0; 1000]);
     let err = read_layer(&longer[..], &expected, &Limits::default(), &AtomicU64::new(0)).unwrap_err();
-    assert!(matches!(err, LayerError::Digest { actual_size, expected_size, .. } if actual_size > expected_size), "{err}");
+    assert!(
+        matches!(err, LayerError::Digest { actual_size, expected_size, .. } if actual_size > expected_size),
+        "{err}"
+    );
     // Fewer.
     let err = read_layer(&blob.bytes[..n - 10], &expected, &Limits::default(), &AtomicU64::new(0)).unwrap_err();
     assert!(matches!(err, LayerError::Digest { .. }), "{err}");

@@ -46,7 +46,9 @@ fn annotations(sigstore: &PrivateSigstore, bundle: &Value) -> BTreeMap<String, S
     let signature = bundle["messageSignature"]["signature"].as_str().unwrap_or_default();
     annotations.insert("dev.cosignproject.cosign/signature".to_owned(), signature.to_owned());
     let material = &bundle["verificationMaterial"];
-    let leaf = material["certificate"]["rawBytes"].as_str().or_else(|| material["x509CertificateChain"]["certificates"][0]["rawBytes"].as_str());
+    let leaf = material["certificate"]["rawBytes"]
+        .as_str()
+        .or_else(|| material["x509CertificateChain"]["certificates"][0]["rawBytes"].as_str());
     if let Some(leaf) = leaf {
         let der = BASE64.decode(leaf).expect("base64 certificate");
         annotations.insert("dev.sigstore.cosign/certificate".to_owned(), pem("CERTIFICATE", &der));
@@ -55,7 +57,8 @@ fn annotations(sigstore: &PrivateSigstore, bundle: &Value) -> BTreeMap<String, S
     }
     if let Some(entry) = material["tlogEntries"].get(0).filter(|e| e.get("inclusionPromise").is_some()) {
         let log_id = BASE64.decode(entry["logId"]["keyId"].as_str().expect("log id")).expect("base64 log id");
-        let number = |field: &str| entry[field].as_str().expect("a number as a string").parse::<i64>().expect("a number");
+        let number =
+            |field: &str| entry[field].as_str().expect("a number as a string").parse::<i64>().expect("a number");
         let rekor = json!({
             "SignedEntryTimestamp": entry["inclusionPromise"]["signedEntryTimestamp"],
             "Payload": {
@@ -71,12 +74,23 @@ fn annotations(sigstore: &PrivateSigstore, bundle: &Value) -> BTreeMap<String, S
 }
 
 /// A `.sig` layer: `signer`'s signature over the simple-signing payload for `digest`.
-pub fn signature_layer(sigstore: &mut PrivateSigstore, signer: &Signer, repository: &str, digest: &str, options: &SignOptions) -> Blob {
+pub fn signature_layer(
+    sigstore: &mut PrivateSigstore,
+    signer: &Signer,
+    repository: &str,
+    digest: &str,
+    options: &SignOptions,
+) -> Blob {
     signature_layer_of(sigstore, signer, simple_signing(repository, digest), options)
 }
 
 /// A `.sig` layer signing `payload` as given.
-pub fn signature_layer_of(sigstore: &mut PrivateSigstore, signer: &Signer, payload: Vec<u8>, options: &SignOptions) -> Blob {
+pub fn signature_layer_of(
+    sigstore: &mut PrivateSigstore,
+    signer: &Signer,
+    payload: Vec<u8>,
+    options: &SignOptions,
+) -> Blob {
     let bundle = sigstore.sign_artifact(signer, &payload, options);
     let mut blob = Blob::new(SIMPLE_SIGNING, payload);
     blob.annotations = annotations(sigstore, &bundle);
@@ -84,7 +98,12 @@ pub fn signature_layer_of(sigstore: &mut PrivateSigstore, signer: &Signer, paylo
 }
 
 /// An `.att` layer: `signer`'s DSSE envelope of `statement`.
-pub fn attestation_layer(sigstore: &mut PrivateSigstore, signer: &Signer, statement: &[u8], options: &SignOptions) -> Blob {
+pub fn attestation_layer(
+    sigstore: &mut PrivateSigstore,
+    signer: &Signer,
+    statement: &[u8],
+    options: &SignOptions,
+) -> Blob {
     let bundle = sigstore.sign_statement(signer, statement, options);
     let mut blob = Blob::new(DSSE_ENVELOPE, bundle["dsseEnvelope"].to_string().into_bytes());
     blob.annotations = annotations(sigstore, &bundle);
@@ -95,7 +114,10 @@ pub fn attestation_layer(sigstore: &mut PrivateSigstore, signer: &Signer, statem
 /// Cosign's manifest for a `.sig` or `.att` tag.
 pub fn cosign_image(layers: Vec<Blob>) -> Image {
     let mut image = Image::new(layers);
-    image.config = Blob::new("application/vnd.oci.image.config.v1+json", br#"{"architecture":"","config":{},"os":"","rootfs":{"type":"layers","diff_ids":[]}}"#.to_vec());
+    image.config = Blob::new(
+        "application/vnd.oci.image.config.v1+json",
+        br#"{"architecture":"","config":{},"os":"","rootfs":{"type":"layers","diff_ids":[]}}"#.to_vec(),
+    );
     image
 }
 
@@ -108,7 +130,13 @@ pub fn push_cosign(pusher: &crate::Pusher, repository: &str, digest: &str, suffi
 /// Pushes `bundle` as an OCI 1.1 referrer of the manifest `subject` (its descriptor), and adds
 /// it to the referrers tag schema's index (`sha256-<hex>`), as cosign does for registries
 /// without the referrers API. `previous` are the referrers already listed there.
-pub fn push_referrer(pusher: &crate::Pusher, repository: &str, subject: &Value, bundle: &Value, previous: &mut Vec<Value>) -> String {
+pub fn push_referrer(
+    pusher: &crate::Pusher,
+    repository: &str,
+    subject: &Value,
+    bundle: &Value,
+    previous: &mut Vec<Value>,
+) -> String {
     let layer = Blob::new(BUNDLE_V03, bundle.to_string().into_bytes());
     let referrer = Image::artifact(BUNDLE_V03, vec![layer], subject.clone());
     let digest = referrer.digest();
@@ -116,7 +144,8 @@ pub fn push_referrer(pusher: &crate::Pusher, repository: &str, subject: &Value, 
     let mut entry = referrer.descriptor();
     entry["artifactType"] = BUNDLE_V03.into();
     previous.push(entry);
-    let index = serde_json::to_vec(&json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": previous })).expect("JSON");
+    let index = serde_json::to_vec(&json!({ "schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": previous }))
+        .expect("JSON");
     let tag = subject["digest"].as_str().expect("subject digest").replace(':', "-");
     pusher.manifest(repository, &tag, &index, OCI_INDEX);
     digest

@@ -58,12 +58,22 @@ impl Image {
             "rootfs": { "type": "layers", "diff_ids": [] },
             "config": {},
         });
-        Self { config: Blob::new(OCI_CONFIG, config.to_string().into_bytes()), layers, subject: None, artifact_type: None }
+        Self {
+            config: Blob::new(OCI_CONFIG, config.to_string().into_bytes()),
+            layers,
+            subject: None,
+            artifact_type: None,
+        }
     }
 
     /// An OCI 1.1 artifact manifest: empty config, `artifact_type`, about `subject`.
     pub fn artifact(artifact_type: &str, layers: Vec<Blob>, subject: Value) -> Self {
-        Self { config: Blob::new(OCI_EMPTY, b"{}".to_vec()), layers, subject: Some(subject), artifact_type: Some(artifact_type.into()) }
+        Self {
+            config: Blob::new(OCI_EMPTY, b"{}".to_vec()),
+            layers,
+            subject: Some(subject),
+            artifact_type: Some(artifact_type.into()),
+        }
     }
 
     pub fn manifest(&self) -> Vec<u8> {

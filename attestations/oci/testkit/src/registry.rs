@@ -24,9 +24,12 @@ pub struct Registry {
 /// Whether the tools the registry tests need are here; says which is missing.
 pub fn tools() -> Result<(), String> {
     for tool in ["docker-registry", "skopeo", "htpasswd"] {
-        let found = std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
+        let found = std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
         if !found {
-            return Err(format!("{tool} is not installed (apt-get install docker-registry skopeo apache2-utils, or scripts/setup.sh)"));
+            return Err(format!(
+                "{tool} is not installed (apt-get install docker-registry skopeo apache2-utils, or scripts/setup.sh)"
+            ));
         }
     }
     Ok(())
@@ -47,7 +50,10 @@ impl Registry {
         Self::start_with(Some((user.to_owned(), password.to_owned())), Some(service))
     }
 
-    fn start_with(credentials: Option<(String, String)>, tokens: Option<&crate::token::TokenService>) -> Result<Self, String> {
+    fn start_with(
+        credentials: Option<(String, String)>,
+        tokens: Option<&crate::token::TokenService>,
+    ) -> Result<Self, String> {
         tools()?;
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let mut auth = String::new();
@@ -62,12 +68,18 @@ impl Registry {
                 root.display()
             );
         } else if let Some((user, password)) = &credentials {
-            let output = Command::new("htpasswd").args(["-Bbn", user, password]).output().map_err(|e| format!("htpasswd: {e}"))?;
+            let output = Command::new("htpasswd")
+                .args(["-Bbn", user, password])
+                .output()
+                .map_err(|e| format!("htpasswd: {e}"))?;
             if !output.status.success() {
                 return Err(format!("htpasswd: {}", String::from_utf8_lossy(&output.stderr)));
             }
             std::fs::write(dir.path().join("htpasswd"), &output.stdout).map_err(|e| e.to_string())?;
-            auth = format!("auth:\n  htpasswd:\n    realm: provgate-test\n    path: {}\n", dir.path().join("htpasswd").display());
+            auth = format!(
+                "auth:\n  htpasswd:\n    realm: provgate-test\n    path: {}\n",
+                dir.path().join("htpasswd").display()
+            );
         }
         // Another process may take the port between our probe and the registry's bind: retry.
         let mut last_error = String::new();
@@ -91,7 +103,9 @@ impl Registry {
                 .map_err(|e| format!("docker-registry: {e}"))?;
             let mut child = child;
             match wait_ready(&mut child, &addr, &dir.path().join("registry.log")) {
-                Ok(()) => return Ok(Self { child, dir, addr, credentials }),
+                Ok(()) => {
+                    return Ok(Self { child, dir, addr, credentials });
+                }
                 Err(e) => {
                     let _ = child.kill();
                     let _ = child.wait();
@@ -216,7 +230,10 @@ fn wait_ready(child: &mut Child, addr: &str, log: &Path) -> Result<(), String> {
         if let Ok(mut stream) = TcpStream::connect(addr) {
             let request = format!("GET /v2/ HTTP/1.0\r\nHost: {addr}\r\n\r\n");
             let mut answer = String::new();
-            if stream.write_all(request.as_bytes()).is_ok() && stream.read_to_string(&mut answer).is_ok() && answer.starts_with("HTTP/1.") {
+            if stream.write_all(request.as_bytes()).is_ok()
+                && stream.read_to_string(&mut answer).is_ok()
+                && answer.starts_with("HTTP/1.")
+            {
                 return Ok(());
             }
         }

@@ -7,18 +7,43 @@ use tar::{EntryType, Header};
 
 #[derive(Debug, Clone)]
 pub enum Member {
-    File { path: String, content: Vec<u8>, mode: u32 },
-    Dir { path: String },
-    Symlink { path: String, target: String },
-    HardLink { path: String, target: String },
+    File {
+        path: String,
+        content: Vec<u8>,
+        mode: u32,
+    },
+    Dir {
+        path: String,
+    },
+    Symlink {
+        path: String,
+        target: String,
+    },
+    HardLink {
+        path: String,
+        target: String,
+    },
     /// Removes `path` of lower layers.
-    Whiteout { path: String },
+    Whiteout {
+        path: String,
+    },
     /// Hides what lower layers have in `dir`.
-    Opaque { dir: String },
+    Opaque {
+        dir: String,
+    },
     /// A GNU long-name member of `size` bytes of 'a' before a file named by it.
-    LongName { size: usize, content: Vec<u8> },
+    LongName {
+        size: usize,
+        content: Vec<u8>,
+    },
     /// A member of any type, with raw header bytes.
-    Raw { kind: EntryType, name: Vec<u8>, link: Vec<u8>, content: Vec<u8>, mode: u32 },
+    Raw {
+        kind: EntryType,
+        name: Vec<u8>,
+        link: Vec<u8>,
+        content: Vec<u8>,
+        mode: u32,
+    },
 }
 
 impl Member {
@@ -61,7 +86,9 @@ pub fn tar(members: &[Member]) -> Vec<u8> {
                 let name = if dir.is_empty() { format!(".wh.{base}") } else { format!("{dir}/.wh.{base}") };
                 add(EntryType::Regular, name.as_bytes(), b"", b"", 0o644);
             }
-            Member::Opaque { dir } => add(EntryType::Regular, format!("{dir}/.wh..wh..opq").as_bytes(), b"", b"", 0o644),
+            Member::Opaque { dir } => {
+                add(EntryType::Regular, format!("{dir}/.wh..wh..opq").as_bytes(), b"", b"", 0o644)
+            }
             Member::LongName { size, content } => {
                 add(EntryType::GNULongName, b"././@LongLink", b"", &vec![b'a'; *size], 0o644);
                 add(EntryType::Regular, b"placeholder", b"", content, 0o755);

@@ -32,7 +32,13 @@ impl TokenService {
     pub fn start(user: &str, password: &str) -> Self {
         let now = jiff::Timestamp::now();
         let day = jiff::SignedDuration::from_hours(24);
-        let certificate = Arc::new(CaCertificate::new("CN=provgate test token issuer,O=provgate test", None, None, now - day, now + day));
+        let certificate = Arc::new(CaCertificate::new(
+            "CN=provgate test token issuer,O=provgate test",
+            None,
+            None,
+            now - day,
+            now + day,
+        ));
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the token service");
         let port = listener.local_addr().expect("an address").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -50,7 +56,9 @@ impl TokenService {
                     head.push(line.trim_end().to_owned());
                 }
                 let target = head.first().and_then(|l| l.split_whitespace().nth(1)).unwrap_or("/").to_owned();
-                let authorized = head.iter().any(|l| l.to_ascii_lowercase().starts_with("authorization:") && l[14..].trim() == expected);
+                let authorized = head
+                    .iter()
+                    .any(|l| l.to_ascii_lowercase().starts_with("authorization:") && l[14..].trim() == expected);
                 let scopes: Vec<String> = target
                     .split_once('?')
                     .map(|(_, query)| query.split('&').filter_map(|p| p.strip_prefix("scope=")).map(decode).collect())
@@ -58,7 +66,10 @@ impl TokenService {
                 log.lock().expect("lock").push((scopes.join(" "), authorized));
                 let answer = if authorized {
                     let body = json!({ "token": jwt(&signer, &scopes), "expires_in": 300 }).to_string();
-                    format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
                 } else {
                     "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
                 };
@@ -79,7 +90,13 @@ impl TokenService {
 }
 
 fn decode(text: &str) -> String {
-    text.replace("%3A", ":").replace("%3a", ":").replace("%2C", ",").replace("%2c", ",").replace("%2F", "/").replace("%2f", "/").replace('+', " ")
+    text.replace("%3A", ":")
+        .replace("%3a", ":")
+        .replace("%2C", ",")
+        .replace("%2c", ",")
+        .replace("%2F", "/")
+        .replace("%2f", "/")
+        .replace('+', " ")
 }
 
 /// A token granting every scope asked for (`repository:NAME:ACTIONS`).
