@@ -25,10 +25,23 @@ start_daemon() {
   fi
 }
 
+# Stops the daemon started last; gives up after 30 s (a hardened daemon ignores signals from
+# its own enforced scope), saying so.
 stop_daemon() {
   kill -TERM "$DAEMON" 2>/dev/null
+  i=0
+  while [ -d "/proc/$DAEMON" ] && [ $i -lt 150 ]; do
+    if ! grep -q '^State:.*Z' "/proc/$DAEMON/status" 2>/dev/null; then sleep 0.2; i=$((i + 1)); else break; fi
+  done
+  if [ $i -ge 150 ]; then echo "daemon $DAEMON did not stop"; return 1; fi
   wait "$DAEMON"
 }
+
+# Runs the rest of the calling shell in the admin cgroup (exempt from the hardened tamper rules).
+ADMIN=/sys/fs/cgroup/admin
+mkdir -p "$ADMIN"
+enter_admin() { echo $$ > "$ADMIN/cgroup.procs"; }
+leave_admin() { echo $$ > /sys/fs/cgroup/cgroup.procs; }
 
 # has_event ACTION HOOK PATH: waits up to 10 s for such an event in `provgate denials`.
 has_event() {

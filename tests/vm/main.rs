@@ -6,8 +6,8 @@ use std::{
     time::Duration,
 };
 
-use provgate_vm as harness;
 use harness::{KERNELS, VmRun};
+use provgate_vm as harness;
 
 const BOOT_TIMEOUT: Duration = Duration::from_secs(900);
 
@@ -36,7 +36,7 @@ fn vm_run(suite: &str) -> &'static Result<VmRun, String> {
         let _one_at_a_time = (std::thread::available_parallelism().map_or(1, |n| n.get()) < 4)
             .then(|| SLOTS.lock().unwrap_or_else(|e| e.into_inner()));
         let log = work_dir().join(format!("console-{suite}.log"));
-        let run = harness::boot(&kernel, &image, "scenarios", &log, BOOT_TIMEOUT)?;
+        let run = harness::boot(&kernel, &image, suite, "scenarios", &log, BOOT_TIMEOUT)?;
         eprintln!("{suite}: VM ran in {:.1}s, console in {}", run.elapsed.as_secs_f64(), log.display());
         Ok(run)
     })
@@ -55,7 +55,9 @@ fn run_or_skip(suite: &str) -> Option<&'static VmRun> {
 }
 
 fn scenario(suite: &str, name: &str) {
-    let Some(run) = run_or_skip(suite) else { return };
+    let Some(run) = run_or_skip(suite) else {
+        return;
+    };
     match run.results.get(name) {
         Some((true, _)) => {}
         Some((false, detail)) => panic!("{name} failed on {suite}: {detail}\n(console: {})", run.log.display()),
@@ -71,7 +73,9 @@ fn scenario(suite: &str, name: &str) {
 /// Every line the VM printed is accounted for: no failure outside the listed scenarios, and the
 /// VM ran to the end.
 fn complete(suite: &str, listed: &[&str]) {
-    let Some(run) = run_or_skip(suite) else { return };
+    let Some(run) = run_or_skip(suite) else {
+        return;
+    };
     assert!(run.finished, "VM on {suite} did not finish; console {}:\n{}", run.log.display(), tail(&run.console, 60));
     let unlisted: Vec<_> = run.results.iter().filter(|(n, _)| !listed.contains(&n.as_str())).collect();
     assert!(unlisted.is_empty(), "scenarios not covered by a test on {suite}: {unlisted:?}");
@@ -127,7 +131,7 @@ macro_rules! kernel {
                 revoke_removes_exactly_that_trust,
                 baseline_is_a_revocable_source,
                 explain_says_why,
-                file_cache_survives_restart,
+                each_file_hashed_once,
             );
         }
     };

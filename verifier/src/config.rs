@@ -27,8 +27,24 @@ mode = "audit"
 keep_on_exit = false
 # Only report execs of unknown files (also the automatic fallback on kernels refusing BPF LSM).
 observe_only = false
-# Deny anonymous executable memory (JIT) in enforced scopes; by default it is counted.
+# Deny anonymous executable memory (JIT) in enforced scopes; by default it is counted. With it
+# denied, what amounts to it is denied too: private file mappings both writable and executable
+# (W^X), written copy-on-write pages made executable, READ_IMPLIES_EXEC, executable stacks and
+# userfaultfd.
 deny_anon_exec = false
+# Hardened mode (default: on when the mode is "enforce"): root in an enforced scope cannot
+# disable, bypass or impersonate provgate. Its BPF objects, process, store, configuration and
+# pins are out of reach; processes cannot move to a less strict scope; kernel modules and kexec
+# images must be vouched for like any code, and cannot come from memory; block devices and
+# /dev/mem are not writable. The programs stay pinned while the daemon runs, so a killed daemon
+# leaves enforcement on (a clean stop detaches them unless keep_on_exit).
+# hardened = true
+# cgroups whose processes may trace and write other processes (debuggers); by default no
+# process in an enforced scope may.
+debugger_cgroups = []
+# cgroups exempt from the hardened tamper rules, where provgate's own commands are run in a
+# hardened scope (they still run only vouched code).
+admin_cgroups = []
 
 # Directories scanned at start: candidates under them (ELF, #!, execute bit) are hashed, and
 # their filesystems are watched (new, replaced and modified files are re-hashed; an exec of a
@@ -38,6 +54,13 @@ roots = []
 watch = []
 # Watch overlay filesystems (container root filesystems) as they are mounted.
 watch_overlays = true
+# (roots, watch and watch_overlays serve the observe-only program, which cannot hash files; the
+# enforcing programs hash every file in the kernel on first use.)
+
+# Code on filesystems whose bytes the kernel cannot vouch for (FUSE, NFS, SMB, 9p, Ceph, AFS,
+# cluster filesystems) is refused in enforced scopes. Trust a type ("nfs4", "fuse") or a mount
+# point ("/mnt/tools") here.
+trusted_filesystems = []
 
 # Signed provenance (register, sources verify): the trust policy naming the signers that may
 # vouch for code (without one, nothing signed is trusted; see attestations/examples), and the
@@ -71,9 +94,13 @@ pub struct Config {
     pub keep_on_exit: bool,
     pub observe_only: bool,
     pub deny_anon_exec: bool,
+    pub hardened: Option<bool>,
+    pub debugger_cgroups: Vec<PathBuf>,
+    pub admin_cgroups: Vec<PathBuf>,
     pub roots: Vec<PathBuf>,
     pub watch: Vec<PathBuf>,
     pub watch_overlays: bool,
+    pub trusted_filesystems: Vec<String>,
     pub metrics_address: String,
     pub trust_policy: Option<PathBuf>,
     pub trusted_root: Option<PathBuf>,
@@ -101,9 +128,13 @@ impl Default for Config {
             keep_on_exit: false,
             observe_only: false,
             deny_anon_exec: false,
+            hardened: None,
+            debugger_cgroups: Vec::new(),
+            admin_cgroups: Vec::new(),
             roots: Vec::new(),
             watch: Vec::new(),
             watch_overlays: true,
+            trusted_filesystems: Vec::new(),
             metrics_address: "127.0.0.1:9464".into(),
             trust_policy: None,
             trusted_root: None,
@@ -128,8 +159,12 @@ impl Config {
     pub fn load(path: &Path, explicit: bool) -> Result<Self, ConfigError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(Self::default()),
-            Err(source) => return Err(ConfigError::Read { path: path.to_owned(), source }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                return Ok(Self::default());
+            }
+            Err(source) => {
+                return Err(ConfigError::Read { path: path.to_owned(), source });
+            }
         };
         let config: Self = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
             path: path.to_owned(),
@@ -153,7 +188,10 @@ impl Config {
                 .parse()
                 .map_err(|e| format!("metrics_address = {:?}: {e}", self.metrics_address))?;
             if !addr.ip().is_loopback() {
-                return Err(format!("metrics_address = {:?}: metrics are served on loopback addresses only", self.metrics_address));
+                return Err(format!(
+                    "metrics_address = {:?}: metrics are served on loopback addresses only",
+                    self.metrics_address
+                ));
             }
         }
         Ok(())

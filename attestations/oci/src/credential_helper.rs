@@ -41,7 +41,10 @@ struct Answer {
 pub fn program(name: &str) -> Result<String, HelperError> {
     let program = format!("docker-credential-{name}");
     if name.is_empty() || name.contains('/') || name.contains('\0') {
-        return Err(HelperError { program, problem: "not a helper name (it must be a plain name found on PATH)".into() });
+        return Err(HelperError {
+            program,
+            problem: "not a helper name (it must be a plain name found on PATH)".into(),
+        });
     }
     Ok(program)
 }
@@ -56,16 +59,13 @@ pub fn get(name: &str, server: &str) -> Result<Option<Credentials>, HelperError>
 /// Runs `command get` (named `program` in messages) for `server`.
 fn ask(mut command: Command, program: &str, server: &str) -> Result<Option<Credentials>, HelperError> {
     let fail = |problem: String| HelperError { program: program.to_owned(), problem };
-    let mut child = command
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => fail("not found on PATH".into()),
-            _ => fail(format!("cannot run it: {e}")),
-        })?;
+    let mut child =
+        command.arg("get").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(
+            |e| match e.kind() {
+                std::io::ErrorKind::NotFound => fail("not found on PATH".into()),
+                _ => fail(format!("cannot run it: {e}")),
+            },
+        )?;
     if let Some(mut stdin) = child.stdin.take() {
         // A helper that exits without reading its input is judged by its exit status below.
         let _ = stdin.write_all(server.as_bytes());
@@ -96,8 +96,9 @@ fn ask(mut command: Command, program: &str, server: &str) -> Result<Option<Crede
     if stdout.len() as u64 > MAX_OUTPUT {
         return Err(fail(format!("answered more than {MAX_OUTPUT} bytes")));
     }
-    let answer: Answer = serde_json::from_str(&stdout)
-        .map_err(|e| fail(format!("answered something that is not a credentials object ({e}){}", excerpt(stdout.trim()))))?;
+    let answer: Answer = serde_json::from_str(&stdout).map_err(|e| {
+        fail(format!("answered something that is not a credentials object ({e}){}", excerpt(stdout.trim())))
+    })?;
     if answer.username == IDENTITY_TOKEN_USER {
         return Err(fail(format!(
             "gave an identity token for {server}, which provgate cannot exchange; give a user name and password or token in auths instead"
@@ -128,7 +129,11 @@ fn join(handle: thread::JoinHandle<String>) -> String {
 /// a secret it printed by mistake on a long line.
 fn excerpt(text: &str) -> String {
     let first_line = text.lines().next().unwrap_or_default();
-    if first_line.is_empty() { String::new() } else { format!(": {}", first_line.chars().take(200).collect::<String>()) }
+    if first_line.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", first_line.chars().take(200).collect::<String>())
+    }
 }
 
 #[cfg(test)]
@@ -143,7 +148,17 @@ mod tests {
         let path = dir.path().join("docker-credential-test");
         std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        ask(Command::new(&path), "docker-credential-test", server)
+        // Another test thread forking while this one wrote the script holds a write descriptor
+        // of it until that child execs: exec then fails with ETXTBSY for a moment.
+        for _ in 0..100 {
+            match ask(Command::new(&path), "docker-credential-test", server) {
+                Err(e) if e.to_string().contains("Text file busy") => {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                other => return other,
+            }
+        }
+        panic!("{} stayed busy", path.display());
     }
 
     #[test]
@@ -174,7 +189,8 @@ mod tests {
     fn failures_name_the_helper_and_what_it_said() {
         let err = ask_script("echo 'keychain locked' >&2; exit 3", "r.example.com").unwrap_err().to_string();
         assert_eq!(err, "credential helper docker-credential-test: exit status: 3: keychain locked");
-        let err = ask_script(r#"echo '{"Username":"<token>","Secret":"refresh"}'"#, "r.example.com").unwrap_err().to_string();
+        let err =
+            ask_script(r#"echo '{"Username":"<token>","Secret":"refresh"}'"#, "r.example.com").unwrap_err().to_string();
         assert!(err.contains("identity token for r.example.com"), "{err}");
         let err = ask_script("echo hello", "r.example.com").unwrap_err().to_string();
         assert!(err.contains("not a credentials object") && err.ends_with(": hello"), "{err}");

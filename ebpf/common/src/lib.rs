@@ -40,27 +40,99 @@ pub const MAX_CGROUP_LEVEL: u32 = 15;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
-    /// Mode for processes in no listed cgroup.
+    /// Mode (and `SCOPE_*` flags) for processes in no listed cgroup.
     pub host_mode: u32,
     /// Bit `n` set: some scope cgroup sits at level `n`, so ancestors at that level are looked up.
     pub scope_levels: u32,
     /// Thread-group id (in the initial pid namespace) of the daemon, which is never denied.
     pub daemon_tgid: u32,
-    /// Non-zero: anonymous executable memory (JIT) is denied in enforced scopes.
+    /// Non-zero: anonymous executable memory (JIT), and what amounts to it (written private
+    /// file pages made executable, `READ_IMPLIES_EXEC`, executable stacks, userfaultfd), is
+    /// denied in enforced scopes.
     pub deny_anon_exec: u32,
     /// Bytes of unread events after which a submit wakes user space; below it, events wait
     /// for the reader's next poll.
     pub wakeup_bytes: u64,
+    /// The daemon's start time in clock ticks since boot (`/proc/PID/stat` field 22). With the
+    /// tgid it names the daemon's process and no later process that reuses its pid.
+    pub daemon_start_ticks: u64,
+    /// Non-zero: hardened mode. Processes in enforced scopes may not tamper with provgate
+    /// (its BPF objects, its process, its files), leave their scope, load kernel code that is
+    /// not vouched for, or write raw block devices and kernel memory.
+    pub hardened: u32,
+    /// Device (kernel encoding) of the kernel's internal shmem mount, where memfds live; 0 if
+    /// unknown. A memfd is executable only once sealed against writes.
+    pub memfd_dev: u32,
 }
 
-/// Offsets of the kernel struct members the programs read, resolved from the running kernel's
-/// BTF by the loader and written into the programs' read-only data before load.
+/// `SCOPES` values and `Settings::host_mode`: the mode in the low byte, flags above.
+pub const SCOPE_MODE_MASK: u32 = 0xff;
+/// Processes here may trace and write the memory of other processes (debuggers).
+pub const SCOPE_DEBUGGER: u32 = 1 << 8;
+/// Processes here are exempt from the hardened tamper rules (they still run only vouched code).
+pub const SCOPE_ADMIN: u32 = 1 << 9;
+
+/// What the kernel keeps per inode (inode local storage): the SHA-256 of the file's content as
+/// it hashed it, valid while nothing could have written the file since. Content is hashed in
+/// the kernel (IMA's `bpf_ima_file_hash`) on first use; every open for writing and every
+/// truncation bumps `write_gen`, so a digest computed before is never used again. The state
+/// lives and dies with the in-memory inode: a new filesystem never inherits it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileState {
+    pub digest: [u8; 32],
+    /// Bumped atomically by every open for writing and every truncation.
+    pub write_gen: u64,
+    /// `write_gen` when `digest` was computed.
+    pub hashed_gen: u64,
+    /// Change cookie when `digest` was computed (a second, independent staleness check).
+    pub ctime_sec: i64,
+    pub size: i64,
+    pub ctime_nsec: u32,
+    /// Non-zero once the file was mapped executable in an enforced scope: writes to it are
+    /// refused (`ETXTBSY`) while it is still mapped.
+    pub exec_mapped: u32,
+    /// [`FileState::seal`] of the fields above: two hashers storing at once can interleave
+    /// their fields, and a torn state never checks out.
+    pub check: u64,
+}
+
+impl FileState {
+    /// Mixes every field that a hasher writes; no all-zero state seals to zero.
+    #[inline(always)]
+    pub fn seal(&self) -> u64 {
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut h: u64 = 0x6a09_e667_f3bc_c908;
+        let mut mix = |v: u64| {
+            h = (h ^ v).wrapping_mul(K);
+            h ^= h >> 29;
+        };
+        let d = &self.digest;
+        let mut i = 0;
+        while i < 4 {
+            let b = &d[i * 8..i * 8 + 8];
+            mix(u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
+            i += 1;
+        }
+        mix(self.hashed_gen);
+        mix(self.ctime_sec as u64);
+        mix(self.size as u64);
+        mix(self.ctime_nsec as u64);
+        h | 1
+    }
+}
+
+/// Offsets of the kernel struct members the programs read (and a few enum values), resolved
+/// from the running kernel's BTF by the loader and written into the programs' read-only data
+/// before load.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelOffsets {
     pub binprm_file: u32,
     pub file_inode: u32,
     pub file_path: u32,
+    /// `file.f_mode` (`fmode_t`).
+    pub file_mode: u32,
     pub inode_sb: u32,
     pub inode_ino: u32,
     pub inode_size: u32,
@@ -68,20 +140,57 @@ pub struct KernelOffsets {
     /// Nanoseconds: the `long tv_nsec` of a `timespec64` before 6.11, `u32 i_ctime_nsec` from
     /// 6.11. The programs read 32 bits either way (little-endian, and nanoseconds fit).
     pub inode_ctime_nsec: u32,
+    pub inode_mode: u32,
+    pub inode_rdev: u32,
+    /// `inode.i_writecount`: positive while the file is open for writing.
+    pub inode_writecount: u32,
+    pub inode_mapping: u32,
+    /// `address_space.i_mmap.rb_root.rb_node`: non-NULL while any process maps the file.
+    pub mapping_mmap_root: u32,
+    /// Distance from `shmem_inode_info.vfs_inode` back to `shmem_inode_info.seals` (memfd seals).
+    pub shmem_seals: u32,
     pub sb_dev: u32,
+    pub sb_magic: u32,
     pub vma_file: u32,
     pub vma_flags: u32,
-    // For walking a path without bpf_d_path: struct path, dentry, vfsmount, mount.
+    /// `vm_area_struct.anon_vma`: set once a private mapping has copied-on-write pages.
+    pub vma_anon_vma: u32,
     pub path_dentry: u32,
     pub path_mnt: u32,
     pub dentry_parent: u32,
     /// `dentry.d_name.name`: the offset of `d_name` plus that of `qstr.name`.
     pub dentry_name: u32,
+    pub dentry_inode: u32,
+    pub qstr_name: u32,
+    /// `dentry.d_fsdata`: a kernfs (cgroupfs) dentry's `kernfs_node`.
+    pub dentry_fsdata: u32,
     pub vfsmount_root: u32,
     /// Offset of the `struct vfsmount` embedded in `struct mount`.
     pub mount_mnt: u32,
     pub mount_parent: u32,
     pub mount_mountpoint: u32,
+    pub task_group_leader: u32,
+    pub task_tgid: u32,
+    pub task_start_boottime: u32,
+    pub task_personality: u32,
+    pub task_mm: u32,
+    pub mm_start_stack: u32,
+    pub kernfs_parent: u32,
+    pub kernfs_id: u32,
+    pub bpf_map_id: u32,
+    pub bpf_prog_aux: u32,
+    pub bpf_prog_aux_id: u32,
+    /// `union bpf_attr`: the id of `*_GET_FD_BY_ID` commands (`prog_id`, `map_id`, `link_id` share it).
+    pub bpf_attr_id: u32,
+    /// Values of `enum kernel_read_file_id` and `enum kernel_load_data_id`, from BTF.
+    pub kernel_read_module: u32,
+    pub kernel_read_kexec_image: u32,
+    pub kernel_read_kexec_initramfs: u32,
+    pub kernel_load_module: u32,
+    pub kernel_load_kexec_image: u32,
+    /// `pt_regs.di` and `pt_regs.bx`: the first argument of a native and of an ia32 syscall.
+    pub pt_regs_di: u32,
+    pub pt_regs_bx: u32,
 }
 
 impl KernelOffsets {
@@ -90,22 +199,53 @@ impl KernelOffsets {
         binprm_file: 0,
         file_inode: 0,
         file_path: 0,
+        file_mode: 0,
         inode_sb: 0,
         inode_ino: 0,
         inode_size: 0,
         inode_ctime_sec: 0,
         inode_ctime_nsec: 0,
+        inode_mode: 0,
+        inode_rdev: 0,
+        inode_writecount: 0,
+        inode_mapping: 0,
+        mapping_mmap_root: 0,
+        shmem_seals: 0,
         sb_dev: 0,
+        sb_magic: 0,
         vma_file: 0,
         vma_flags: 0,
+        vma_anon_vma: 0,
         path_dentry: 0,
         path_mnt: 0,
         dentry_parent: 0,
         dentry_name: 0,
+        dentry_inode: 0,
+        qstr_name: 0,
+        dentry_fsdata: 0,
         vfsmount_root: 0,
         mount_mnt: 0,
         mount_parent: 0,
         mount_mountpoint: 0,
+        task_group_leader: 0,
+        task_tgid: 0,
+        task_start_boottime: 0,
+        task_personality: 0,
+        task_mm: 0,
+        mm_start_stack: 0,
+        kernfs_parent: 0,
+        kernfs_id: 0,
+        bpf_map_id: 0,
+        bpf_prog_aux: 0,
+        bpf_prog_aux_id: 0,
+        bpf_attr_id: 0,
+        kernel_read_module: 0,
+        kernel_read_kexec_image: 0,
+        kernel_read_kexec_initramfs: 0,
+        kernel_load_module: 0,
+        kernel_load_kexec_image: 0,
+        pt_regs_di: 0,
+        pt_regs_bx: 0,
     };
 }
 
@@ -115,7 +255,23 @@ pub const HOOK_MMAP: u8 = 1;
 pub const HOOK_MPROTECT: u8 = 2;
 /// Observe-only fallback: `tp_btf/sched_process_exec`, after the exec succeeded.
 pub const HOOK_EXEC_OBSERVED: u8 = 3;
-pub const HOOK_COUNT: usize = 4;
+/// `file_open` and `path_truncate`: writes to code in use, `/proc/PID/mem`, protected files.
+pub const HOOK_WRITE: u8 = 4;
+/// `ptrace_access_check`, `ptrace_traceme`.
+pub const HOOK_PTRACE: u8 = 5;
+/// `kernel_read_file`, `kernel_load_data`: kernel modules and kexec images.
+pub const HOOK_KERNEL_CODE: u8 = 6;
+/// `bpf`, `bpf_map`, `bpf_prog`: provgate's own BPF objects.
+pub const HOOK_BPF: u8 = 7;
+/// `task_kill`: signals to the daemon.
+pub const HOOK_SIGNAL: u8 = 8;
+/// Moving processes between cgroups (`cgroup.procs`, `CLONE_INTO_CGROUP`).
+pub const HOOK_CGROUP: u8 = 9;
+/// `inode_unlink`, `inode_rename`, `inode_link`: provgate's protected files and pins.
+pub const HOOK_UNLINK: u8 = 10;
+/// `personality(READ_IMPLIES_EXEC)` and userfaultfd, with anonymous exec denied.
+pub const HOOK_ANON_EQUIVALENT: u8 = 11;
+pub const HOOK_COUNT: usize = 12;
 
 /// What happened.
 pub const ACTION_DENIED: u8 = 0;
@@ -124,10 +280,45 @@ pub const ACTION_OBSERVED: u8 = 2;
 
 /// Why the file was not allowed.
 pub const REASON_UNKNOWN_FILE: u8 = 0;
-/// A verdict exists for this inode but the file changed after it was recorded.
+/// Observe-only verdict map: a verdict exists for this inode but the file changed after it was
+/// recorded.
 pub const REASON_CHANGED: u8 = 1;
 /// Anonymous executable memory (no file behind it).
 pub const REASON_ANON_EXEC: u8 = 2;
+/// The file is on a filesystem whose bytes the kernel does not vouch for (FUSE, network).
+pub const REASON_UNTRUSTED_FS: u8 = 3;
+/// The file is open for writing (or mapped shared and writable) somewhere.
+pub const REASON_OPEN_FOR_WRITE: u8 = 4;
+/// A memfd that is not sealed against writes, growing and shrinking.
+pub const REASON_UNSEALED_MEMFD: u8 = 5;
+/// The file was opened for writing while the kernel hashed it.
+pub const REASON_CHANGED_WHILE_HASHING: u8 = 6;
+/// `mprotect(PROT_EXEC)` of a file the kernel has not hashed (hashing cannot happen there).
+pub const REASON_NOT_HASHED: u8 = 7;
+/// The kernel could not hash the file (IMA unavailable, read error).
+pub const REASON_HASH_FAILED: u8 = 8;
+/// A private file mapping both writable and executable (W^X).
+pub const REASON_WRITABLE_EXEC: u8 = 9;
+/// A private file mapping whose pages were written (copy-on-write) made executable.
+pub const REASON_MODIFIED_MAPPING: u8 = 10;
+/// The `READ_IMPLIES_EXEC` personality (every readable mapping executable).
+pub const REASON_READ_IMPLIES_EXEC: u8 = 11;
+/// An executable stack.
+pub const REASON_EXEC_STACK: u8 = 12;
+/// Tracing or writing the memory of a process (`ptrace`, `/proc/PID/mem`).
+pub const REASON_CODE_INJECTION: u8 = 13;
+/// Writing a file that an enforced process maps executable.
+pub const REASON_WRITE_TO_CODE_IN_USE: u8 = 14;
+/// Kernel code from memory (`init_module`, `kexec_load`).
+pub const REASON_KERNEL_CODE_FROM_MEMORY: u8 = 15;
+/// Hardened mode: touching provgate's BPF objects, process or files.
+pub const REASON_TAMPERING: u8 = 16;
+/// Hardened mode: moving a process to a less strict scope.
+pub const REASON_SCOPE_ESCAPE: u8 = 17;
+/// Hardened mode: writing a block device or kernel memory.
+pub const REASON_RAW_DEVICE_WRITE: u8 = 18;
+/// userfaultfd, which fills pages (also of executable mappings) with arbitrary bytes.
+pub const REASON_USERFAULTFD: u8 = 19;
 
 pub const COMM_LEN: usize = 16;
 pub const PATH_LEN: usize = 384;
@@ -145,6 +336,9 @@ pub const PATH_SLOT: usize = 48;
 pub const PATH_SLOTS: usize = PATH_LEN / PATH_SLOT;
 // The kernel side masks slot indexes with PATH_SLOTS - 1.
 const _: () = assert!(PATH_SLOTS.is_power_of_two() && PATH_SLOTS * PATH_SLOT == PATH_LEN);
+
+/// `Event::flags`: `digest` holds the SHA-256 the kernel computed for the file.
+pub const EVENT_HAS_DIGEST: u32 = 1;
 
 /// One denial, would-deny or observation, sent through the ring buffer.
 #[repr(C)]
@@ -164,6 +358,11 @@ pub struct Event {
     pub path_kind: u8,
     /// See `path_kind`; a negative errno when the path could not be read.
     pub path_len: i32,
+    /// `EVENT_*` bits.
+    pub flags: u32,
+    /// For tracing and signals: the target process; for kernel code and BPF: the object id.
+    pub target: u32,
+    pub digest: [u8; 32],
     pub comm: [u8; COMM_LEN],
     pub path: [u8; PATH_LEN],
 }
@@ -171,7 +370,7 @@ pub struct Event {
 /// Per-CPU counters, indexed by these constants.
 pub mod counter {
     use super::HOOK_COUNT;
-    /// `ALLOWED + hook`: lookups that found a current verdict.
+    /// `ALLOWED + hook`: decisions that allowed.
     pub const ALLOWED: u32 = 0;
     /// `DENIED + hook`
     pub const DENIED: u32 = ALLOWED + HOOK_COUNT as u32;
@@ -181,27 +380,75 @@ pub mod counter {
     pub const EVENTS_DROPPED: u32 = AUDITED + HOOK_COUNT as u32;
     /// Anonymous executable mappings seen in scope (JIT); counted whether or not denied.
     pub const ANON_EXEC: u32 = EVENTS_DROPPED + 1;
-    /// Denials skipped because the caller was the daemon itself.
+    /// Decisions skipped because the caller was the daemon itself.
     pub const DAEMON_EXEMPT: u32 = ANON_EXEC + 1;
     /// Files whose identity could not be read (a kernel read failed); treated as unknown.
     pub const READ_ERRORS: u32 = DAEMON_EXEMPT + 1;
-    pub const COUNT: u32 = READ_ERRORS + 1;
+    /// Files hashed by the kernel (first use, or first use after a write).
+    pub const KERNEL_HASHES: u32 = READ_ERRORS + 1;
+    /// Bytes hashed by the kernel.
+    pub const KERNEL_HASHED_BYTES: u32 = KERNEL_HASHES + 1;
+    /// Writes that made a file's digest stale (open for writing, truncation).
+    pub const INVALIDATIONS: u32 = KERNEL_HASHED_BYTES + 1;
+    pub const COUNT: u32 = INVALIDATIONS + 1;
 }
 
 /// Names of maps and programs, shared so user space never spells them differently.
 pub mod names {
     pub const VERDICTS: &str = "VERDICTS";
+    pub const ALLOWED: &str = "ALLOWED";
+    pub const FILES: &str = "FILES";
     pub const SCOPES: &str = "SCOPES";
     pub const SETTINGS: &str = "SETTINGS";
     pub const COUNTERS: &str = "COUNTERS";
     pub const EVENTS: &str = "EVENTS";
+    pub const UNTRUSTED_FS: &str = "UNTRUSTED_FS";
+    pub const TRUSTED_DEVS: &str = "TRUSTED_DEVS";
+    pub const PROTECTED: &str = "PROTECTED";
     pub const OFFSETS: &str = "OFFSETS";
 
     pub const PROG_EXEC: &str = "provgate_bprm_check";
     pub const PROG_MMAP: &str = "provgate_mmap_file";
     pub const PROG_MPROTECT: &str = "provgate_file_mprotect";
+    pub const PROG_FILE_OPEN: &str = "provgate_file_open";
+    pub const PROG_TRUNCATE: &str = "provgate_path_truncate";
+    pub const PROG_PTRACE: &str = "provgate_ptrace_access_check";
+    pub const PROG_TRACEME: &str = "provgate_ptrace_traceme";
+    pub const PROG_READ_FILE: &str = "provgate_kernel_read_file";
+    pub const PROG_LOAD_DATA: &str = "provgate_kernel_load_data";
+    pub const PROG_BPF: &str = "provgate_bpf";
+    pub const PROG_BPF_KERNEL_FLAG: &str = "provgate_bpf_kernel_flag";
+    pub const PROG_BPF_MAP: &str = "provgate_bpf_map";
+    pub const PROG_BPF_PROG: &str = "provgate_bpf_prog";
+    pub const PROG_TASK_KILL: &str = "provgate_task_kill";
+    pub const PROG_TASK_ALLOC: &str = "provgate_task_alloc";
+    pub const PROG_UNLINK: &str = "provgate_inode_unlink";
+    pub const PROG_RENAME: &str = "provgate_inode_rename";
+    pub const PROG_LINK: &str = "provgate_inode_link";
+    pub const PROG_ANON_INODE: &str = "provgate_inode_init_security_anon";
+    pub const PROG_PERSONALITY: &str = "provgate_personality";
+    pub const PROG_PERSONALITY_IA32: &str = "provgate_personality_ia32";
     pub const PROG_OBSERVE: &str = "provgate_observe_exec";
 }
+
+/// `PROTECTED` keys: provgate's own objects that hardened mode keeps out of reach.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ProtectedKey {
+    /// One of the `PROTECT_*` kinds.
+    pub kind: u32,
+    pub dev: u32,
+    /// An inode number, or a BPF object id.
+    pub id: u64,
+}
+pub const PROTECT_MAP: u32 = 1;
+pub const PROTECT_PROG: u32 = 2;
+pub const PROTECT_LINK: u32 = 3;
+/// A file (the store, the configuration): not opened for writing, linked, renamed or removed.
+pub const PROTECT_FILE: u32 = 4;
+/// A directory (store, run, configuration and pin directories): nothing created, renamed or
+/// removed in it.
+pub const PROTECT_DIR: u32 = 5;
 
 #[cfg(feature = "user")]
 mod pod {
@@ -212,4 +459,6 @@ mod pod {
     unsafe impl aya::Pod for super::Settings {}
     unsafe impl aya::Pod for super::KernelOffsets {}
     unsafe impl aya::Pod for super::Event {}
+    unsafe impl aya::Pod for super::FileState {}
+    unsafe impl aya::Pod for super::ProtectedKey {}
 }

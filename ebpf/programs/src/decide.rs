@@ -1,29 +1,33 @@
-//! The one decision every hook makes, and the event it reports.
+//! The decisions the hooks share: which scope the caller is in, whether it is the daemon,
+//! whether a file's content is vouched for, and the event reporting a refusal.
 use aya_ebpf::{
     bindings::path,
     helpers::{
         bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_uid_gid,
         generated::{
-            bpf_d_path, bpf_get_current_ancestor_cgroup_id, bpf_get_current_cgroup_id,
+            bpf_d_path, bpf_get_current_ancestor_cgroup_id, bpf_get_current_cgroup_id, bpf_ima_file_hash,
             bpf_ktime_get_boot_ns,
         },
     },
 };
 use provgate_common::{
-    ACTION_AUDITED, ACTION_DENIED, ACTION_OBSERVED, COMM_LEN, Event, MAX_CGROUP_LEVEL, MODE_AUDIT,
-    MODE_ENFORCE, MODE_OFF, PATH_LEN, PATH_NONE, PATH_STRING, REASON_ANON_EXEC, REASON_CHANGED,
-    REASON_UNKNOWN_FILE, Settings, VERDICT_ALLOW, counter,
+    ACTION_AUDITED, ACTION_DENIED, ACTION_OBSERVED, COMM_LEN, EVENT_HAS_DIGEST, Event, FileKey, FileState,
+    MAX_CGROUP_LEVEL, MODE_AUDIT, MODE_ENFORCE, MODE_OFF, PATH_LEN, PATH_NONE, PATH_STRING, REASON_ANON_EXEC,
+    REASON_CHANGED, REASON_CHANGED_WHILE_HASHING, REASON_HASH_FAILED, REASON_NOT_HASHED, REASON_OPEN_FOR_WRITE,
+    REASON_UNKNOWN_FILE, REASON_UNSEALED_MEMFD, REASON_UNTRUSTED_FS, SCOPE_MODE_MASK, Settings, VERDICT_ALLOW, counter,
 };
 
 use crate::{
-    inode::{Identity, identity, path_components},
-    maps::{EVENTS, OFFSETS, SCOPES, VERDICTS, count, settings},
+    inode::{cookie, current_start_ticks, fs_magic, identity, member_ptr, path_components, read, sealed, writers},
+    maps::{ALLOWED, EVENTS, FILES, SCOPES, TRUSTED_DEVS, UNTRUSTED_FS, VERDICTS, add, count, off, settings},
 };
 
-const EPERM: i32 = 1;
+pub const EPERM: i32 = 1;
 const BPF_RB_AVAIL_DATA: u64 = 0;
 const BPF_RB_NO_WAKEUP: u64 = 1;
 const BPF_RB_FORCE_WAKEUP: u64 = 2;
+/// `enum hash_algo`'s HASH_ALGO_SHA256: what `bpf_ima_file_hash` returns for a SHA-256.
+const HASH_ALGO_SHA256: i64 = 4;
 
 /// Where an event's path comes from.
 #[derive(Clone, Copy)]
@@ -32,13 +36,29 @@ pub enum PathSource {
     DPath(*const u8),
     /// A `struct file *` whose path is walked dentry by dentry.
     Walk(*const u8),
+    None,
 }
 
-/// The caller's mode and the settings it came from; `None` when the caller is out of scope.
+/// The caller's scope: its mode, the `SCOPE_*` flags of the listed cgroup that decided it, and
+/// the settings it came from.
+#[derive(Clone, Copy)]
+pub struct Scope {
+    pub mode: u32,
+    pub flags: u32,
+    pub settings: &'static Settings,
+}
+
+impl Scope {
+    pub fn enforcing(&self) -> bool {
+        self.mode == MODE_ENFORCE
+    }
+}
+
+/// The scope value (mode and flags) of the deepest listed ancestor of the current cgroup, or the
+/// host's.
 #[inline(always)]
-pub fn scope() -> Option<(u32, &'static Settings)> {
-    let settings = settings()?;
-    let mut mode = settings.host_mode;
+fn scope_value(settings: &Settings) -> u32 {
+    let mut value = settings.host_mode;
     if settings.scope_levels != 0 {
         // The deepest listed ancestor wins, so a container's own scope overrides its parent's.
         let mut level = MAX_CGROUP_LEVEL as i32;
@@ -48,27 +68,153 @@ pub fn scope() -> Option<(u32, &'static Settings)> {
                 let id = unsafe { bpf_get_current_ancestor_cgroup_id(level) };
                 // SAFETY: map values are plain u32s.
                 if let Some(scoped) = unsafe { SCOPES.get(&id) } {
-                    mode = *scoped;
+                    value = *scoped;
                     break;
                 }
             }
             level -= 1;
         }
     }
-    if mode == MODE_OFF { None } else { Some((mode, settings)) }
+    value
 }
 
-/// Checks a file against the verdict map. Returns 0 or `-EPERM`.
+/// The caller's scope; `None` when it is in no scope at all (mode off).
 #[inline(always)]
-pub fn check_file(
+pub fn scope() -> Option<Scope> {
+    let settings = settings()?;
+    let value = scope_value(settings);
+    let mode = value & SCOPE_MODE_MASK;
+    if mode == MODE_OFF { None } else { Some(Scope { mode, flags: value & !SCOPE_MODE_MASK, settings }) }
+}
+
+/// Whether the caller is the running daemon: its thread group, started when the daemon
+/// started, so a process that later reuses the pid is not.
+#[inline(always)]
+pub fn is_daemon(settings: &Settings) -> bool {
+    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    tgid == settings.daemon_tgid && tgid != 0 && current_start_ticks() == settings.daemon_start_ticks
+}
+
+/// Checks the code in `file` (a BTF-typed `struct file *`): its filesystem must be trusted, no
+/// one may be able to write it, and its content, hashed by the kernel on first use and cached
+/// with the inode until the next write, must be on the allowlist. Returns 0 or `-EPERM`.
+/// `can_hash`: the hook may sleep (hashing reads the file). `mark_mapped`: the caller maps the
+/// file executable, so writes to it are refused while it stays mapped.
+#[inline(always)]
+pub fn check_code(
     hook: u8,
-    mode: u32,
-    settings: &Settings,
+    scope: &Scope,
     file: *const u8,
+    can_hash: bool,
+    mark_mapped: bool,
     path: PathSource,
 ) -> i32 {
-    let offsets = OFFSETS.load();
-    let (reason, id) = match identity(&offsets, file) {
+    let inode = member_ptr(file, off!(file_inode));
+    let id = match identity(inode) {
+        Ok(id) => id,
+        Err(_) => {
+            count(counter::READ_ERRORS);
+            return refuse(hook, scope, REASON_UNKNOWN_FILE, &FileKey::default(), None, path, 0);
+        }
+    };
+    let magic = fs_magic(inode);
+    // SAFETY: map values are plain data.
+    if unsafe { UNTRUSTED_FS.get(&magic) }.is_some() && unsafe { TRUSTED_DEVS.get(&id.key.dev) }.is_none() {
+        return refuse(hook, scope, REASON_UNTRUSTED_FS, &id.key, None, path, 0);
+    }
+    let immutable = sealed(inode, magic);
+    if id.key.dev == scope.settings.memfd_dev && !immutable {
+        return refuse(hook, scope, REASON_UNSEALED_MEMFD, &id.key, None, path, 0);
+    }
+    if !immutable && writers(inode) > 0 {
+        return refuse(hook, scope, REASON_OPEN_FOR_WRITE, &id.key, None, path, 0);
+    }
+    // SAFETY: `inode` is a BTF-typed inode pointer; the storage is created zeroed if absent.
+    let state = unsafe { FILES.get_or_insert_ptr_mut(inode as *mut aya_ebpf::bindings::inode, None) };
+    if state.is_null() {
+        count(counter::INVALIDATIONS); // DEBUG
+        return refuse(hook, scope, REASON_UNKNOWN_FILE, &id.key, None, path, 0);
+    }
+    // SAFETY: a valid inode storage value for the program's lifetime.
+    let state = unsafe { &mut *state };
+    let mut digest = [0u8; 32];
+    if current(state, &id) {
+        digest = state.digest;
+    } else {
+        if !can_hash {
+            return refuse(hook, scope, REASON_NOT_HASHED, &id.key, None, path, 0);
+        }
+        let generation = volatile_gen(state);
+        // SAFETY: `file` is BTF-typed; the helper writes at most 32 bytes into `digest`.
+        let algo = unsafe { bpf_ima_file_hash(file as *mut aya_ebpf::bindings::file, digest.as_mut_ptr().cast(), 32) };
+        if algo != HASH_ALGO_SHA256 {
+            return refuse(hook, scope, REASON_HASH_FAILED, &id.key, None, path, 0);
+        }
+        count(counter::KERNEL_HASHES);
+        add(counter::KERNEL_HASHED_BYTES, id.size as u64);
+        // Nothing may have opened the file for writing, or changed it, while it was read.
+        let after = cookie(inode);
+        let unchanged =
+            after.is_ok_and(|a| a.ctime_sec == id.ctime_sec && a.ctime_nsec == id.ctime_nsec && a.size == id.size);
+        if volatile_gen(state) != generation || !unchanged || (!immutable && writers(inode) > 0) {
+            return refuse(hook, scope, REASON_CHANGED_WHILE_HASHING, &id.key, Some(&digest), path, 0);
+        }
+        store(state, &digest, generation, &id);
+    }
+    // SAFETY: map values are plain data.
+    if unsafe { ALLOWED.get(&digest) }.is_none() {
+        return refuse(hook, scope, REASON_UNKNOWN_FILE, &id.key, Some(&digest), path, 0);
+    }
+    if mark_mapped && scope.enforcing() {
+        state.exec_mapped = 1;
+    }
+    count(counter::ALLOWED + hook as u32);
+    0
+}
+
+/// The cached digest is for the file's current content: no write since it was computed, same
+/// change cookie, and not torn by two hashers storing at once.
+#[inline(always)]
+fn current(state: &FileState, id: &crate::inode::Identity) -> bool {
+    state.hashed_gen == volatile_gen(state)
+        && state.ctime_sec == id.ctime_sec
+        && state.ctime_nsec == id.ctime_nsec
+        && state.size == id.size
+        && state.check == state.seal()
+}
+
+#[inline(always)]
+fn volatile_gen(state: &FileState) -> u64 {
+    // SAFETY: an aligned u64 inside a live map value; writers bump it atomically.
+    unsafe { core::ptr::read_volatile(&state.write_gen) }
+}
+
+#[inline(always)]
+fn store(state: &mut FileState, digest: &[u8; 32], generation: u64, id: &crate::inode::Identity) {
+    state.digest = *digest;
+    state.hashed_gen = generation;
+    state.ctime_sec = id.ctime_sec;
+    state.ctime_nsec = id.ctime_nsec;
+    state.size = id.size;
+    state.check = state.seal();
+}
+
+/// Makes any digest cached for this inode stale: it is being opened for writing or truncated.
+#[inline(always)]
+pub fn invalidate(state: *mut FileState) {
+    // SAFETY: a live inode storage value; the add is atomic against other writers.
+    crate::maps::atomic_add(unsafe { &raw mut (*state).write_gen }, 1);
+    count(counter::INVALIDATIONS);
+}
+
+/// Observe-only fallback: the verdict map user space fills (the observe program cannot hash).
+#[inline(always)]
+pub fn check_observed(hook: u8, scope: &Scope, file: *const u8, path: PathSource) -> i32 {
+    let inode: *const u8 = match read(file, off!(file_inode)) {
+        Ok(inode) => inode,
+        Err(_) => return 0,
+    };
+    let (reason, key) = match identity(inode) {
         Ok(id) => {
             // SAFETY: map values are plain data.
             match unsafe { VERDICTS.get(&id.key) } {
@@ -81,56 +227,79 @@ pub fn check_file(
                     count(counter::ALLOWED + hook as u32);
                     return 0;
                 }
-                Some(_) => (REASON_CHANGED, Some(id)),
-                None => (REASON_UNKNOWN_FILE, Some(id)),
+                Some(_) => (REASON_CHANGED, id.key),
+                None => (REASON_UNKNOWN_FILE, id.key),
             }
         }
         Err(_) => {
             count(counter::READ_ERRORS);
-            (REASON_UNKNOWN_FILE, None)
+            (REASON_UNKNOWN_FILE, FileKey::default())
         }
     };
-    refuse(hook, mode, settings, reason, id.as_ref(), Some(path))
+    refuse(hook, scope, reason, &key, None, path, 0)
 }
 
 /// Anonymous executable memory: counted always, refused only when configured.
 #[inline(always)]
-pub fn check_anon_exec(hook: u8, mode: u32, settings: &Settings) -> i32 {
+pub fn check_anon_exec(hook: u8, scope: &Scope) -> i32 {
     count(counter::ANON_EXEC);
-    if settings.deny_anon_exec == 0 {
+    if scope.settings.deny_anon_exec == 0 {
         return 0;
     }
-    refuse(hook, mode, settings, REASON_ANON_EXEC, None, None)
+    refuse(hook, scope, REASON_ANON_EXEC, &FileKey::default(), None, PathSource::None, 0)
 }
 
+/// Denies (enforce), or allows and reports (audit, observe). Returns 0 or `-EPERM`.
 #[inline(always)]
-fn refuse(
+pub fn refuse(
     hook: u8,
-    mode: u32,
-    settings: &Settings,
+    scope: &Scope,
     reason: u8,
-    id: Option<&Identity>,
-    path: Option<PathSource>,
+    key: &FileKey,
+    digest: Option<&[u8; 32]>,
+    path: PathSource,
+    target: u32,
 ) -> i32 {
-    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
-    if tgid == settings.daemon_tgid {
-        count(counter::DAEMON_EXEMPT);
-        return 0;
-    }
-    let (action, verdict, counter_base) = if mode == MODE_ENFORCE {
-        (ACTION_DENIED, -EPERM, counter::DENIED)
-    } else if mode == MODE_AUDIT {
+    refuse_with(hook, scope, reason, key, digest, path, target, -EPERM)
+}
+
+/// As [`refuse`], with the error an enforced refusal returns.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub fn refuse_with(
+    hook: u8,
+    scope: &Scope,
+    reason: u8,
+    key: &FileKey,
+    digest: Option<&[u8; 32]>,
+    path: PathSource,
+    target: u32,
+    error: i32,
+) -> i32 {
+    let (action, verdict, counter_base) = if scope.mode == MODE_ENFORCE {
+        (ACTION_DENIED, error, counter::DENIED)
+    } else if scope.mode == MODE_AUDIT {
         (ACTION_AUDITED, 0, counter::AUDITED)
     } else {
         (ACTION_OBSERVED, 0, counter::AUDITED)
     };
     count(counter_base + hook as u32);
-    emit(hook, action, reason, id, path, settings);
+    emit(hook, action, reason, key, digest, path, target, scope.settings);
     verdict
 }
 
 #[inline(always)]
-fn emit(hook: u8, action: u8, reason: u8, id: Option<&Identity>, path: Option<PathSource>, settings: &Settings) {
+#[allow(clippy::too_many_arguments)]
+fn emit(
+    hook: u8,
+    action: u8,
+    reason: u8,
+    key: &FileKey,
+    digest: Option<&[u8; 32]>,
+    path: PathSource,
+    target: u32,
+    settings: &Settings,
+) {
     let Some(mut entry) = EVENTS.reserve::<Event>(0) else {
         count(counter::EVENTS_DROPPED);
         return;
@@ -142,32 +311,35 @@ fn emit(hook: u8, action: u8, reason: u8, id: Option<&Identity>, path: Option<Pa
     unsafe {
         (*event).boot_ns = bpf_ktime_get_boot_ns();
         (*event).cgroup_id = bpf_get_current_cgroup_id();
-        (*event).ino = id.map_or(0, |id| id.key.ino);
-        (*event).dev = id.map_or(0, |id| id.key.dev);
+        (*event).ino = key.ino;
+        (*event).dev = key.dev;
         (*event).tgid = (pid_tgid >> 32) as u32;
         (*event).pid = pid_tgid as u32;
         (*event).uid = bpf_get_current_uid_gid() as u32;
         (*event).hook = hook;
         (*event).action = action;
         (*event).reason = reason;
+        (*event).target = target;
+        // Always a copy of initialised bytes: the verifier refuses reads of stack slots a
+        // skipped branch left unwritten.
+        let none = [0u8; 32];
+        (*event).digest = *digest.unwrap_or(&none);
+        (*event).flags = if digest.is_some() { EVENT_HAS_DIGEST } else { 0 };
         (*event).comm = bpf_get_current_comm().unwrap_or([0; COMM_LEN]);
         let buf = &mut (*event).path;
         let (kind, len) = match path {
-            Some(PathSource::DPath(p)) => {
+            PathSource::DPath(p) => {
                 (PATH_STRING, bpf_d_path(p as *mut path, buf.as_mut_ptr().cast(), PATH_LEN as u32) as i32)
             }
-            Some(PathSource::Walk(file)) => path_components(&OFFSETS.load(), file, buf).unwrap_or((PATH_NONE, 0)),
-            None => (PATH_NONE, 0),
+            PathSource::Walk(file) => path_components(file, buf).unwrap_or((PATH_NONE, 0)),
+            PathSource::None => (PATH_NONE, 0),
         };
         (*event).path_kind = kind;
         (*event).path_len = len;
     }
     // Waking the reader costs far more than the hook itself; only wake it once a batch has
     // built up. The reader also polls on a timer, so a lone event is delayed, never lost.
-    let flags = if EVENTS.query(BPF_RB_AVAIL_DATA) >= settings.wakeup_bytes {
-        BPF_RB_FORCE_WAKEUP
-    } else {
-        BPF_RB_NO_WAKEUP
-    };
+    let flags =
+        if EVENTS.query(BPF_RB_AVAIL_DATA) >= settings.wakeup_bytes { BPF_RB_FORCE_WAKEUP } else { BPF_RB_NO_WAKEUP };
     entry.submit(flags);
 }

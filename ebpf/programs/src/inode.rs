@@ -1,11 +1,17 @@
-//! Reading a file's identity and change cookie with offsets resolved from BTF at load time.
-use aya_ebpf::helpers::bpf_probe_read_kernel;
-use provgate_common::{
-    FileKey, KernelOffsets, PATH_COMPONENTS, PATH_COMPONENTS_TRUNCATED, PATH_LEN, PATH_SLOT, PATH_SLOTS,
-};
+//! Reading kernel objects with offsets resolved from BTF at load time: a file's identity and
+//! change cookie, its inode's writers and mappings, memfd seals, the current task.
+use aya_ebpf::helpers::{bpf_get_current_task, bpf_probe_read_kernel};
+use provgate_common::{FileKey, PATH_COMPONENTS, PATH_COMPONENTS_TRUNCATED, PATH_LEN, PATH_SLOT, PATH_SLOTS};
+
+use crate::maps::off;
 
 /// Clears I_CTIME_QUERIED; nanoseconds never reach bit 30.
 const CTIME_NSEC_MASK: u32 = 0x7fff_ffff;
+/// `F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE`: a memfd sealed so its bytes can never change.
+const SEALS_IMMUTABLE: u32 = 0x2 | 0x4 | 0x8;
+pub const TMPFS_MAGIC: u64 = 0x0102_1994;
+/// Kernel clock ticks per second as `/proc/PID/stat` counts them (USER_HZ).
+pub const NSEC_PER_TICK: u64 = 10_000_000;
 
 pub struct Identity {
     pub key: FileKey,
@@ -15,8 +21,9 @@ pub struct Identity {
 }
 
 /// Loads a pointer-sized member directly (not through a probe read) so the verifier keeps
-/// the result typed as a kernel object; `bpf_d_path` only accepts such pointers. `offset` comes
-/// from frozen read-only data, which the verifier treats as a known constant.
+/// the result typed as a kernel object; `bpf_d_path`, the IMA hash and inode storage only
+/// accept such pointers. `offset` comes from frozen read-only data, which the verifier treats
+/// as a known constant.
 #[inline(always)]
 pub fn member_ptr(base: *const u8, offset: u32) -> *const u8 {
     // SAFETY: base is a BTF-typed kernel pointer and offset a member offset from that type's
@@ -25,60 +32,117 @@ pub fn member_ptr(base: *const u8, offset: u32) -> *const u8 {
 }
 
 #[inline(always)]
-fn read<T>(base: *const u8, offset: u32) -> Result<T, i32> {
+pub fn read<T>(base: *const u8, offset: u32) -> Result<T, i32> {
     // SAFETY: a probe read never faults; it reports an error instead.
     unsafe { bpf_probe_read_kernel(base.add(offset as usize) as *const T) }
 }
 
-pub fn identity(offsets: &KernelOffsets, file: *const u8) -> Result<Identity, i32> {
-    let inode: *const u8 = read(file, offsets.file_inode)?;
-    let sb: *const u8 = read(inode, offsets.inode_sb)?;
-    let dev: u32 = read(sb, offsets.sb_dev)?;
-    let ino: u64 = read(inode, offsets.inode_ino)?;
-    let size: i64 = read(inode, offsets.inode_size)?;
-    let ctime_sec: i64 = read(inode, offsets.inode_ctime_sec)?;
+/// A pointer read as a plain number: the verifier cannot assume it is non-NULL (6.12 treats an
+/// LSM hook's pointer arguments as never NULL and would drop the check otherwise).
+#[inline(always)]
+pub fn raw_word(base: *const u8, offset: u32) -> u64 {
+    read::<u64>(base, offset).unwrap_or(0)
+}
+
+/// The inode's identity and change cookie.
+#[inline(always)]
+pub fn identity(inode: *const u8) -> Result<Identity, i32> {
+    let sb: *const u8 = read(inode, off!(inode_sb))?;
+    let dev: u32 = read(sb, off!(sb_dev))?;
+    let ino: u64 = read(inode, off!(inode_ino))?;
+    Ok(Identity { key: FileKey { ino, dev, _pad: 0 }, ..cookie(inode)? })
+}
+
+/// Change cookie only (the key left empty).
+#[inline(always)]
+pub fn cookie(inode: *const u8) -> Result<Identity, i32> {
+    let size: i64 = read(inode, off!(inode_size))?;
+    let ctime_sec: i64 = read(inode, off!(inode_ctime_sec))?;
     // Little-endian: the low 32 bits of a `long tv_nsec` are its first four bytes, and
     // nanoseconds always fit in them. Since 6.13 (multigrain timestamps) bit 31 of
     // `i_ctime_nsec` flags "ctime was queried"; stat() masks it, so must we.
-    let ctime_nsec: u32 = read::<u32>(inode, offsets.inode_ctime_nsec)? & CTIME_NSEC_MASK;
-    Ok(Identity {
-        key: FileKey { ino, dev, _pad: 0 },
-        ctime_sec,
-        ctime_nsec,
-        size,
-    })
+    let ctime_nsec: u32 = read::<u32>(inode, off!(inode_ctime_nsec))? & CTIME_NSEC_MASK;
+    Ok(Identity { key: FileKey::default(), ctime_sec, ctime_nsec, size })
+}
+
+/// The superblock's magic number (filesystem type).
+#[inline(always)]
+pub fn fs_magic(inode: *const u8) -> u64 {
+    read::<*const u8>(inode, off!(inode_sb)).and_then(|sb| read::<u64>(sb, off!(sb_magic))).unwrap_or(0)
+}
+
+/// Processes holding the file open for writing (including shared writable mappings).
+#[inline(always)]
+pub fn writers(inode: *const u8) -> i32 {
+    // An unreadable count counts as a writer: the caller then refuses.
+    read::<i32>(inode, off!(inode_writecount)).unwrap_or(1)
+}
+
+/// Whether any process maps the file now.
+#[inline(always)]
+pub fn mapped(inode: *const u8) -> bool {
+    read::<*const u8>(inode, off!(inode_mapping))
+        .and_then(|mapping| read::<u64>(mapping, off!(mapping_mmap_root)))
+        .map_or(true, |node| node != 0)
+}
+
+/// A tmpfs file (memfds are) sealed so that its bytes can never change again.
+#[inline(always)]
+pub fn sealed(inode: *const u8, magic: u64) -> bool {
+    if magic != TMPFS_MAGIC {
+        return false;
+    }
+    // `seals` sits before the embedded `vfs_inode`; the offset is the distance back to it.
+    // SAFETY: a probe read never faults.
+    let back = off!(shmem_seals) as usize;
+    let seals: u32 = unsafe { bpf_probe_read_kernel(inode.wrapping_sub(back) as *const u32) }.unwrap_or(0);
+    seals & SEALS_IMMUTABLE == SEALS_IMMUTABLE
+}
+
+/// The current task, as a plain kernel address for probe reads.
+#[inline(always)]
+pub fn current_task() -> *const u8 {
+    // SAFETY: helper without arguments.
+    unsafe { bpf_get_current_task() as *const u8 }
+}
+
+/// The current process's start time in clock ticks since boot (`/proc/PID/stat` field 22).
+#[inline(always)]
+pub fn current_start_ticks() -> u64 {
+    let leader: *const u8 = read(current_task(), off!(task_group_leader)).unwrap_or(core::ptr::null());
+    read::<u64>(leader, off!(task_start_boottime)).unwrap_or(u64::MAX) / NSEC_PER_TICK
 }
 
 /// Walks from the file's dentry to the root, crossing mounts, writing each name (leaf first)
 /// into its own slot of `buf`. Returns (`PATH_COMPONENTS` or `..._TRUNCATED`, slots used).
 /// For hooks where the kernel refuses `bpf_d_path`.
 #[inline(always)]
-pub fn path_components(offsets: &KernelOffsets, file: *const u8, buf: &mut [u8; PATH_LEN]) -> Result<(u8, i32), i32> {
+pub fn path_components(file: *const u8, buf: &mut [u8; PATH_LEN]) -> Result<(u8, i32), i32> {
     // Component slots plus mount crossings.
     const STEPS: usize = PATH_SLOTS + 4;
-    let mut dentry: *const u8 = read(file, offsets.file_path + offsets.path_dentry)?;
-    let mut vfsmnt: *const u8 = read(file, offsets.file_path + offsets.path_mnt)?;
+    let mut dentry: *const u8 = read(file, off!(file_path) + off!(path_dentry))?;
+    let mut vfsmnt: *const u8 = read(file, off!(file_path) + off!(path_mnt))?;
     let mut used: usize = 0;
     for _ in 0..STEPS {
-        let mount = vfsmnt.wrapping_sub(offsets.mount_mnt as usize);
-        let mnt_root: *const u8 = read(vfsmnt, offsets.vfsmount_root)?;
+        let mount = vfsmnt.wrapping_sub(off!(mount_mnt) as usize);
+        let mnt_root: *const u8 = read(vfsmnt, off!(vfsmount_root))?;
         if dentry == mnt_root {
-            let parent: *const u8 = read(mount, offsets.mount_parent)?;
+            let parent: *const u8 = read(mount, off!(mount_parent))?;
             if parent == mount {
                 return Ok((PATH_COMPONENTS, used as i32));
             }
-            dentry = read(mount, offsets.mount_mountpoint)?;
-            vfsmnt = parent.wrapping_add(offsets.mount_mnt as usize);
+            dentry = read(mount, off!(mount_mountpoint))?;
+            vfsmnt = parent.wrapping_add(off!(mount_mnt) as usize);
             continue;
         }
-        let parent: *const u8 = read(dentry, offsets.dentry_parent)?;
+        let parent: *const u8 = read(dentry, off!(dentry_parent))?;
         if parent == dentry {
             return Ok((PATH_COMPONENTS, used as i32));
         }
         if used >= PATH_SLOTS {
             break;
         }
-        let name: *const u8 = read(dentry, offsets.dentry_name)?;
+        let name: *const u8 = read(dentry, off!(dentry_name))?;
         // The mask keeps the slot offset provably inside `buf` for the verifier.
         let offset = (used & (PATH_SLOTS - 1)) * PATH_SLOT;
         // SAFETY: offset + PATH_SLOT <= PATH_LEN; a failed read leaves an empty slot.

@@ -3,15 +3,22 @@
 //! audits. No digests and no policy live here.
 #![cfg_attr(target_arch = "bpf", no_std)]
 #![cfg_attr(target_arch = "bpf", no_main)]
+// Atomic adds on map values: the BPF target has no atomic types in `core`.
+#![cfg_attr(target_arch = "bpf", feature(core_intrinsics))]
+#![cfg_attr(target_arch = "bpf", allow(internal_features))]
 
 #[cfg(target_arch = "bpf")]
 mod decide;
 #[cfg(target_arch = "bpf")]
 mod hooks;
 #[cfg(target_arch = "bpf")]
+mod injection;
+#[cfg(target_arch = "bpf")]
 mod inode;
 #[cfg(target_arch = "bpf")]
 mod maps;
+#[cfg(target_arch = "bpf")]
+mod tamper;
 
 #[cfg(target_arch = "bpf")]
 #[panic_handler]

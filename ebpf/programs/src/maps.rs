@@ -1,18 +1,45 @@
 //! The maps shared with user space. Sizes here are defaults; the loader may resize them.
 use aya_ebpf::{
     Global,
-    macros::map,
+    btf_maps::InodeStorage,
+    macros::{btf_map, map},
     maps::{Array, HashMap, PerCpuArray, RingBuf},
 };
-use provgate_common::{FileKey, KernelOffsets, Settings, Verdict, counter};
+use provgate_common::{FileKey, FileState, KernelOffsets, ProtectedKey, Settings, Verdict, counter};
 
-/// File identity -> verdict, written only by user space.
+/// Allocate hash entries as they are inserted: the allowlist may hold millions of digests on a
+/// large fleet and few on a small host.
+const NO_PREALLOC: u32 = 1;
+
+/// SHA-256 digests user space allows (the store's allowlist and the daemon's own executable).
+#[map(name = "ALLOWED")]
+pub static ALLOWED: HashMap<[u8; 32], u32> = HashMap::with_max_entries(1 << 20, NO_PREALLOC);
+
+/// Per-inode digest the kernel computed, valid until the file is opened for writing.
+#[btf_map]
+pub static FILES: InodeStorage<FileState> = InodeStorage::new();
+
+/// Observe-only fallback: file identity -> verdict with change cookie, written by user space
+/// (the observe program cannot hash).
 #[map(name = "VERDICTS")]
 pub static VERDICTS: HashMap<FileKey, Verdict> = HashMap::with_max_entries(1 << 18, 0);
 
-/// cgroup id -> mode, for cgroup-scoped enforcement.
+/// cgroup id -> mode and `SCOPE_*` flags, for cgroup-scoped enforcement.
 #[map(name = "SCOPES")]
 pub static SCOPES: HashMap<u64, u32> = HashMap::with_max_entries(1024, 0);
+
+/// Filesystem magic numbers whose content the kernel cannot vouch for (FUSE, network
+/// filesystems): code on them is refused in enforced scopes.
+#[map(name = "UNTRUSTED_FS")]
+pub static UNTRUSTED_FS: HashMap<u64, u32> = HashMap::with_max_entries(64, 0);
+
+/// Devices (kernel encoding) of mounts the configuration trusts despite their filesystem type.
+#[map(name = "TRUSTED_DEVS")]
+pub static TRUSTED_DEVS: HashMap<u32, u32> = HashMap::with_max_entries(256, 0);
+
+/// provgate's own BPF objects and files, out of reach in hardened mode.
+#[map(name = "PROTECTED")]
+pub static PROTECTED: HashMap<ProtectedKey, u32> = HashMap::with_max_entries(256, 0);
 
 #[map(name = "SETTINGS")]
 pub static SETTINGS: Array<Settings> = Array::with_max_entries(1, 0);
@@ -26,11 +53,36 @@ pub static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 20, 0);
 #[unsafe(no_mangle)]
 pub static OFFSETS: Global<KernelOffsets> = Global::new(KernelOffsets::UNRESOLVED);
 
+/// One member of `OFFSETS`, read on its own: a volatile read of the one field keeps the
+/// compiler from folding the placeholder, and the whole struct never lands on the 512-byte stack.
+macro_rules! off {
+    ($field:ident) => {{
+        let base = core::ptr::addr_of!($crate::maps::OFFSETS).cast::<provgate_common::KernelOffsets>();
+        // SAFETY: `Global` holds the value as its only field; the loader always overrides it.
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*base).$field)) }
+    }};
+}
+pub(crate) use off;
+
 #[inline(always)]
 pub fn count(index: u32) {
+    add(index, 1);
+}
+
+#[inline(always)]
+pub fn add(index: u32, value: u64) {
     if let Some(slot) = COUNTERS.get_ptr_mut(index) {
-        // SAFETY: per-CPU slot, and programs do not nest on one CPU for these hooks.
-        unsafe { *slot += 1 };
+        // Sleepable programs may be preempted mid-update, so the add is atomic.
+        atomic_add(slot, value);
+    }
+}
+
+/// `lock *(u64 *)ptr += value`: the BPF target has no atomic types in `core`.
+#[inline(always)]
+pub fn atomic_add(ptr: *mut u64, value: u64) {
+    // SAFETY: callers pass pointers into live map values.
+    unsafe {
+        core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(ptr, value);
     }
 }
 

@@ -48,18 +48,12 @@ pub fn prerequisites() -> Result<(), String> {
 const BUSYBOX: &str = "/bin/busybox";
 
 fn which(tool: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|d| d.join(tool)).find(|p| p.is_file())
-    })
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(tool)).find(|p| p.is_file()))
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {
     let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr)))
-    }
+    if out.status.success() { Ok(()) } else { Err(format!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr))) }
 }
 
 /// A newc cpio archive in memory: the format the kernel unpacks as initramfs.
@@ -73,9 +67,7 @@ impl Cpio {
     fn entry(&mut self, name: &str, mode: u32, data: &[u8], rdev: (u32, u32)) {
         self.ino += 1;
         let name = name.trim_start_matches('/');
-        let fields = [
-            self.ino, mode, 0, 0, 1, 0, data.len() as u32, 0, 0, rdev.0, rdev.1, name.len() as u32 + 1, 0,
-        ];
+        let fields = [self.ino, mode, 0, 0, 1, 0, data.len() as u32, 0, 0, rdev.0, rdev.1, name.len() as u32 + 1, 0];
         self.out.extend_from_slice(b"070701");
         for f in fields {
             self.out.extend_from_slice(format!("{f:08x}").as_bytes());
@@ -171,16 +163,24 @@ pub fn build_initramfs(provgate: &Path, work: &Path) -> Result<PathBuf, String> 
             files.insert(lib.display().to_string(), (real, 0o755));
         }
     }
-    for script in ["init.sh", "lib.sh", "scenarios.sh", "bench.sh", "demo.sh"] {
-        let dest = if script == "init.sh" { "/init".to_owned() } else { format!("/{script}") };
-        files.insert(dest, (workspace_root().join("tests/vm").join(script), 0o755));
+    // Every shell script of tests/vm: init.sh becomes /init, the others /NAME.sh (the kernel
+    // command line names the one init runs).
+    let scripts = workspace_root().join("tests/vm");
+    for entry in std::fs::read_dir(&scripts).map_err(|e| format!("{}: {e}", scripts.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).filter(|n| n.ends_with(".sh")) else {
+            continue;
+        };
+        let dest = if name == "init.sh" { "/init".to_owned() } else { format!("/{name}") };
+        files.insert(dest, (path.clone(), 0o755));
     }
 
     let mut cpio = Cpio::default();
-    let mut dirs: Vec<String> = ["/dev", "/proc", "/sys", "/tmp", "/run", "/var", "/var/lib", "/usr", "/sbin", "/usr/bin", "/usr/sbin"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut dirs: Vec<String> =
+        ["/dev", "/proc", "/sys", "/tmp", "/run", "/var", "/var/lib", "/usr", "/sbin", "/usr/bin", "/usr/sbin"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     for path in files.keys() {
         let mut p = Path::new(path).parent();
         while let Some(dir) = p.filter(|d| d != &Path::new("/")) {
@@ -230,13 +230,27 @@ pub struct VmRun {
 }
 
 /// Boots the VM and waits for it to power off. `script` names the /SCRIPT.sh the init runs.
-pub fn boot(kernel: &Path, initramfs: &Path, script: &str, log: &Path, timeout: Duration) -> Result<VmRun, String> {
+/// The guest CPU for a kernel generation. QEMU 7.2's multi-threaded TCG corrupts EFLAGS around
+/// cmpxchg16b, which 6.12's SLUB fast path uses (double faults seen here), so the older kernels
+/// get a CPU without CX16. The newest kernel needs CX16: without it, its allocator cannot serve
+/// allocations that may not take locks (`kmalloc_nolock`), and BPF local storage, which provgate
+/// keeps per inode, fails with ENOMEM. Real x86-64 hardware has CX16.
+pub fn cpu_model(suite: &str) -> &'static str {
+    if suite == "sid" { "max" } else { "max,-cx16" }
+}
+
+pub fn boot(
+    kernel: &Path,
+    initramfs: &Path,
+    suite: &str,
+    script: &str,
+    log: &Path,
+    timeout: Duration,
+) -> Result<VmRun, String> {
     let start = Instant::now();
     let output = Command::new("timeout")
         .args(["--kill-after=10", &timeout.as_secs().to_string(), "qemu-system-x86_64"])
-        // No CX16 for the guest: QEMU 7.2's multi-threaded TCG corrupts EFLAGS around
-        // cmpxchg16b, which the 6.12 kernel's SLUB fast path uses (double faults seen here).
-        .args(["-accel", "tcg,thread=multi", "-cpu", "max,-cx16", "-m", "2048", "-smp", "2"])
+        .args(["-accel", "tcg,thread=multi", "-cpu", cpu_model(suite), "-m", "2048", "-smp", "2"])
         .arg("-kernel")
         .arg(kernel)
         .arg("-initrd")

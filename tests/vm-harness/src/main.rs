@@ -27,6 +27,8 @@ enum Command {
     Demo,
     /// fork+exec cost with and without the programs attached (ratios within one boot).
     Bench,
+    /// Runs tests/vm/NAME.sh and prints the console (for developing scenarios).
+    Script { name: String },
 }
 
 fn main() -> Result<()> {
@@ -36,17 +38,19 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&cli.work).with_context(|| cli.work.display().to_string())?;
     let image = provgate_vm::build_initramfs(&cli.provgate, &cli.work).map_err(anyhow::Error::msg)?;
     let image = provgate_vm::kernel_initramfs(&image, &cli.kernel, &cli.work).map_err(anyhow::Error::msg)?;
-    let (script, done) = match cli.command {
+    let (script, done) = match &cli.command {
         Command::Demo => ("demo", "PROVGATE-DEMO-DONE"),
         Command::Bench => ("bench", "PROVGATE-BENCH "),
+        Command::Script { name } => (name.as_str(), "PROVGATE-VM-DONE"),
     };
     eprintln!("booting {} (TCG, a few seconds)...", kernel.display());
     let log = cli.work.join(format!("console-{script}-{}.log", cli.kernel));
-    let run = provgate_vm::boot(&kernel, &image, script, &log, Duration::from_secs(900)).map_err(anyhow::Error::msg)?;
+    let run = provgate_vm::boot(&kernel, &image, &cli.kernel, script, &log, Duration::from_secs(900))
+        .map_err(anyhow::Error::msg)?;
     let started = run.console.find("PROVGATE-KERNEL").unwrap_or(0);
     let output = &run.console[started..];
     match cli.command {
-        Command::Demo => println!("{output}"),
+        Command::Demo | Command::Script { .. } => println!("{output}"),
         Command::Bench => print_bench(output)?,
     }
     if !run.console.contains(done) {
@@ -59,10 +63,8 @@ fn print_bench(console: &str) -> Result<()> {
     for round in console.lines().filter(|l| l.starts_with("PROVGATE-BENCH-ROUND")) {
         println!("{round}");
     }
-    let line = console
-        .lines()
-        .find(|l| l.starts_with("PROVGATE-BENCH "))
-        .context("no PROVGATE-BENCH line in the console")?;
+    let line =
+        console.lines().find(|l| l.starts_with("PROVGATE-BENCH ")).context("no PROVGATE-BENCH line in the console")?;
     println!("{line}");
     let value = |key: &str| -> Result<f64> {
         line.split_whitespace()

@@ -103,7 +103,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Allow(args) => allow::run(&paths, args),
         Command::Hash(args) => hash::run(args),
         Command::Baseline(args) => baseline::run(&paths, args),
-        Command::Run(args) => run::run(&paths, config, args),
+        Command::Run(args) => run::run(&paths, &config_path, config, args),
         Command::Status(args) => status::run(&paths, args),
         Command::Denials(args) => denials::run(&paths, args),
         Command::Explain(args) => explain::run(&paths, args),

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Paths;
 use crate::{
@@ -38,9 +38,25 @@ pub struct Args {
     /// Do not load the LSM programs: only report execs of unknown files.
     #[arg(long)]
     observe_only: bool,
-    /// Deny anonymous executable memory (JIT) in enforced scopes. By default it is counted.
+    /// Deny anonymous executable memory (JIT) in enforced scopes, and what amounts to it (W^X
+    /// on private file mappings, READ_IMPLIES_EXEC, executable stacks, userfaultfd). By default
+    /// it is counted.
     #[arg(long)]
     deny_anon_exec: bool,
+    /// Hardened mode (the default with --mode enforce): root in an enforced scope cannot
+    /// disable, bypass or impersonate provgate (see `provgate config`).
+    #[arg(long, overrides_with = "no_hardened")]
+    hardened: bool,
+    /// Turn hardened mode off.
+    #[arg(long)]
+    no_hardened: bool,
+    /// A cgroup whose processes may trace other processes (debuggers); repeatable. Replaces the
+    /// configured list.
+    #[arg(long = "debugger-cgroup", value_name = "PATH")]
+    debugger_cgroups: Vec<PathBuf>,
+    /// A cgroup exempt from the hardened tamper rules; repeatable. Replaces the configured list.
+    #[arg(long = "admin-cgroup", value_name = "PATH")]
+    admin_cgroups: Vec<PathBuf>,
     /// bpffs directory for pinned programs and maps.
     #[arg(long)]
     pin_dir: Option<PathBuf>,
@@ -54,6 +70,15 @@ pub struct Args {
     /// Serve Prometheus metrics on this loopback address; "" disables them.
     #[arg(long)]
     metrics_address: Option<String>,
+    /// Trust code on this filesystem type (fuse, nfs4, ...) or mount point although the kernel
+    /// cannot vouch for its bytes; repeatable. Replaces the configured list.
+    #[arg(long = "trust-filesystem", value_name = "TYPE|MOUNT")]
+    trusted_filesystems: Vec<String>,
+}
+
+/// A repeatable flag replaces the configured list when given at all.
+fn or_config<T>(flag: Vec<T>, configured: Vec<T>) -> Vec<T> {
+    if flag.is_empty() { configured } else { flag }
 }
 
 fn parse_ring_kib(text: &str) -> Result<u32, String> {
@@ -65,14 +90,20 @@ fn parse_ring_kib(text: &str) -> Result<u32, String> {
     }
 }
 
-pub fn run(paths: &Paths, config: Config, args: Args) -> anyhow::Result<i32> {
+pub fn run(paths: &Paths, config_file: &Path, config: Config, args: Args) -> anyhow::Result<i32> {
     let mode = args.mode.unwrap_or(config.mode);
-    let scopes = if args.cgroups.is_empty() {
+    let scopes: Vec<(PathBuf, Mode)> = if args.cgroups.is_empty() {
         config.scopes.iter().map(|s| (s.cgroup.clone(), s.mode.unwrap_or(mode))).collect()
     } else {
         args.cgroups.into_iter().map(|c| (c, mode)).collect()
     };
-    let or_config = |flag: Vec<PathBuf>, configured: Vec<PathBuf>| if flag.is_empty() { configured } else { flag };
+    let enforces =
+        if scopes.is_empty() { mode == Mode::Enforce } else { scopes.iter().any(|(_, m)| *m == Mode::Enforce) };
+    let protected_files = [config_file.to_owned()]
+        .into_iter()
+        .chain(config.trust_policy.clone())
+        .chain(config.trusted_root.clone())
+        .collect();
     let metrics_address = args.metrics_address.unwrap_or(config.metrics_address);
     daemon::run(DaemonConfig {
         mode,
@@ -83,12 +114,23 @@ pub fn run(paths: &Paths, config: Config, args: Args) -> anyhow::Result<i32> {
         keep_on_exit: args.keep_on_exit || config.keep_on_exit,
         observe_only: args.observe_only || config.observe_only,
         deny_anon_exec: args.deny_anon_exec || config.deny_anon_exec,
+        hardened: if args.hardened {
+            true
+        } else if args.no_hardened {
+            false
+        } else {
+            config.hardened.unwrap_or(enforces)
+        },
+        debugger_cgroups: or_config(args.debugger_cgroups, config.debugger_cgroups),
+        admin_cgroups: or_config(args.admin_cgroups, config.admin_cgroups),
         pin_dir: args.pin_dir.unwrap_or(config.pin_dir),
         verdict_capacity: args.verdict_capacity.unwrap_or(config.verdict_capacity),
         event_buffer_bytes: args.event_buffer_kib.unwrap_or(config.event_buffer_kib) * 1024,
         metrics_address: (!metrics_address.is_empty()).then_some(metrics_address),
         store: paths.db.clone(),
         run_dir: paths.run_dir.clone(),
+        trusted_filesystems: or_config(args.trusted_filesystems, config.trusted_filesystems),
+        protected_files,
     })?;
     Ok(0)
 }

@@ -101,14 +101,29 @@ fn print(s: &DaemonStatus, json: bool) {
         println!("scope:        host-wide");
     }
     for c in &s.cgroups {
-        println!("scope:        cgroup {} (id {}, level {}, {})", c.path.display(), c.id, c.level, c.mode);
+        let role = match (c.debugger, c.admin) {
+            (true, true) => ", debugger, admin",
+            (true, false) => ", debugger",
+            (false, true) => ", admin",
+            (false, false) => "",
+        };
+        println!("scope:        cgroup {} (id {}, level {}, {}{role})", c.path.display(), c.id, c.level, c.mode);
     }
     match &s.enforcement {
-        Some(Enforcement::Lsm) => println!("enforcement:  BPF LSM on exec, mmap and mprotect"),
-        Some(Enforcement::ObserveOnly { reason }) => println!("enforcement:  OBSERVE-ONLY, nothing is denied: {reason}"),
+        Some(Enforcement::Lsm) => println!(
+            "enforcement:  BPF LSM on exec, mmap and mprotect; hardened {}; anonymous exec {}",
+            yes_no(s.hardened),
+            if s.deny_anon_exec { "denied" } else { "allowed" }
+        ),
+        Some(Enforcement::ObserveOnly { reason }) => {
+            println!("enforcement:  OBSERVE-ONLY, nothing is denied: {reason}")
+        }
         None => println!("enforcement:  not yet attached"),
     }
     println!("kernel:       {}", s.kernel.summary());
+    for why in &s.unavailable {
+        println!("unavailable:  {why}");
+    }
     println!(
         "verdicts:     {} files in the kernel map (capacity {}); {} allowed digests",
         s.verdicts, s.verdict_capacity, s.allowed_digests
@@ -123,6 +138,12 @@ fn print(s: &DaemonStatus, json: bool) {
         }
     }
     println!("anon exec:    {} (JIT mappings seen in scope)", s.counters.anon_exec);
+    println!(
+        "kernel hash:  {} files hashed in the kernel ({} MB), {} digests made stale by writes",
+        s.counters.kernel_hashes,
+        s.counters.kernel_hashed_bytes / 1_000_000,
+        s.counters.invalidations
+    );
     println!(
         "hashing:      {} files hashed ({} MB), {} cache hits, {} files cached",
         s.daemon.hashes,

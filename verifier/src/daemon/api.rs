@@ -39,7 +39,9 @@ pub fn bind_socket(path: &Path) -> Result<UnixListener> {
 
 pub async fn serve_socket(listener: UnixListener, calls: mpsc::Sender<Call>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         let calls = calls.clone();
         tokio::spawn(async move {
             let (read, mut write) = stream.into_split();
@@ -76,7 +78,9 @@ pub async fn bind_metrics(address: &str) -> Result<TcpListener> {
 /// A minimal HTTP/1.1 responder: every request gets the metrics.
 pub async fn serve_metrics(listener: TcpListener, calls: mpsc::Sender<Call>) {
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else { continue };
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
         let calls = calls.clone();
         tokio::spawn(async move {
             let mut head = Vec::new();

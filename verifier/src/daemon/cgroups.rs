@@ -28,7 +28,9 @@ impl CgroupNames {
 
     fn walk(&mut self) {
         self.walked_at = Some(Instant::now());
-        let Some(root) = self.root.clone() else { return };
+        let Some(root) = self.root.clone() else {
+            return;
+        };
         self.by_id.clear();
         let mut stack = vec![root.clone()];
         while let Some(dir) = stack.pop() {
@@ -36,7 +38,9 @@ impl CgroupNames {
                 let relative = dir.strip_prefix(&root).map(|p| format!("/{}", p.display())).unwrap_or_default();
                 self.by_id.insert(meta.ino(), relative);
             }
-            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             stack.extend(entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()));
         }
     }

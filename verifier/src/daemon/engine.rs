@@ -1,8 +1,8 @@
-//! The verdict engine: which files are trusted right now. It knows every file it has hashed
-//! (the file cache), the allowed digests, and what it has put in the kernel's verdict map, and
-//! keeps the map equal to "files whose current digest is allowed" as files and trust change.
-//! Shared by the start-up scan, the watcher thread, event handling and trust reloads; hashing
-//! always happens outside its lock.
+//! The verdict engine: what is trusted right now. It keeps two kernel maps true as trust and
+//! files change: the allowed digests (which the enforcing programs look the kernel's own hashes
+//! up in) and, for the observe-only program that cannot hash, the verdict map of files whose
+//! current digest is allowed (from the file cache). Shared by the start-up scan, the watcher
+//! thread, event handling and trust reloads; hashing always happens outside its lock.
 use std::{
     collections::{HashMap, HashSet},
     sync::{
@@ -18,18 +18,29 @@ use crate::{
     filecache::FileCache,
     hashing::{HashedFile, Sha256Digest},
     identity::FileStamp,
-    kernel::maps::VerdictMap,
+    kernel::maps::{AllowedMap, VerdictMap},
     store::CachedFile,
 };
 
 struct State {
     allowed: HashSet<Sha256Digest>,
     cache: FileCache,
-    /// What this daemon has written into the kernel map.
+    /// What this daemon has written into the kernel's verdict map.
     in_map: HashMap<FileKey, Verdict>,
-    /// The daemon's own executable and libraries, trusted without a digest.
-    self_trust: HashMap<FileKey, Verdict>,
+    /// The daemon's own executable, trusted without a source: by file for the verdict map,
+    /// by digest for the allowed map.
+    self_trust: SelfTrust,
     map: VerdictMap,
+    /// What this daemon has written into the kernel's allowed-digest map.
+    in_allowed: HashSet<Sha256Digest>,
+    allowed_map: AllowedMap,
+}
+
+/// The daemon's own executable: what it trusts without any source saying so.
+#[derive(Default)]
+pub struct SelfTrust {
+    pub files: HashMap<FileKey, Verdict>,
+    pub digests: HashSet<Sha256Digest>,
 }
 
 /// Counters for status and metrics.
@@ -47,22 +58,33 @@ pub struct Engine {
     pub stats: EngineStats,
 }
 
-/// What a change did to the kernel map.
+/// What a change did to the kernel maps: file verdicts (observe-only) and allowed digests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct MapChanges {
     pub inserted: usize,
     pub removed: usize,
+    pub digests_inserted: usize,
+    pub digests_removed: usize,
 }
 
 impl Engine {
     pub fn new(
         map: VerdictMap,
+        allowed_map: AllowedMap,
         cache: FileCache,
         allowed: HashSet<Sha256Digest>,
-        self_trust: HashMap<FileKey, Verdict>,
+        self_trust: SelfTrust,
     ) -> Self {
         Self {
-            state: Mutex::new(State { allowed, cache, in_map: HashMap::new(), self_trust, map }),
+            state: Mutex::new(State {
+                allowed,
+                cache,
+                in_map: HashMap::new(),
+                self_trust,
+                map,
+                in_allowed: HashSet::new(),
+                allowed_map,
+            }),
             stats: EngineStats::default(),
         }
     }
@@ -110,27 +132,25 @@ impl Engine {
         self.reconcile(&mut state)
     }
 
-    /// Makes the kernel map exactly match the engine's view, removing entries a previous daemon
-    /// left behind for files that are no longer trusted.
+    /// Makes the kernel maps exactly match the engine's view, removing entries a previous
+    /// daemon left behind for files and digests that are no longer trusted.
     pub fn sync_from_scratch(&self) -> Result<MapChanges, MapError> {
         let mut state = self.lock();
         let existing: Vec<FileKey> = state.map.keys().collect::<Result<_, _>>()?;
-        state.in_map = existing
-            .into_iter()
-            .filter_map(|k| state.map.get(&k, 0).ok().map(|v| (k, v)))
-            .collect();
+        state.in_map = existing.into_iter().filter_map(|k| state.map.get(&k, 0).ok().map(|v| (k, v))).collect();
+        state.in_allowed = state.allowed_map.keys().map(|k| k.map(Sha256Digest)).collect::<Result<_, _>>()?;
         Ok(self.reconcile(&mut state))
     }
 
     fn reconcile(&self, state: &mut State) -> MapChanges {
+        let mut changes = self.reconcile_allowed(state);
         let mut desired: HashMap<FileKey, Verdict> = state
             .cache
             .entries()
             .filter(|f| state.allowed.contains(&f.digest))
             .map(|f| (f.stamp.key, f.stamp.allow_verdict()))
             .collect();
-        desired.extend(state.self_trust.iter().map(|(k, v)| (*k, *v)));
-        let mut changes = MapChanges::default();
+        desired.extend(state.self_trust.files.iter().map(|(k, v)| (*k, *v)));
         let stale: Vec<FileKey> = state.in_map.keys().filter(|k| !desired.contains_key(k)).copied().collect();
         for key in stale {
             self.apply(state, key, None);
@@ -143,6 +163,50 @@ impl Engine {
             }
         }
         changes
+    }
+
+    /// The allowed-digest map: exactly the allowlist plus the daemon's own executable.
+    fn reconcile_allowed(&self, state: &mut State) -> MapChanges {
+        let mut changes = MapChanges::default();
+        let stale: Vec<Sha256Digest> = state
+            .in_allowed
+            .iter()
+            .filter(|d| !state.allowed.contains(d) && !state.self_trust.digests.contains(d))
+            .copied()
+            .collect();
+        for digest in stale {
+            match state.allowed_map.remove(&digest.0) {
+                Ok(()) | Err(MapError::KeyNotFound) => {
+                    state.in_allowed.remove(&digest);
+                    changes.digests_removed += 1;
+                    self.stats.map_updates.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => self.map_error("removing an allowed digest", &digest, &e),
+            }
+        }
+        let missing: Vec<Sha256Digest> = state
+            .allowed
+            .iter()
+            .chain(&state.self_trust.digests)
+            .filter(|d| !state.in_allowed.contains(d))
+            .copied()
+            .collect();
+        for digest in missing {
+            match state.allowed_map.insert(digest.0, 1, 0) {
+                Ok(()) => {
+                    state.in_allowed.insert(digest);
+                    changes.digests_inserted += 1;
+                    self.stats.map_updates.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => self.map_error("inserting an allowed digest", &digest, &e),
+            }
+        }
+        changes
+    }
+
+    fn map_error(&self, what: &str, digest: &Sha256Digest, error: &MapError) {
+        self.stats.map_errors.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(digest = %digest.to_hex(), "{what} failed: {error}");
     }
 
     fn apply(&self, state: &mut State, key: FileKey, verdict: Option<Verdict>) {
@@ -191,7 +255,7 @@ impl Engine {
 
 impl State {
     fn desired(&self, stamp: &FileStamp, digest: &Sha256Digest) -> Option<Verdict> {
-        if let Some(own) = self.self_trust.get(&stamp.key) {
+        if let Some(own) = self.self_trust.files.get(&stamp.key) {
             return Some(*own);
         }
         self.allowed.contains(digest).then(|| stamp.allow_verdict())

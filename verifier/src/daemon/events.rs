@@ -25,7 +25,11 @@ impl EventContext {
 
     pub fn record(&mut self, engine: &Engine, event: KernelEvent) -> EventRecord {
         let path = locate(&event);
-        let sha256 = path.as_ref().and_then(|p| digest(engine, p, &event));
+        // The kernel's own hash when it made one; otherwise the file is hashed after the fact.
+        let sha256 = match event.digest {
+            Some(d) => Some(Sha256Digest(d)),
+            None => path.as_ref().and_then(|p| digest(engine, p, &event)),
+        };
         let cgroup_path = self.cgroups.path(event.cgroup_id);
         EventRecord {
             at_ms: boot_ns_to_epoch_ms(event.boot_ns),

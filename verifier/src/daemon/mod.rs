@@ -11,7 +11,7 @@ pub mod status;
 pub mod watch;
 
 use std::{
-    os::unix::fs::MetadataExt as _,
+    os::{fd::FromRawFd as _, unix::fs::MetadataExt as _},
     path::{Path, PathBuf},
     sync::{Arc, atomic::Ordering},
     time::{Duration, Instant},
@@ -49,12 +49,19 @@ pub struct DaemonConfig {
     pub keep_on_exit: bool,
     pub observe_only: bool,
     pub deny_anon_exec: bool,
+    pub hardened: bool,
+    pub debugger_cgroups: Vec<PathBuf>,
+    pub admin_cgroups: Vec<PathBuf>,
     pub pin_dir: PathBuf,
     pub verdict_capacity: u32,
     pub event_buffer_bytes: u32,
     pub metrics_address: Option<String>,
     pub store: PathBuf,
     pub run_dir: PathBuf,
+    /// Filesystem types or mount points trusted although the kernel cannot vouch for their bytes.
+    pub trusted_filesystems: Vec<String>,
+    /// Files hardened mode protects beside the store: the configuration, trust policy and root.
+    pub protected_files: Vec<PathBuf>,
 }
 
 /// Unread bytes in the ring buffer after which the kernel wakes the reader; below that the
@@ -116,15 +123,13 @@ async fn run_async(config: DaemonConfig) -> Result<()> {
     let started_at_ms = now_ms();
     let mut store = Store::open(&config.store)?;
     store.integrity_check()?;
-    let scopes = config
-        .scopes
-        .iter()
-        .map(|(path, mode)| scope::resolve(path, *mode))
-        .collect::<Result<Vec<_>, _>>()?;
+    let scopes = resolve_scopes(&config)?;
 
     let mut loaded = loader::load(&LoaderConfig {
         pin_dir: config.pin_dir.clone(),
         keep_on_exit: config.keep_on_exit,
+        // Pinned while running, so a killed daemon leaves enforcement on.
+        hold_pins: config.keep_on_exit || config.hardened,
         observe_only: config.observe_only,
         verdict_capacity: config.verdict_capacity,
         event_buffer_bytes: config.event_buffer_bytes,
@@ -132,10 +137,13 @@ async fn run_async(config: DaemonConfig) -> Result<()> {
     .context("loading the BPF programs")?;
     tracing::info!("{}", loaded.support.summary());
 
+    let enforcing = loaded.enforcement == Enforcement::Lsm;
     let engine = Arc::new(initial_scan(&config, &mut store, &mut loaded)?);
     let mut watch_paths = config.roots.clone();
     watch_paths.extend(config.watch.iter().cloned());
-    let watcher = if watch_paths.is_empty() && !config.watch_overlays {
+    // The enforcing programs hash files themselves; only the observe program needs the daemon
+    // to hash what is written and executed.
+    let watcher = if enforcing || (watch_paths.is_empty() && !config.watch_overlays) {
         None
     } else {
         // The store's files exist by now (WAL mode keeps -wal and -shm while the store is open).
@@ -143,14 +151,24 @@ async fn run_async(config: DaemonConfig) -> Result<()> {
             .iter()
             .map(|suffix| PathBuf::from(format!("{}{suffix}", config.store.display())))
             .collect();
-        Some(watch::start(engine.clone(), &watch_paths, config.watch_overlays, &store_files).context("watching files")?)
+        Some(
+            watch::start(engine.clone(), &watch_paths, config.watch_overlays, &store_files)
+                .context("watching files")?,
+        )
     };
 
-    let settings = settings(&config, &scopes);
-    loaded.maps.set_scopes(&scopes.iter().map(|s| (s.id, s.mode.to_kernel())).collect::<Vec<_>>())?;
+    let settings = settings(&config, &scopes)?;
+    loaded.maps.set_scopes(&scopes.iter().map(|s| (s.id, s.kernel_value())).collect::<Vec<_>>())?;
+    let filesystems = crate::kernel::filesystems::resolve(&config.trusted_filesystems)?;
+    loaded.maps.set_untrusted_filesystems(&filesystems.untrusted_magics)?;
+    loaded.maps.set_trusted_devices(&filesystems.trusted_devices)?;
     loaded.maps.write_settings(&settings)?;
     let kernel = loaded.support.clone();
     let mut attached = loaded.attach().context("attaching the BPF programs")?;
+    if settings.hardened != 0 {
+        let protected = attached.protected_objects(&protected_paths(&config))?;
+        attached.maps.set_protected(&protected).context("protecting provgate's objects")?;
+    }
     let ring = attached.maps.take_events().context("event ring buffer")?;
 
     let (calls_tx, calls) = mpsc::channel(64);
@@ -199,15 +217,18 @@ async fn run_async(config: DaemonConfig) -> Result<()> {
     result
 }
 
-/// Hashes what sources name and what the roots hold (in parallel, reusing the file cache) and
-/// builds the engine; the kernel map then matches it exactly.
+/// Builds the engine and makes the kernel maps match it exactly. For the observe-only program,
+/// which cannot hash, hashes what sources name and what the roots hold first (in parallel,
+/// reusing the file cache); the enforcing programs hash files themselves.
 fn initial_scan(config: &DaemonConfig, store: &mut Store, loaded: &mut loader::Loaded) -> Result<Engine> {
     let started = Instant::now();
     let mut cache = FileCache::load(store)?;
     let mut errors = Vec::new();
+    let observing = loaded.enforcement != Enforcement::Lsm;
     // Files a source names are hashed whatever they are; under the roots, only candidates.
-    let named = store.recorded_paths()?;
-    let under_roots = scan::files_under(&config.roots, &mut errors);
+    let named = if observing { store.recorded_paths()? } else { Vec::new() };
+    let roots = if observing { config.roots.as_slice() } else { &[] };
+    let under_roots = scan::files_under(roots, &mut errors);
     let (mut hashed, mut hash_errors, mut stats) =
         scan::hash_paths_checkpointed(&named, scan::Select::All, &mut cache, store, None)?;
     let (more, more_errors, more_stats) =
@@ -238,7 +259,8 @@ fn initial_scan(config: &DaemonConfig, store: &mut Store, loaded: &mut loader::L
         Err(e) => tracing::warn!("pruning the file cache: {e}"),
     }
     let map = loaded.maps.take_verdicts().context("verdict map")?;
-    let engine = Engine::new(map, cache, store.allowed_digests()?, self_trust::verdicts());
+    let allowed_map = loaded.maps.take_allowed().context("allowed-digest map")?;
+    let engine = Engine::new(map, allowed_map, cache, store.allowed_digests()?, self_trust::own_executable()?);
     engine.stats.hashes.fetch_add(stats.hashed as u64, Ordering::Relaxed);
     engine.stats.bytes_hashed.fetch_add(stats.bytes_hashed, Ordering::Relaxed);
     engine.stats.cache_hits.fetch_add(stats.cache_hits as u64, Ordering::Relaxed);
@@ -247,7 +269,8 @@ fn initial_scan(config: &DaemonConfig, store: &mut Store, loaded: &mut loader::L
         allowed_files = hashed.iter().filter(|h| engine.verdict(&h.file.stamp.key).is_some()).count(),
         inserted = changes.inserted,
         removed = changes.removed,
-        "verdict map synchronised"
+        digests = engine.allowed_digests(),
+        "kernel maps synchronised"
     );
     Ok(engine)
 }
@@ -267,14 +290,79 @@ fn daemon_tgid() -> u32 {
     }
 }
 
-fn settings(config: &DaemonConfig, scopes: &[CgroupScope]) -> Settings {
-    Settings {
-        host_mode: if scopes.is_empty() { config.mode.to_kernel() } else { MODE_OFF },
+/// The enforcement scopes, then the debugger and admin cgroups with the mode of the scope each
+/// sits in.
+fn resolve_scopes(config: &DaemonConfig) -> Result<Vec<CgroupScope>> {
+    let mut scopes =
+        config.scopes.iter().map(|(path, mode)| scope::resolve(path, *mode)).collect::<Result<Vec<_>, _>>()?;
+    let host = scopes.is_empty().then_some(config.mode);
+    let roles =
+        config.debugger_cgroups.iter().map(|p| (p, true)).chain(config.admin_cgroups.iter().map(|p| (p, false)));
+    for (path, debugger) in roles {
+        let Some(mut role) = scope::resolve_role(path, &scopes, host)? else {
+            tracing::warn!(cgroup = %path.display(), "in no enforced scope: nothing to exempt it from");
+            continue;
+        };
+        if let Some(existing) = scopes.iter_mut().find(|s| s.id == role.id) {
+            existing.debugger |= debugger;
+            existing.admin |= !debugger;
+            continue;
+        }
+        role.debugger = debugger;
+        role.admin = !debugger;
+        scopes.push(role);
+    }
+    Ok(scopes)
+}
+
+/// provgate's own files: the store (with SQLite's companions), the configuration, the trust
+/// policy and root, the run and pin directories.
+fn protected_paths(config: &DaemonConfig) -> loader::ProtectedPaths {
+    let store = &config.store;
+    let files = ["", "-wal", "-shm", "-journal"]
+        .iter()
+        .map(|suffix| PathBuf::from(format!("{}{suffix}", store.display())))
+        .chain(config.protected_files.iter().cloned())
+        .collect();
+    loader::ProtectedPaths { files, dirs: vec![config.run_dir.clone(), config.pin_dir.clone()] }
+}
+
+fn settings(config: &DaemonConfig, scopes: &[CgroupScope]) -> Result<Settings> {
+    // Role cgroups only refine a scope; they do not make the host scoped.
+    let workload_scopes = config.scopes.len();
+    Ok(Settings {
+        host_mode: if workload_scopes == 0 { config.mode.to_kernel() } else { MODE_OFF },
         scope_levels: scopes.iter().fold(0u32, |mask, s| mask | (1 << s.level)),
         daemon_tgid: daemon_tgid(),
         deny_anon_exec: u32::from(config.deny_anon_exec),
         wakeup_bytes: WAKEUP_BYTES,
+        daemon_start_ticks: own_start_ticks()?,
+        hardened: u32::from(config.hardened),
+        memfd_dev: memfd_device(),
+    })
+}
+
+/// This process's start time in clock ticks since boot, as the programs compute it from the
+/// kernel's `start_boottime` (`/proc/self/stat` field 22).
+fn own_start_ticks() -> Result<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").context("/proc/self/stat")?;
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    let after_comm = stat.rsplit_once(')').map(|(_, rest)| rest).context("/proc/self/stat: no command name")?;
+    after_comm.split_whitespace().nth(19).and_then(|f| f.parse().ok()).context("/proc/self/stat: no start time")
+}
+
+/// The device of the kernel's internal shmem mount, where every memfd lives.
+fn memfd_device() -> u32 {
+    let name = c"provgate-probe";
+    // SAFETY: a valid NUL-terminated name; the descriptor is owned and closed below.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        tracing::warn!("memfd_create: {}; memfds are checked like other files", std::io::Error::last_os_error());
+        return 0;
     }
+    // SAFETY: fd is a fresh descriptor we own.
+    let file = std::fs::File::from(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
+    file.metadata().map(|m| crate::identity::kernel_dev(m.dev())).unwrap_or(0)
 }
 
 impl Daemon {
@@ -403,15 +491,18 @@ impl Daemon {
             api::Request::Reload => {
                 let started = Instant::now();
                 match self.reload_trust() {
-                    Ok(changes) => json!({ "ok": true, "changes": changes, "micros": started.elapsed().as_micros() as u64 }),
+                    Ok(changes) => {
+                        json!({ "ok": true, "changes": changes, "micros": started.elapsed().as_micros() as u64 })
+                    }
                     Err(e) => json!({ "ok": false, "error": format!("{e:#}") }),
                 }
             }
             api::Request::Verdict { dev, ino } => {
                 let key = provgate_common::FileKey { dev, ino, _pad: 0 };
-                let verdict = self.engine.verdict(&key).map(|v| {
-                    json!({ "ctime_sec": v.ctime_sec, "ctime_nsec": v.ctime_nsec, "size": v.size })
-                });
+                let verdict = self
+                    .engine
+                    .verdict(&key)
+                    .map(|v| json!({ "ctime_sec": v.ctime_sec, "ctime_nsec": v.ctime_nsec, "size": v.size }));
                 json!({ "ok": true, "verdict": verdict })
             }
             api::Request::Metrics => serde_json::Value::String(self.metrics()),
@@ -432,6 +523,9 @@ impl Daemon {
             observe_only_requested: self.config.observe_only,
             kernel: self.kernel.clone(),
             keep_on_exit: self.config.keep_on_exit,
+            hardened: self.config.hardened,
+            deny_anon_exec: self.config.deny_anon_exec,
+            unavailable: self.attached.missing.clone(),
             took_over: self.attached.took_over,
             pin_dir: self.config.pin_dir.clone(),
             store: self.config.store.clone(),
@@ -463,7 +557,11 @@ impl Daemon {
                 .attached
                 .program_stats()
                 .into_iter()
-                .map(|(program, run_time_ns, run_count)| ProgramStat { program: program.into(), run_time_ns, run_count })
+                .map(|(program, run_time_ns, run_count)| ProgramStat {
+                    program: program.into(),
+                    run_time_ns,
+                    run_count,
+                })
                 .collect(),
         }
     }
@@ -490,21 +588,87 @@ impl Daemon {
             m.metric(name, kind, help, &[("", value)]);
         };
         let enforcing = matches!(s.enforcement, Some(Enforcement::Lsm));
-        single(&mut m, "provgate_enforcing", "gauge", "1 when the LSM programs are attached, 0 when observe-only.", f64::from(u8::from(enforcing)));
-        single(&mut m, "provgate_cache_hits_total", "counter", "Files whose digest came from the file cache.", s.daemon.cache_hits as f64);
+        single(
+            &mut m,
+            "provgate_enforcing",
+            "gauge",
+            "1 when the LSM programs are attached, 0 when observe-only.",
+            f64::from(u8::from(enforcing)),
+        );
+        single(
+            &mut m,
+            "provgate_cache_hits_total",
+            "counter",
+            "Files whose digest came from the file cache.",
+            s.daemon.cache_hits as f64,
+        );
         single(&mut m, "provgate_hashes_total", "counter", "Files hashed.", s.daemon.hashes as f64);
         single(&mut m, "provgate_hashed_bytes_total", "counter", "Bytes hashed.", s.daemon.bytes_hashed as f64);
         single(&mut m, "provgate_events_recorded_total", "counter", "Kernel events stored.", s.events_recorded as f64);
-        single(&mut m, "provgate_events_dropped_total", "counter", "Kernel events lost because the ring buffer was full.", s.counters.events_dropped as f64);
-        single(&mut m, "provgate_events_not_stored_total", "counter", "Kernel events read but not stored (store errors).", s.daemon.events_not_stored as f64);
-        single(&mut m, "provgate_anon_exec_total", "counter", "Anonymous executable mappings seen in scope.", s.counters.anon_exec as f64);
+        single(
+            &mut m,
+            "provgate_events_dropped_total",
+            "counter",
+            "Kernel events lost because the ring buffer was full.",
+            s.counters.events_dropped as f64,
+        );
+        single(
+            &mut m,
+            "provgate_events_not_stored_total",
+            "counter",
+            "Kernel events read but not stored (store errors).",
+            s.daemon.events_not_stored as f64,
+        );
+        single(
+            &mut m,
+            "provgate_anon_exec_total",
+            "counter",
+            "Anonymous executable mappings seen in scope.",
+            s.counters.anon_exec as f64,
+        );
         single(&mut m, "provgate_verdict_map_entries", "gauge", "Files in the kernel verdict map.", s.verdicts as f64);
-        single(&mut m, "provgate_verdict_map_capacity", "gauge", "Capacity of the kernel verdict map.", f64::from(s.verdict_capacity));
-        single(&mut m, "provgate_verdict_map_fill_ratio", "gauge", "Fill of the kernel verdict map.", s.verdicts as f64 / f64::from(s.verdict_capacity.max(1)));
-        single(&mut m, "provgate_allowed_digests", "gauge", "Distinct digests on the allowlist.", s.allowed_digests as f64);
-        single(&mut m, "provgate_exec_permission_events_total", "counter", "Execs held until their file was hashed (fanotify).", s.daemon.exec_permission_events as f64);
-        single(&mut m, "provgate_close_write_events_total", "counter", "Written files seen (fanotify).", s.daemon.close_write_events as f64);
-        single(&mut m, "provgate_fanotify_overflows_total", "counter", "fanotify queue overflows.", s.daemon.fanotify_overflows as f64);
+        single(
+            &mut m,
+            "provgate_verdict_map_capacity",
+            "gauge",
+            "Capacity of the kernel verdict map.",
+            f64::from(s.verdict_capacity),
+        );
+        single(
+            &mut m,
+            "provgate_verdict_map_fill_ratio",
+            "gauge",
+            "Fill of the kernel verdict map.",
+            s.verdicts as f64 / f64::from(s.verdict_capacity.max(1)),
+        );
+        single(
+            &mut m,
+            "provgate_allowed_digests",
+            "gauge",
+            "Distinct digests on the allowlist.",
+            s.allowed_digests as f64,
+        );
+        single(
+            &mut m,
+            "provgate_exec_permission_events_total",
+            "counter",
+            "Execs held until their file was hashed (fanotify).",
+            s.daemon.exec_permission_events as f64,
+        );
+        single(
+            &mut m,
+            "provgate_close_write_events_total",
+            "counter",
+            "Written files seen (fanotify).",
+            s.daemon.close_write_events as f64,
+        );
+        single(
+            &mut m,
+            "provgate_fanotify_overflows_total",
+            "counter",
+            "fanotify queue overflows.",
+            s.daemon.fanotify_overflows as f64,
+        );
         m.finish()
     }
 }

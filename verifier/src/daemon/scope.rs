@@ -42,6 +42,27 @@ pub struct CgroupScope {
     pub id: u64,
     pub level: u32,
     pub mode: Mode,
+    /// Processes here may trace and write the memory of other processes.
+    #[serde(default)]
+    pub debugger: bool,
+    /// Processes here are exempt from the hardened tamper rules (they still run only vouched
+    /// code): where provgate's own commands run in a hardened scope.
+    #[serde(default)]
+    pub admin: bool,
+}
+
+impl CgroupScope {
+    /// The `SCOPES` map value: the mode and the role flags.
+    pub fn kernel_value(&self) -> u32 {
+        let mut value = self.mode.to_kernel();
+        if self.debugger {
+            value |= provgate_common::SCOPE_DEBUGGER;
+        }
+        if self.admin {
+            value |= provgate_common::SCOPE_ADMIN;
+        }
+        value
+    }
 }
 
 #[derive(Debug, Error)]
@@ -78,7 +99,10 @@ fn cgroup2_mounts() -> Vec<Cgroup2Mount> {
             let mount_point = unescape(fields.get(4)?);
             Some(Cgroup2Mount {
                 mount_point: PathBuf::from(mount_point),
-                root_level: Path::new(root).components().filter(|c| matches!(c, std::path::Component::Normal(_))).count() as u32,
+                root_level: Path::new(root)
+                    .components()
+                    .filter(|c| matches!(c, std::path::Component::Normal(_)))
+                    .count() as u32,
             })
         })
         .collect()
@@ -111,9 +135,7 @@ pub fn resolve(path: &Path, mode: Mode) -> Result<CgroupScope, ScopeError> {
         return Err(ScopeError::NoCgroup2(path.to_owned()));
     }
     let full = if path.is_absolute() { path.to_owned() } else { mounts[0].mount_point.join(path) };
-    let canonical = full
-        .canonicalize()
-        .map_err(|source| ScopeError::Io { path: full.clone(), source })?;
+    let canonical = full.canonicalize().map_err(|source| ScopeError::Io { path: full.clone(), source })?;
     let mount = mounts
         .iter()
         .filter(|m| canonical.starts_with(&m.mount_point))
@@ -128,7 +150,25 @@ pub fn resolve(path: &Path, mode: Mode) -> Result<CgroupScope, ScopeError> {
     if level > MAX_CGROUP_LEVEL {
         return Err(ScopeError::TooDeep { path: canonical, level });
     }
-    Ok(CgroupScope { path: canonical, id: meta.ino(), level, mode })
+    Ok(CgroupScope { path: canonical, id: meta.ino(), level, mode, debugger: false, admin: false })
+}
+
+/// A debugger or admin cgroup takes the mode of the deepest scope it sits in (or the host's, when
+/// no scope is listed); outside every scope nothing is enforced on it and its role is moot.
+pub fn resolve_role(
+    path: &Path,
+    scopes: &[CgroupScope],
+    host: Option<Mode>,
+) -> Result<Option<CgroupScope>, ScopeError> {
+    let resolved = resolve(path, Mode::Audit)?;
+    let enclosing =
+        scopes.iter().filter(|s| resolved.path.starts_with(&s.path)).max_by_key(|s| s.path.as_os_str().len());
+    let mode = match (enclosing, host) {
+        (Some(scope), _) => scope.mode,
+        (None, Some(mode)) => mode,
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(CgroupScope { mode, ..resolved }))
 }
 
 /// The cgroup2 mount point.

@@ -1,55 +1,35 @@
-//! The daemon trusts its own executable and the libraries it has mapped: a daemon restarted
-//! under its own enforcement (`--keep-on-exit`) must be able to exec itself, and `provgate`
-//! subcommands must run on an enforced host even before provgate is on the allowlist.
-use std::{collections::HashMap, os::unix::fs::MetadataExt as _, path::PathBuf};
+//! The daemon trusts its own executable, so that `provgate` commands, and a daemon restarted
+//! under its own enforcement (`--keep-on-exit`, hardened mode), can run before provgate is on
+//! the allowlist. Only the executable: the libraries the daemon happens to have loaded
+//! (`LD_PRELOAD`, `LD_LIBRARY_PATH`) vouch for nothing outside its own process, which is exempt
+//! anyway. The loader and libc it needs come from the allowlist like any other code.
+use std::path::Path;
 
-use provgate_common::{FileKey, Verdict};
+use anyhow::{Context as _, Result};
 
-use crate::identity::FileStamp;
+use super::engine::SelfTrust;
+use crate::hashing::hash_file;
 
-/// Paths of files mapped executable into this process.
-fn executable_mappings() -> Vec<(PathBuf, u64)> {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
-        return Vec::new();
-    };
-    maps.lines()
-        .filter_map(|line| {
-            // address perms offset dev inode path
-            let mut fields = line.split_whitespace();
-            let perms = fields.nth(1)?;
-            let inode: u64 = fields.nth(2)?.parse().ok()?;
-            let path = fields.next()?;
-            (perms.contains('x') && inode != 0 && path.starts_with('/')).then(|| (PathBuf::from(path), inode))
-        })
-        .collect()
-}
-
-pub fn verdicts() -> HashMap<FileKey, Verdict> {
-    let mut out = HashMap::new();
-    let exe = std::fs::read_link("/proc/self/exe").ok().and_then(|p| {
-        let ino = std::fs::metadata(&p).ok()?.ino();
-        Some((p, ino))
-    });
-    for (path, ino) in exe.into_iter().chain(executable_mappings()) {
-        // Only if the path still names the mapped file.
-        if let Ok(meta) = std::fs::metadata(&path)
-            && meta.ino() == ino
-        {
-            let stamp = FileStamp::of(&meta);
-            out.insert(stamp.key, stamp.allow_verdict());
-        }
-    }
-    out
+pub fn own_executable() -> Result<SelfTrust> {
+    // /proc/self/exe opens the very file this process runs, even if it was replaced or removed.
+    let exe = Path::new("/proc/self/exe");
+    let hashed = hash_file(exe).context("hashing provgate's own executable")?;
+    let mut trust = SelfTrust::default();
+    trust.files.insert(hashed.stamp.key, hashed.stamp.allow_verdict());
+    trust.digests.insert(hashed.digest);
+    Ok(trust)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn trusts_own_executable_and_libraries() {
-        let own = super::verdicts();
+    fn trusts_its_own_executable_only() {
+        let own = super::own_executable().unwrap();
         let exe = std::fs::metadata("/proc/self/exe").unwrap();
         let stamp = crate::identity::FileStamp::of(&exe);
-        assert_eq!(own.get(&stamp.key), Some(&stamp.allow_verdict()));
-        assert!(own.len() >= 2, "the executable plus at least libc or the loader");
+        assert_eq!(own.files.len(), 1);
+        assert_eq!(own.files.get(&stamp.key), Some(&stamp.allow_verdict()));
+        let digest = crate::hashing::hash_file(std::path::Path::new("/proc/self/exe")).unwrap().digest;
+        assert_eq!(own.digests.iter().collect::<Vec<_>>(), vec![&digest]);
     }
 }

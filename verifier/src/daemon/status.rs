@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{scope::{CgroupScope, Mode}, watch::WatchedFs};
+use super::{
+    scope::{CgroupScope, Mode},
+    watch::WatchedFs,
+};
 use crate::kernel::{loader::Enforcement, maps::Counters, support::KernelSupport};
 
 pub const DEFAULT_RUN_DIR: &str = "/run/provgate";
@@ -54,6 +57,14 @@ pub struct DaemonStatus {
     pub observe_only_requested: bool,
     pub kernel: KernelSupport,
     pub keep_on_exit: bool,
+    /// Hardened mode: root in an enforced scope cannot tamper with provgate.
+    #[serde(default)]
+    pub hardened: bool,
+    #[serde(default)]
+    pub deny_anon_exec: bool,
+    /// Optional programs the kernel refused, with why (their protection is missing).
+    #[serde(default)]
+    pub unavailable: Vec<String>,
     pub took_over: bool,
     pub pin_dir: PathBuf,
     pub store: PathBuf,

@@ -8,16 +8,17 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum BtfError {
     #[error("cannot read BTF from {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("BTF is malformed: {0}")]
     Malformed(&'static str),
     #[error("struct {0} is not in the kernel's BTF")]
     NoStruct(String),
     #[error("struct {strukt} has no member {member} in the kernel's BTF")]
     NoMember { strukt: String, member: String },
+    #[error("enum value {0} is not in the kernel's BTF")]
+    NoEnumValue(String),
+    #[error("function {0} is not in the kernel's BTF")]
+    NoFunction(String),
 }
 
 const MAGIC: u16 = 0xeb9f;
@@ -31,6 +32,7 @@ const KIND_TYPEDEF: u32 = 8;
 const KIND_VOLATILE: u32 = 9;
 const KIND_CONST: u32 = 10;
 const KIND_RESTRICT: u32 = 11;
+const KIND_FUNC: u32 = 12;
 const KIND_FUNC_PROTO: u32 = 13;
 const KIND_VAR: u32 = 14;
 const KIND_DATASEC: u32 = 15;
@@ -47,36 +49,34 @@ struct Member {
 struct Type {
     name: u32,
     kind: u32,
-    /// For modifiers and typedefs: the type they refer to.
+    /// For modifiers, typedefs and functions: the type they refer to.
     referent: u32,
     members: Vec<Member>,
+    /// For function prototypes: the number of parameters.
+    params: u32,
 }
 
 pub struct Btf {
     strings: Vec<u8>,
     /// Index 0 is the void type; ids start at 1 as in the kernel.
     types: Vec<Type>,
+    /// Structs and unions with members, by name.
     structs_by_name: HashMap<String, u32>,
+    /// Enumerators (`READING_MODULE`, ...) and their values.
+    enum_values: HashMap<String, i64>,
 }
 
 fn u16_at(data: &[u8], at: usize) -> Result<u16, BtfError> {
-    data.get(at..at + 2)
-        .map(|b| u16::from_le_bytes([b[0], b[1]]))
-        .ok_or(BtfError::Malformed("truncated"))
+    data.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]])).ok_or(BtfError::Malformed("truncated"))
 }
 
 fn u32_at(data: &[u8], at: usize) -> Result<u32, BtfError> {
-    data.get(at..at + 4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .ok_or(BtfError::Malformed("truncated"))
+    data.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok_or(BtfError::Malformed("truncated"))
 }
 
 impl Btf {
     pub fn from_file(path: &Path) -> Result<Self, BtfError> {
-        let data = std::fs::read(path).map_err(|source| BtfError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let data = std::fs::read(path).map_err(|source| BtfError::Read { path: path.display().to_string(), source })?;
         Self::parse(&data)
     }
 
@@ -97,7 +97,8 @@ impl Btf {
             .ok_or(BtfError::Malformed("string section out of bounds"))?
             .to_vec();
 
-        let mut types = vec![Type { name: 0, kind: 0, referent: 0, members: Vec::new() }];
+        let mut types = vec![Type { name: 0, kind: 0, referent: 0, members: Vec::new(), params: 0 }];
+        let mut enum_values = HashMap::new();
         let mut at = 0;
         while at < types_data.len() {
             let name = u32_at(types_data, at)?;
@@ -124,25 +125,37 @@ impl Btf {
                     }
                     vlen * 12
                 }
-                KIND_ENUM | KIND_FUNC_PROTO => vlen * 8,
+                KIND_ENUM => {
+                    for i in 0..vlen {
+                        let e = at + i * 8;
+                        let value = u32_at(types_data, e + 4)? as i32;
+                        enum_values.insert(u32_at(types_data, e)?, i64::from(value));
+                    }
+                    vlen * 8
+                }
+                KIND_FUNC_PROTO => vlen * 8,
                 KIND_DATASEC | KIND_ENUM64 => vlen * 12,
                 _ => 0,
             };
             at += extra;
             let referent = match kind {
-                KIND_PTR | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_TYPE_TAG => size_or_type,
+                KIND_PTR | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_TYPE_TAG | KIND_FUNC => {
+                    size_or_type
+                }
                 _ => 0,
             };
-            types.push(Type { name, kind, referent, members });
+            let params = if kind == KIND_FUNC_PROTO { vlen as u32 } else { 0 };
+            types.push(Type { name, kind, referent, members, params });
         }
 
-        let mut btf = Self { strings, types, structs_by_name: HashMap::new() };
+        let mut btf = Self { strings, types, structs_by_name: HashMap::new(), enum_values: HashMap::new() };
         for (id, ty) in btf.types.iter().enumerate() {
-            if ty.kind == KIND_STRUCT && !ty.members.is_empty() {
+            if (ty.kind == KIND_STRUCT || ty.kind == KIND_UNION) && !ty.members.is_empty() {
                 let name = btf.string(ty.name).to_owned();
                 btf.structs_by_name.entry(name).or_insert(id as u32);
             }
         }
+        btf.enum_values = enum_values.into_iter().map(|(name, value)| (btf.string(name).to_owned(), value)).collect();
         Ok(btf)
     }
 
@@ -167,27 +180,60 @@ impl Btf {
     /// Byte offset of `member` in `struct strukt`, looking through anonymous structs and
     /// unions (where the kernel often hides members, e.g. `vm_area_struct.vm_flags` since 6.3).
     pub fn member_offset(&self, strukt: &str, member: &str) -> Result<u32, BtfError> {
-        let id = *self
-            .structs_by_name
-            .get(strukt)
-            .ok_or_else(|| BtfError::NoStruct(strukt.to_owned()))?;
+        let id = *self.structs_by_name.get(strukt).ok_or_else(|| BtfError::NoStruct(strukt.to_owned()))?;
         self.find_member(id, member, 0)
             .map(|bits| bits / 8)
             .ok_or_else(|| BtfError::NoMember { strukt: strukt.to_owned(), member: member.to_owned() })
     }
 
+    /// Offset of a member reached through nested members: `path` = ["i_mmap", "rb_root", "rb_node"]
+    /// inside `strukt`, each step naming a member of the previous one's type.
+    pub fn nested_offset(&self, strukt: &str, path: &[&str]) -> Result<u32, BtfError> {
+        let mut id = *self.structs_by_name.get(strukt).ok_or_else(|| BtfError::NoStruct(strukt.to_owned()))?;
+        let mut bits = 0;
+        for member in path {
+            let no_member = || BtfError::NoMember { strukt: strukt.to_owned(), member: path.join(".") };
+            let (offset, type_id) = self.find_member_typed(id, member, 0).ok_or_else(no_member)?;
+            bits += offset;
+            id = type_id;
+        }
+        Ok(bits / 8)
+    }
+
+    /// The number of parameters of a kernel function (for an LSM hook's BPF context, the index
+    /// of the previous verdict that follows them).
+    pub fn function_params(&self, name: &str) -> Result<u32, BtfError> {
+        self.types
+            .iter()
+            .find(|t| t.kind == KIND_FUNC && self.string(t.name) == name)
+            .and_then(|f| self.types.get(f.referent as usize))
+            .filter(|proto| proto.kind == KIND_FUNC_PROTO)
+            .map(|proto| proto.params)
+            .ok_or_else(|| BtfError::NoFunction(name.to_owned()))
+    }
+
+    /// The value of an enumerator.
+    pub fn enum_value(&self, name: &str) -> Result<i64, BtfError> {
+        self.enum_values.get(name).copied().ok_or_else(|| BtfError::NoEnumValue(name.to_owned()))
+    }
+
     fn find_member(&self, id: u32, member: &str, depth: u32) -> Option<u32> {
+        self.find_member_typed(id, member, depth).map(|(bits, _)| bits)
+    }
+
+    /// Bit offset and type id of a member, looking through anonymous members.
+    fn find_member_typed(&self, id: u32, member: &str, depth: u32) -> Option<(u32, u32)> {
         if depth > 8 {
             return None;
         }
         let ty = self.resolve(id)?;
         for m in &ty.members {
             if m.name == 0 {
-                if let Some(inner) = self.find_member(m.type_id, member, depth + 1) {
-                    return Some(m.bit_offset + inner);
+                if let Some((inner, type_id)) = self.find_member_typed(m.type_id, member, depth + 1) {
+                    return Some((m.bit_offset + inner, type_id));
                 }
             } else if self.string(m.name) == member {
-                return Some(m.bit_offset);
+                return Some((m.bit_offset, m.type_id));
             }
         }
         None
@@ -217,10 +263,7 @@ mod tests {
         // A member inside an anonymous union is found with its outer offset added.
         let vm_flags = btf.member_offset("vm_area_struct", "vm_flags").unwrap();
         assert!(vm_flags > 0);
-        assert!(matches!(
-            btf.member_offset("linux_binprm", "no_such_member"),
-            Err(BtfError::NoMember { .. })
-        ));
+        assert!(matches!(btf.member_offset("linux_binprm", "no_such_member"), Err(BtfError::NoMember { .. })));
         assert!(matches!(btf.member_offset("no_such_struct", "x"), Err(BtfError::NoStruct(_))));
     }
 

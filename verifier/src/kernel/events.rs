@@ -1,9 +1,5 @@
 //! Decoding the events the programs send through the ring buffer.
-use provgate_common::{
-    ACTION_AUDITED, ACTION_DENIED, ACTION_OBSERVED, Event, HOOK_EXEC, HOOK_EXEC_OBSERVED, HOOK_MMAP,
-    HOOK_MPROTECT, PATH_COMPONENTS, PATH_COMPONENTS_TRUNCATED, PATH_SLOT, PATH_STRING, REASON_ANON_EXEC,
-    REASON_CHANGED, REASON_UNKNOWN_FILE,
-};
+use provgate_common::*;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KernelEvent {
@@ -19,6 +15,10 @@ pub struct KernelEvent {
     pub reason: &'static str,
     pub comm: String,
     pub path: Option<String>,
+    /// The SHA-256 the kernel computed for the file, when it hashed it.
+    pub digest: Option<[u8; 32]>,
+    /// The process traced or signalled, or the BPF object id, for the hooks that have one.
+    pub target: u32,
 }
 
 pub fn hook_name(hook: u8) -> &'static str {
@@ -27,6 +27,14 @@ pub fn hook_name(hook: u8) -> &'static str {
         HOOK_MMAP => "mmap",
         HOOK_MPROTECT => "mprotect",
         HOOK_EXEC_OBSERVED => "exec-observed",
+        HOOK_WRITE => "write",
+        HOOK_PTRACE => "ptrace",
+        HOOK_KERNEL_CODE => "kernel-code",
+        HOOK_BPF => "bpf",
+        HOOK_SIGNAL => "signal",
+        HOOK_CGROUP => "cgroup",
+        HOOK_UNLINK => "unlink",
+        HOOK_ANON_EQUIVALENT => "anon-equivalent",
         _ => "unknown-hook",
     }
 }
@@ -40,11 +48,28 @@ fn action_name(action: u8) -> &'static str {
     }
 }
 
-fn reason_name(reason: u8) -> &'static str {
+pub fn reason_name(reason: u8) -> &'static str {
     match reason {
         REASON_UNKNOWN_FILE => "unknown-file",
         REASON_CHANGED => "changed-since-verdict",
         REASON_ANON_EXEC => "anonymous-exec-memory",
+        REASON_UNTRUSTED_FS => "untrusted-filesystem",
+        REASON_OPEN_FOR_WRITE => "open-for-writing",
+        REASON_UNSEALED_MEMFD => "unsealed-memfd",
+        REASON_CHANGED_WHILE_HASHING => "changed-while-hashing",
+        REASON_NOT_HASHED => "not-hashed",
+        REASON_HASH_FAILED => "hash-failed",
+        REASON_WRITABLE_EXEC => "writable-and-executable",
+        REASON_MODIFIED_MAPPING => "modified-private-mapping",
+        REASON_READ_IMPLIES_EXEC => "read-implies-exec",
+        REASON_EXEC_STACK => "executable-stack",
+        REASON_CODE_INJECTION => "code-injection",
+        REASON_WRITE_TO_CODE_IN_USE => "write-to-code-in-use",
+        REASON_KERNEL_CODE_FROM_MEMORY => "kernel-code-from-memory",
+        REASON_TAMPERING => "tampering",
+        REASON_SCOPE_ESCAPE => "scope-escape",
+        REASON_RAW_DEVICE_WRITE => "raw-device-write",
+        REASON_USERFAULTFD => "userfaultfd",
         _ => "unknown-reason",
     }
 }
@@ -96,6 +121,8 @@ pub fn decode(bytes: &[u8]) -> Option<KernelEvent> {
         reason: reason_name(event.reason),
         comm: c_string(&event.comm),
         path,
+        digest: (event.flags & EVENT_HAS_DIGEST != 0).then_some(event.digest),
+        target: event.target,
     })
 }
 
@@ -114,7 +141,6 @@ pub fn boot_ns_to_epoch_ms(boot_ns: u64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use provgate_common::{COMM_LEN, PATH_LEN};
 
     fn raw(event: &Event) -> Vec<u8> {
         // SAFETY: Event is plain data.
@@ -139,6 +165,9 @@ mod tests {
             reason: REASON_CHANGED,
             path_kind: PATH_STRING,
             path_len: 10,
+            flags: EVENT_HAS_DIGEST,
+            target: 0,
+            digest: [7; 32],
             comm,
             path,
         }
@@ -151,6 +180,7 @@ mod tests {
         assert_eq!(e.path.as_deref(), Some("/tmp/evil"));
         assert_eq!((e.hook, e.action, e.reason), ("mmap", "denied", "changed-since-verdict"));
         assert_eq!((e.cgroup_id, e.ino, e.dev, e.tgid, e.pid, e.uid), (2, 3, 4, 5, 6, 7));
+        assert_eq!(e.digest, Some([7; 32]));
     }
 
     #[test]

@@ -7,10 +7,20 @@ use std::path::{Path, PathBuf};
 use aya::{
     Btf as AyaBtf, Ebpf, EbpfLoader,
     maps::MapData,
-    programs::{BtfTracePoint, Lsm, ProgramError, links::{FdLink, PinnedLink}},
+    programs::{
+        BtfTracePoint, FEntry, Lsm, ProgramError,
+        links::{FdLink, PinnedLink},
+    },
 };
-use provgate_common::{FileKey, Settings, Verdict, names};
+use std::os::unix::fs::MetadataExt as _;
+
+use provgate_common::{
+    FileKey, FileState, PROTECT_DIR, PROTECT_FILE, PROTECT_LINK, PROTECT_MAP, PROTECT_PROG, ProtectedKey, Settings,
+    Verdict, names,
+};
 use thiserror::Error;
+
+use crate::identity::kernel_dev;
 
 use super::{
     btf::{Btf, BtfError},
@@ -23,15 +33,72 @@ static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/pr
 
 pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/provgate";
 
-/// The three enforcing programs and the hooks they attach to.
-const LSM_PROGRAMS: [(&str, &str); 3] = [
-    (names::PROG_EXEC, "bprm_check_security"),
-    (names::PROG_MMAP, "mmap_file"),
-    (names::PROG_MPROTECT, "file_mprotect"),
-];
-const OBSERVE_PROGRAM: (&str, &str) = (names::PROG_OBSERVE, "sched_process_exec");
+/// How a program attaches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Lsm,
+    /// Runs before a kernel function; can only report, or signal the caller.
+    FEntry,
+    TracePoint,
+}
 
-const MAP_NAMES: [&str; 5] = [names::VERDICTS, names::SCOPES, names::SETTINGS, names::COUNTERS, names::EVENTS];
+/// A program of the object, the kernel function or hook it attaches to, and whether enforcement
+/// can go on without it (its absence is then reported, not fatal).
+struct Spec {
+    name: &'static str,
+    target: &'static str,
+    kind: Kind,
+    required: bool,
+}
+
+const fn lsm(name: &'static str, target: &'static str) -> Spec {
+    Spec { name, target, kind: Kind::Lsm, required: true }
+}
+
+/// The enforcing programs. The code hooks come first: nothing else matters if they cannot load.
+/// `bpf` has one program per prototype; the loader drops the one the kernel does not match.
+const ENFORCING: [Spec; 21] = [
+    lsm(names::PROG_EXEC, "bprm_check_security"),
+    lsm(names::PROG_MMAP, "mmap_file"),
+    lsm(names::PROG_MPROTECT, "file_mprotect"),
+    lsm(names::PROG_FILE_OPEN, "file_open"),
+    lsm(names::PROG_TRUNCATE, "path_truncate"),
+    lsm(names::PROG_PTRACE, "ptrace_access_check"),
+    lsm(names::PROG_TRACEME, "ptrace_traceme"),
+    lsm(names::PROG_ANON_INODE, "inode_init_security_anon"),
+    lsm(names::PROG_READ_FILE, "kernel_read_file"),
+    lsm(names::PROG_LOAD_DATA, "kernel_load_data"),
+    lsm(names::PROG_BPF, "bpf"),
+    lsm(names::PROG_BPF_KERNEL_FLAG, "bpf"),
+    lsm(names::PROG_BPF_MAP, "bpf_map"),
+    lsm(names::PROG_BPF_PROG, "bpf_prog"),
+    lsm(names::PROG_TASK_KILL, "task_kill"),
+    lsm(names::PROG_TASK_ALLOC, "task_alloc"),
+    lsm(names::PROG_UNLINK, "inode_unlink"),
+    lsm(names::PROG_RENAME, "inode_rename"),
+    lsm(names::PROG_LINK, "inode_link"),
+    Spec { name: names::PROG_PERSONALITY, target: "__x64_sys_personality", kind: Kind::FEntry, required: false },
+    Spec { name: names::PROG_PERSONALITY_IA32, target: "__ia32_sys_personality", kind: Kind::FEntry, required: false },
+];
+const OBSERVE: Spec =
+    Spec { name: names::PROG_OBSERVE, target: "sched_process_exec", kind: Kind::TracePoint, required: true };
+
+fn all_programs() -> impl Iterator<Item = &'static Spec> {
+    ENFORCING.iter().chain([&OBSERVE])
+}
+
+const MAP_NAMES: [&str; 10] = [
+    names::VERDICTS,
+    names::ALLOWED,
+    names::FILES,
+    names::SCOPES,
+    names::SETTINGS,
+    names::COUNTERS,
+    names::EVENTS,
+    names::UNTRUSTED_FS,
+    names::TRUSTED_DEVS,
+    names::PROTECTED,
+];
 
 #[derive(Debug, Error)]
 pub enum LoadError {
@@ -59,8 +126,11 @@ pub enum LoadError {
 #[derive(Clone, Debug)]
 pub struct LoaderConfig {
     pub pin_dir: PathBuf,
-    /// Pin programs and maps so enforcement continues after the daemon exits.
+    /// Leave programs and maps pinned when the daemon exits, so enforcement continues.
     pub keep_on_exit: bool,
+    /// Hold programs and maps pinned while the daemon runs (keep-on-exit, hardened mode), so
+    /// enforcement outlives a daemon that is killed.
+    pub hold_pins: bool,
     /// Do not try the LSM programs; run the observe-only program.
     pub observe_only: bool,
     pub verdict_capacity: u32,
@@ -83,6 +153,10 @@ pub struct Loaded {
     ebpf: Ebpf,
     pub maps: KernelMaps,
     pub enforcement: Enforcement,
+    /// The programs that loaded, in attach order.
+    programs: Vec<&'static Spec>,
+    /// Optional programs the kernel refused, and why.
+    pub missing: Vec<String>,
     /// Pinned links of a previous daemon that this one replaces at attach time.
     previous_links: Vec<PinnedLink>,
     config: LoaderConfig,
@@ -92,6 +166,8 @@ pub struct Loaded {
 /// Attached programs. Dropping this without [`Attached::shutdown`] detaches unpinned links.
 pub struct Attached {
     links: Vec<(&'static str, LinkHold)>,
+    /// Optional programs the kernel refused, and why.
+    pub missing: Vec<String>,
     program_ids: Vec<(&'static str, u32)>,
     pub maps: KernelMaps,
     pub enforcement: Enforcement,
@@ -110,7 +186,7 @@ fn link_pin_path(dir: &Path, program: &str) -> PathBuf {
 /// Whether a previous daemon left pinned state behind.
 pub fn pinned_state_exists(dir: &Path) -> bool {
     MAP_NAMES.iter().any(|m| map_pin_path(dir, m).exists())
-        || LSM_PROGRAMS.iter().chain([&OBSERVE_PROGRAM]).any(|(p, _)| link_pin_path(dir, p).exists())
+        || all_programs().any(|p| link_pin_path(dir, p.name).exists())
 }
 
 pub fn load(config: &LoaderConfig) -> Result<Loaded, LoadError> {
@@ -119,14 +195,13 @@ pub fn load(config: &LoaderConfig) -> Result<Loaded, LoadError> {
     let offsets = offsets::resolve(&btf)?;
     tracing::debug!(?offsets, "resolved kernel struct offsets from BTF");
 
-    let pin = config.keep_on_exit || pinned_state_exists(&config.pin_dir);
+    let pin = config.hold_pins || pinned_state_exists(&config.pin_dir);
     if pin {
         std::fs::create_dir_all(&config.pin_dir)
             .map_err(|source| LoadError::PinDir { dir: config.pin_dir.clone(), source })?;
         check_pinned_maps(&config.pin_dir)?;
     }
-    let pin_paths: Vec<(&str, PathBuf)> =
-        MAP_NAMES.iter().map(|m| (*m, map_pin_path(&config.pin_dir, m))).collect();
+    let pin_paths: Vec<(&str, PathBuf)> = MAP_NAMES.iter().map(|m| (*m, map_pin_path(&config.pin_dir, m))).collect();
     let mut loader = EbpfLoader::new();
     loader
         .override_global(names::OFFSETS, &offsets, true)
@@ -142,10 +217,14 @@ pub fn load(config: &LoaderConfig) -> Result<Loaded, LoadError> {
 
     let previous_links = if pin { open_previous_links(&config.pin_dir) } else { Vec::new() };
     let aya_btf = AyaBtf::from_sys_fs()?;
+    let mut programs = Vec::new();
+    let mut missing = Vec::new();
     let enforcement = if config.observe_only {
         Enforcement::ObserveOnly { reason: "observe-only was requested".into() }
     } else {
-        match load_lsm_programs(&mut ebpf, &aya_btf) {
+        match load_enforcing(&mut ebpf, &aya_btf, &btf, &mut programs, &mut missing)
+            .and_then(|()| probe_inode_storage(&mut ebpf))
+        {
             Ok(()) => Enforcement::Lsm,
             Err(error) => {
                 let reason = format!("BPF LSM programs refused: {error}; {}", support.summary());
@@ -157,28 +236,73 @@ pub fn load(config: &LoaderConfig) -> Result<Loaded, LoadError> {
         if !config.observe_only {
             tracing::error!("ENFORCEMENT UNAVAILABLE, falling back to observe-only: {reason}");
         }
-        load_program(&mut ebpf, OBSERVE_PROGRAM, &aya_btf)?;
+        programs.clear();
+        missing.clear();
+        load_program(&mut ebpf, &OBSERVE, &aya_btf)?;
+        programs.push(&OBSERVE);
     }
-    Ok(Loaded { ebpf, maps, enforcement, previous_links, config: config.clone(), support })
+    for why in &missing {
+        tracing::warn!("{why}");
+    }
+    Ok(Loaded { ebpf, maps, enforcement, programs, missing, previous_links, config: config.clone(), support })
 }
 
-fn load_lsm_programs(ebpf: &mut Ebpf, btf: &AyaBtf) -> Result<(), LoadError> {
-    for program in LSM_PROGRAMS {
-        load_program(ebpf, program, btf)?;
+/// The enforcing programs keep each file's digest in BPF inode storage; a kernel that cannot
+/// allocate it (seen with a CPU lacking CX16, where lock-free allocations fail) would deny every
+/// file. Creating and removing one entry, for provgate's own executable, proves it works.
+fn probe_inode_storage(ebpf: &mut Ebpf) -> Result<(), LoadError> {
+    let unusable = |message: String| LoadError::Program { name: names::FILES, message };
+    let map = ebpf.map_mut(names::FILES).ok_or_else(|| unusable("missing from the BPF object".into()))?;
+    let mut storage: aya::maps::InodeStorage<_, FileState> =
+        map.try_into().map_err(|e: aya::maps::MapError| unusable(e.to_string()))?;
+    let exe = std::fs::File::open("/proc/self/exe").map_err(|e| unusable(format!("/proc/self/exe: {e}")))?;
+    storage
+        .insert(&exe, FileState::default(), 0)
+        .map_err(|e| unusable(format!("the kernel cannot create BPF inode storage: {e}")))?;
+    let _ = storage.remove(&exe);
+    Ok(())
+}
+
+/// Loads every enforcing program; a required one that fails fails the whole, an optional one
+/// is recorded in `missing` with the reason.
+fn load_enforcing(
+    ebpf: &mut Ebpf,
+    btf: &AyaBtf,
+    kernel_btf: &Btf,
+    programs: &mut Vec<&'static Spec>,
+    missing: &mut Vec<String>,
+) -> Result<(), LoadError> {
+    // 6.9 added `bool kernel` to the bpf hook: three parameters before, four after.
+    let bpf_params = kernel_btf.function_params("bpf_lsm_bpf")?;
+    let other_bpf_prototype = if bpf_params == 3 { names::PROG_BPF_KERNEL_FLAG } else { names::PROG_BPF };
+    for spec in ENFORCING.iter().filter(|s| s.name != other_bpf_prototype) {
+        match load_program(ebpf, spec, btf) {
+            Ok(()) => programs.push(spec),
+            Err(e) if !spec.required => missing.push(format!("{} on {} unavailable: {e}", spec.name, spec.target)),
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
 
-fn load_program(ebpf: &mut Ebpf, (name, hook): (&'static str, &'static str), btf: &AyaBtf) -> Result<(), LoadError> {
+fn load_program(ebpf: &mut Ebpf, spec: &Spec, btf: &AyaBtf) -> Result<(), LoadError> {
+    let name = spec.name;
     let program = ebpf
         .program_mut(name)
         .ok_or_else(|| LoadError::Program { name, message: "missing from the BPF object".into() })?;
-    let result = if name == names::PROG_OBSERVE {
-        let p: &mut BtfTracePoint = program.try_into().map_err(|e| describe(name, e))?;
-        p.load(hook, btf)
-    } else {
-        let p: &mut Lsm = program.try_into().map_err(|e| describe(name, e))?;
-        p.load(hook, btf)
+    let result = match spec.kind {
+        Kind::TracePoint => {
+            let p: &mut BtfTracePoint = program.try_into().map_err(|e| describe(name, e))?;
+            p.load(spec.target, btf)
+        }
+        Kind::Lsm => {
+            let p: &mut Lsm = program.try_into().map_err(|e| describe(name, e))?;
+            p.load(spec.target, btf)
+        }
+        Kind::FEntry => {
+            let p: &mut FEntry = program.try_into().map_err(|e| describe(name, e))?;
+            p.load(spec.target, btf)
+        }
     };
     result.map_err(|e| describe(name, e))
 }
@@ -201,8 +325,10 @@ fn describe(name: &'static str, error: ProgramError) -> LoadError {
 }
 
 fn check_pinned_maps(dir: &Path) -> Result<(), LoadError> {
-    let expected: [(&str, u32, u32); 4] = [
+    let expected: [(&str, u32, u32); 6] = [
         (names::VERDICTS, size_of::<FileKey>() as u32, size_of::<Verdict>() as u32),
+        (names::ALLOWED, 32, 4),
+        (names::FILES, 4, size_of::<FileState>() as u32),
         (names::SCOPES, 8, 4),
         (names::SETTINGS, 4, size_of::<Settings>() as u32),
         (names::COUNTERS, 4, 8),
@@ -212,7 +338,8 @@ fn check_pinned_maps(dir: &Path) -> Result<(), LoadError> {
         if !path.exists() {
             continue;
         }
-        let incompatible = |detail: String| LoadError::IncompatiblePin { path: path.clone(), dir: dir.to_owned(), detail };
+        let incompatible =
+            |detail: String| LoadError::IncompatiblePin { path: path.clone(), dir: dir.to_owned(), detail };
         let map = MapData::from_pin(&path).map_err(|e| incompatible(e.to_string()))?;
         let info = map.info().map_err(|e| incompatible(e.to_string()))?;
         if info.key_size() != key || info.value_size() != value {
@@ -227,11 +354,9 @@ fn check_pinned_maps(dir: &Path) -> Result<(), LoadError> {
 }
 
 fn open_previous_links(dir: &Path) -> Vec<PinnedLink> {
-    LSM_PROGRAMS
-        .iter()
-        .chain([&OBSERVE_PROGRAM])
-        .filter_map(|(name, _)| {
-            let path = link_pin_path(dir, name);
+    all_programs()
+        .filter_map(|spec| {
+            let path = link_pin_path(dir, spec.name);
             path.exists().then(|| PinnedLink::from_pin(&path)).and_then(|r| {
                 r.map_err(|e| tracing::warn!(path = %path.display(), "cannot open pinned link: {e}")).ok()
             })
@@ -243,26 +368,31 @@ impl Loaded {
     /// Attaches the loaded programs. A previous daemon's pinned links are released only after
     /// the new ones are attached, so enforcement never lapses during a takeover.
     pub fn attach(mut self) -> Result<Attached, LoadError> {
-        let names: Vec<&'static str> = match self.enforcement {
-            Enforcement::Lsm => LSM_PROGRAMS.iter().map(|(n, _)| *n).collect(),
-            Enforcement::ObserveOnly { .. } => vec![OBSERVE_PROGRAM.0],
-        };
         let mut links = Vec::new();
         let mut program_ids = Vec::new();
-        for name in &names {
+        for spec in &self.programs {
+            let name = spec.name;
             let program = self.ebpf.program_mut(name).expect("loaded above");
-            let link: FdLink = if *name == names::PROG_OBSERVE {
-                let p: &mut BtfTracePoint = program.try_into().map_err(|e| describe(name, e))?;
-                let id = p.attach().map_err(|e| describe(name, e))?;
-                p.take_link(id).map_err(|e| describe(name, e))?.into()
-            } else {
-                let p: &mut Lsm = program.try_into().map_err(|e| describe(name, e))?;
-                let id = p.attach().map_err(|e| describe(name, e))?;
-                p.take_link(id).map_err(|e| describe(name, e))?.into()
+            let link: FdLink = match spec.kind {
+                Kind::TracePoint => {
+                    let p: &mut BtfTracePoint = program.try_into().map_err(|e| describe(name, e))?;
+                    let id = p.attach().map_err(|e| describe(name, e))?;
+                    p.take_link(id).map_err(|e| describe(name, e))?.into()
+                }
+                Kind::Lsm => {
+                    let p: &mut Lsm = program.try_into().map_err(|e| describe(name, e))?;
+                    let id = p.attach().map_err(|e| describe(name, e))?;
+                    p.take_link(id).map_err(|e| describe(name, e))?.into()
+                }
+                Kind::FEntry => {
+                    let p: &mut FEntry = program.try_into().map_err(|e| describe(name, e))?;
+                    let id = p.attach().map_err(|e| describe(name, e))?;
+                    p.take_link(id).map_err(|e| describe(name, e))?.into()
+                }
             };
             let id = link.info().map(|i| i.program_id()).unwrap_or(0);
-            program_ids.push((*name, id));
-            links.push((*name, LinkHold::Fd(link)));
+            program_ids.push((name, id));
+            links.push((name, LinkHold::Fd(link)));
         }
         let took_over = !self.previous_links.is_empty();
         for previous in self.previous_links.drain(..) {
@@ -273,13 +403,14 @@ impl Loaded {
         }
         let mut attached = Attached {
             links,
+            missing: std::mem::take(&mut self.missing),
             program_ids,
             maps: self.maps,
             enforcement: self.enforcement,
             took_over,
             config: self.config,
         };
-        if attached.config.keep_on_exit {
+        if attached.config.hold_pins {
             attached.pin_links()?;
         }
         Ok(attached)
@@ -294,9 +425,8 @@ impl Attached {
             let LinkHold::Fd(fd_link) = std::mem::replace(link, LinkHold::Detached) else {
                 continue;
             };
-            let pinned = fd_link
-                .pin(&path)
-                .map_err(|e| LoadError::Pin { path: path.clone(), message: e.to_string() })?;
+            let pinned =
+                fd_link.pin(&path).map_err(|e| LoadError::Pin { path: path.clone(), message: e.to_string() })?;
             *link = LinkHold::Pinned(pinned);
         }
         Ok(())
@@ -322,13 +452,57 @@ impl Attached {
             tracing::info!(dir = %self.config.pin_dir.display(), "leaving programs attached and pinned (--keep-on-exit)");
             return;
         }
+        for (_, link) in self.links.drain(..) {
+            // A pinned link stays attached until its pin is gone and its last descriptor closed.
+            if let LinkHold::Pinned(pinned) = link
+                && let Err(e) = pinned.unpin()
+            {
+                tracing::warn!("unpinning a link: {e}");
+            }
+        }
         for map in MAP_NAMES {
             let _ = std::fs::remove_file(map_pin_path(&self.config.pin_dir, map));
         }
         let _ = std::fs::remove_dir(&self.config.pin_dir);
-        self.links.clear();
         tracing::info!("programs detached");
     }
+
+    /// The kernel objects and files hardened mode keeps out of reach: every map (from its pin),
+    /// program and link of this daemon, and `paths`.
+    pub fn protected_objects(&self, paths: &ProtectedPaths) -> Result<Vec<ProtectedKey>, LoadError> {
+        let mut keys = Vec::new();
+        for map in MAP_NAMES {
+            let path = map_pin_path(&self.config.pin_dir, map);
+            let info = MapData::from_pin(&path).and_then(|m| m.info()).map_err(|e| LoadError::Map(map, e))?;
+            keys.push(ProtectedKey { kind: PROTECT_MAP, dev: 0, id: u64::from(info.id()) });
+        }
+        for (_, id) in &self.program_ids {
+            keys.push(ProtectedKey { kind: PROTECT_PROG, dev: 0, id: u64::from(*id) });
+        }
+        for (name, link) in &self.links {
+            let LinkHold::Pinned(_) = link else { continue };
+            let path = link_pin_path(&self.config.pin_dir, name);
+            let info = PinnedLink::from_pin(&path)
+                .map_err(|e| LoadError::Pin { path: path.clone(), message: e.to_string() })
+                .and_then(|l| {
+                    let fd: FdLink = l.into();
+                    fd.info().map_err(|e| LoadError::Pin { path: path.clone(), message: e.to_string() })
+                })?;
+            keys.push(ProtectedKey { kind: PROTECT_LINK, dev: 0, id: u64::from(info.id()) });
+        }
+        let inode = |kind: u32, path: &Path| {
+            std::fs::metadata(path).ok().map(|m| ProtectedKey { kind, dev: kernel_dev(m.dev()), id: m.ino() })
+        };
+        keys.extend(paths.files.iter().filter_map(|p| inode(PROTECT_FILE, p)));
+        keys.extend(paths.dirs.iter().filter_map(|p| inode(PROTECT_DIR, p)));
+        Ok(keys)
+    }
+}
+
+/// Files and directories hardened mode protects.
+pub struct ProtectedPaths {
+    pub files: Vec<PathBuf>,
+    pub dirs: Vec<PathBuf>,
 }
 
 /// An attached link: held by descriptor (detached when dropped) or pinned in bpffs (stays).

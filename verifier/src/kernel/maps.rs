@@ -3,23 +3,29 @@ use aya::{
     Ebpf,
     maps::{Array, HashMap as BpfHashMap, MapData, MapError, PerCpuArray, RingBuf},
 };
-use provgate_common::{FileKey, HOOK_COUNT, Settings, Verdict, counter, names};
+use provgate_common::{FileKey, HOOK_COUNT, ProtectedKey, Settings, Verdict, counter, names};
 use serde::{Deserialize, Serialize};
 
 use super::loader::LoadError;
 
-/// The verdict map: file identity -> allow verdict with change cookie.
+/// The observe-only verdict map: file identity -> allow verdict with change cookie.
 pub type VerdictMap = BpfHashMap<MapData, FileKey, Verdict>;
+/// The allowed digests the enforcing programs look the kernel's hashes up in.
+pub type AllowedMap = BpfHashMap<MapData, [u8; 32], u32>;
 
 pub struct KernelMaps {
     verdicts: Option<VerdictMap>,
+    allowed: Option<AllowedMap>,
     scopes: BpfHashMap<MapData, u64, u32>,
+    untrusted_fs: BpfHashMap<MapData, u64, u32>,
+    trusted_devs: BpfHashMap<MapData, u32, u32>,
+    protected: BpfHashMap<MapData, ProtectedKey, u32>,
     settings: Array<MapData, Settings>,
     counters: PerCpuArray<MapData, u64>,
     events: Option<RingBuf<MapData>>,
 }
 
-/// Counters summed over CPUs. Per-hook arrays are indexed exec, mmap, mprotect, exec-observed.
+/// Counters summed over CPUs. Per-hook arrays are indexed by the `HOOK_*` constants.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Counters {
     pub allowed: [u64; HOOK_COUNT],
@@ -29,15 +35,16 @@ pub struct Counters {
     pub anon_exec: u64,
     pub daemon_exempt: u64,
     pub read_errors: u64,
+    pub kernel_hashes: u64,
+    pub kernel_hashed_bytes: u64,
+    pub invalidations: u64,
 }
 
 fn take<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, LoadError>
 where
     T: TryFrom<aya::maps::Map, Error = MapError>,
 {
-    let map = ebpf
-        .take_map(name)
-        .ok_or(LoadError::Map(name, MapError::InvalidName { name: name.into() }))?;
+    let map = ebpf.take_map(name).ok_or(LoadError::Map(name, MapError::InvalidName { name: name.into() }))?;
     T::try_from(map).map_err(|e| LoadError::Map(name, e))
 }
 
@@ -45,7 +52,11 @@ impl KernelMaps {
     pub fn take(ebpf: &mut Ebpf) -> Result<Self, LoadError> {
         Ok(Self {
             verdicts: Some(take(ebpf, names::VERDICTS)?),
+            allowed: Some(take(ebpf, names::ALLOWED)?),
             scopes: take(ebpf, names::SCOPES)?,
+            untrusted_fs: take(ebpf, names::UNTRUSTED_FS)?,
+            trusted_devs: take(ebpf, names::TRUSTED_DEVS)?,
+            protected: take(ebpf, names::PROTECTED)?,
             settings: take(ebpf, names::SETTINGS)?,
             counters: take(ebpf, names::COUNTERS)?,
             events: Some(take(ebpf, names::EVENTS)?),
@@ -61,35 +72,38 @@ impl KernelMaps {
         self.settings.set(0, settings, 0)
     }
 
-    /// Makes the scope map hold exactly `scopes` (cgroup id -> mode).
+    /// Makes the scope map hold exactly `scopes` (cgroup id -> mode and `SCOPE_*` flags).
     pub fn set_scopes(&mut self, scopes: &[(u64, u32)]) -> Result<(), MapError> {
-        let stale: Vec<u64> = self
-            .scopes
-            .keys()
-            .filter_map(Result::ok)
-            .filter(|id| !scopes.iter().any(|(s, _)| s == id))
-            .collect();
-        for id in stale {
-            self.scopes.remove(&id)?;
-        }
-        for (id, mode) in scopes {
-            self.scopes.insert(id, mode, 0)?;
-        }
-        Ok(())
+        set_exactly(&mut self.scopes, scopes)
     }
 
-    /// The verdict map, for the daemon's engine; can be taken once.
+    /// Makes the untrusted filesystem types exactly `magics`.
+    pub fn set_untrusted_filesystems(&mut self, magics: &[u64]) -> Result<(), MapError> {
+        set_exactly(&mut self.untrusted_fs, &magics.iter().map(|m| (*m, 1)).collect::<Vec<_>>())
+    }
+
+    /// Makes the trusted mounts (kernel device numbers) exactly `devs`.
+    pub fn set_trusted_devices(&mut self, devs: &[u32]) -> Result<(), MapError> {
+        set_exactly(&mut self.trusted_devs, &devs.iter().map(|d| (*d, 1)).collect::<Vec<_>>())
+    }
+
+    /// Makes the protected objects exactly `keys`.
+    pub fn set_protected(&mut self, keys: &[ProtectedKey]) -> Result<(), MapError> {
+        set_exactly(&mut self.protected, &keys.iter().map(|k| (*k, 1)).collect::<Vec<_>>())
+    }
+
+    /// The observe-only verdict map, for the daemon's engine; can be taken once.
     pub fn take_verdicts(&mut self) -> Option<VerdictMap> {
         self.verdicts.take()
     }
 
+    /// The allowed-digest map, for the daemon's engine; can be taken once.
+    pub fn take_allowed(&mut self) -> Option<AllowedMap> {
+        self.allowed.take()
+    }
+
     pub fn counters(&self) -> Counters {
-        let get = |index: u32| -> u64 {
-            self.counters
-                .get(&index, 0)
-                .map(|per_cpu| per_cpu.iter().sum())
-                .unwrap_or(0)
-        };
+        let get = |index: u32| -> u64 { self.counters.get(&index, 0).map(|per_cpu| per_cpu.iter().sum()).unwrap_or(0) };
         let per_hook = |base: u32| std::array::from_fn(|hook| get(base + hook as u32));
         Counters {
             allowed: per_hook(counter::ALLOWED),
@@ -99,6 +113,25 @@ impl KernelMaps {
             anon_exec: get(counter::ANON_EXEC),
             daemon_exempt: get(counter::DAEMON_EXEMPT),
             read_errors: get(counter::READ_ERRORS),
+            kernel_hashes: get(counter::KERNEL_HASHES),
+            kernel_hashed_bytes: get(counter::KERNEL_HASHED_BYTES),
+            invalidations: get(counter::INVALIDATIONS),
         }
     }
+}
+
+/// Makes a hash map hold exactly `entries`: stale keys removed, the rest written.
+fn set_exactly<K, V>(map: &mut BpfHashMap<MapData, K, V>, entries: &[(K, V)]) -> Result<(), MapError>
+where
+    K: aya::Pod + PartialEq,
+    V: aya::Pod,
+{
+    let stale: Vec<K> = map.keys().filter_map(Result::ok).filter(|k| !entries.iter().any(|(e, _)| e == k)).collect();
+    for key in stale {
+        map.remove(&key)?;
+    }
+    for (key, value) in entries {
+        map.insert(key, value, 0)?;
+    }
+    Ok(())
 }

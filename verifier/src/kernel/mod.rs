@@ -2,6 +2,7 @@
 //! programs, the maps they share with user space, and the events they send.
 pub mod btf;
 pub mod events;
+pub mod filesystems;
 pub mod loader;
 pub mod maps;
 pub mod offsets;

@@ -7,45 +7,72 @@ use super::btf::{Btf, BtfError};
 
 pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
     let (inode_ctime_sec, inode_ctime_nsec) = inode_ctime(btf)?;
+    let m = |strukt: &str, member: &str| btf.member_offset(strukt, member);
+    let enumerator = |name: &str| btf.enum_value(name).map(|v| v as u32);
     Ok(KernelOffsets {
-        binprm_file: btf.member_offset("linux_binprm", "file")?,
-        file_inode: btf.member_offset("file", "f_inode")?,
-        file_path: btf.member_offset("file", "f_path")?,
-        inode_sb: btf.member_offset("inode", "i_sb")?,
-        inode_ino: btf.member_offset("inode", "i_ino")?,
-        inode_size: btf.member_offset("inode", "i_size")?,
+        binprm_file: m("linux_binprm", "file")?,
+        file_inode: m("file", "f_inode")?,
+        file_path: m("file", "f_path")?,
+        file_mode: m("file", "f_mode")?,
+        inode_sb: m("inode", "i_sb")?,
+        inode_ino: m("inode", "i_ino")?,
+        inode_size: m("inode", "i_size")?,
         inode_ctime_sec,
         inode_ctime_nsec,
-        sb_dev: btf.member_offset("super_block", "s_dev")?,
-        vma_file: btf.member_offset("vm_area_struct", "vm_file")?,
-        vma_flags: btf.member_offset("vm_area_struct", "vm_flags")?,
-        path_dentry: btf.member_offset("path", "dentry")?,
-        path_mnt: btf.member_offset("path", "mnt")?,
-        dentry_parent: btf.member_offset("dentry", "d_parent")?,
-        dentry_name: btf.member_offset("dentry", "d_name")? + btf.member_offset("qstr", "name")?,
-        vfsmount_root: btf.member_offset("vfsmount", "mnt_root")?,
-        mount_mnt: btf.member_offset("mount", "mnt")?,
-        mount_parent: btf.member_offset("mount", "mnt_parent")?,
-        mount_mountpoint: btf.member_offset("mount", "mnt_mountpoint")?,
+        inode_mode: m("inode", "i_mode")?,
+        inode_rdev: m("inode", "i_rdev")?,
+        inode_writecount: m("inode", "i_writecount")?,
+        inode_mapping: m("inode", "i_mapping")?,
+        mapping_mmap_root: btf.nested_offset("address_space", &["i_mmap", "rb_root", "rb_node"])?,
+        shmem_seals: m("shmem_inode_info", "vfs_inode")? - m("shmem_inode_info", "seals")?,
+        sb_dev: m("super_block", "s_dev")?,
+        sb_magic: m("super_block", "s_magic")?,
+        vma_file: m("vm_area_struct", "vm_file")?,
+        vma_flags: m("vm_area_struct", "vm_flags")?,
+        vma_anon_vma: m("vm_area_struct", "anon_vma")?,
+        path_dentry: m("path", "dentry")?,
+        path_mnt: m("path", "mnt")?,
+        dentry_parent: m("dentry", "d_parent")?,
+        dentry_name: m("dentry", "d_name")? + m("qstr", "name")?,
+        dentry_inode: m("dentry", "d_inode")?,
+        qstr_name: m("qstr", "name")?,
+        dentry_fsdata: m("dentry", "d_fsdata")?,
+        vfsmount_root: m("vfsmount", "mnt_root")?,
+        mount_mnt: m("mount", "mnt")?,
+        mount_parent: m("mount", "mnt_parent")?,
+        mount_mountpoint: m("mount", "mnt_mountpoint")?,
+        task_group_leader: m("task_struct", "group_leader")?,
+        task_tgid: m("task_struct", "tgid")?,
+        task_start_boottime: m("task_struct", "start_boottime")?,
+        task_personality: m("task_struct", "personality")?,
+        task_mm: m("task_struct", "mm")?,
+        mm_start_stack: m("mm_struct", "start_stack")?,
+        // 6.15 renamed kernfs_node.parent to __parent (read under RCU).
+        kernfs_parent: m("kernfs_node", "__parent").or_else(|_| m("kernfs_node", "parent"))?,
+        kernfs_id: m("kernfs_node", "id")?,
+        bpf_map_id: m("bpf_map", "id")?,
+        bpf_prog_aux: m("bpf_prog", "aux")?,
+        bpf_prog_aux_id: m("bpf_prog_aux", "id")?,
+        bpf_attr_id: m("bpf_attr", "map_id")?,
+        kernel_read_module: enumerator("READING_MODULE")?,
+        kernel_read_kexec_image: enumerator("READING_KEXEC_IMAGE")?,
+        kernel_read_kexec_initramfs: enumerator("READING_KEXEC_INITRAMFS")?,
+        kernel_load_module: enumerator("LOADING_MODULE")?,
+        kernel_load_kexec_image: enumerator("LOADING_KEXEC_IMAGE")?,
+        pt_regs_di: m("pt_regs", "di")?,
+        pt_regs_bx: m("pt_regs", "bx")?,
     })
 }
 
 /// 6.11+: `time64_t i_ctime_sec; u32 i_ctime_nsec;`. 6.6 to 6.10: `struct timespec64 __i_ctime`.
 /// Up to 6.5: `struct timespec64 i_ctime`.
 fn inode_ctime(btf: &Btf) -> Result<(u32, u32), BtfError> {
-    if let (Ok(sec), Ok(nsec)) = (
-        btf.member_offset("inode", "i_ctime_sec"),
-        btf.member_offset("inode", "i_ctime_nsec"),
-    ) {
+    if let (Ok(sec), Ok(nsec)) = (btf.member_offset("inode", "i_ctime_sec"), btf.member_offset("inode", "i_ctime_nsec"))
+    {
         return Ok((sec, nsec));
     }
-    let base = btf
-        .member_offset("inode", "__i_ctime")
-        .or_else(|_| btf.member_offset("inode", "i_ctime"))?;
-    Ok((
-        base + btf.member_offset("timespec64", "tv_sec")?,
-        base + btf.member_offset("timespec64", "tv_nsec")?,
-    ))
+    let base = btf.member_offset("inode", "__i_ctime").or_else(|_| btf.member_offset("inode", "i_ctime"))?;
+    Ok((base + btf.member_offset("timespec64", "tv_sec")?, base + btf.member_offset("timespec64", "tv_nsec")?))
 }
 
 #[cfg(test)]

@@ -21,12 +21,7 @@ impl KernelSupport {
     pub fn probe() -> Self {
         let active_lsms = read_lsm_list();
         let bpf_lsm_active = active_lsms.as_ref().is_ok_and(|l| l.iter().any(|m| m == "bpf"));
-        Self {
-            release: kernel_release(),
-            active_lsms,
-            bpf_lsm_active,
-            btf: Path::new(VMLINUX_BTF).exists(),
-        }
+        Self { release: kernel_release(), active_lsms, bpf_lsm_active, btf: Path::new(VMLINUX_BTF).exists() }
     }
 
     /// One line for logs and status: release, LSMs, bpf presence.
