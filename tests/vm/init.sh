@@ -14,12 +14,14 @@ mkdir -p /var/lib/provgate /run
 ip link set lo up   # the daemon serves metrics on 127.0.0.1
 insmod /lib/modules/overlay.ko
 echo "PROVGATE-KERNEL $(uname -r) lsm=$(cat /sys/kernel/security/lsm)"
-# provgate.script=NAME runs /NAME.sh; the scenarios by default.
-script=scenarios
+# provgate.script=NAME[,NAME...] runs /NAME.sh in turn; the scenarios by default.
+scripts=scenarios
 for arg in $(cat /proc/cmdline); do
-  case "$arg" in provgate.script=*) script=${arg#provgate.script=} ;; esac
+  case "$arg" in provgate.script=*) scripts=${arg#provgate.script=} ;; esac
 done
-sh "/$script.sh"
+for script in $(echo "$scripts" | tr ',' ' '); do
+  sh "/$script.sh"
+done
 echo "PROVGATE-VM-DONE"
 sync
 poweroff -f

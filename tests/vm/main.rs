@@ -1,5 +1,6 @@
-//! Enforcement proven in a VM: each scenario of tests/vm/scenarios.sh, on each kernel
-//! generation, is its own test. One VM boot per kernel serves all of that kernel's scenarios.
+//! Enforcement proven in a VM: each scenario of tests/vm/scenarios.sh and each attack of
+//! tests/vm/attacks.sh (tried where nothing stops it, then against provgate), on each kernel
+//! generation, is its own test. One VM boot per kernel serves all of that kernel's results.
 use std::{
     path::PathBuf,
     sync::{Mutex, OnceLock},
@@ -9,7 +10,7 @@ use std::{
 use harness::{KERNELS, VmRun};
 use provgate_vm as harness;
 
-const BOOT_TIMEOUT: Duration = Duration::from_secs(900);
+const BOOT_TIMEOUT: Duration = Duration::from_secs(1500);
 
 fn work_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("vm")
@@ -36,7 +37,7 @@ fn vm_run(suite: &str) -> &'static Result<VmRun, String> {
         let _one_at_a_time = (std::thread::available_parallelism().map_or(1, |n| n.get()) < 4)
             .then(|| SLOTS.lock().unwrap_or_else(|e| e.into_inner()));
         let log = work_dir().join(format!("console-{suite}.log"));
-        let run = harness::boot(&kernel, &image, suite, "scenarios", &log, BOOT_TIMEOUT)?;
+        let run = harness::boot(&kernel, &image, suite, "scenarios,attacks", &log, BOOT_TIMEOUT)?;
         eprintln!("{suite}: VM ran in {:.1}s, console in {}", run.elapsed.as_secs_f64(), log.display());
         Ok(run)
     })
@@ -132,6 +133,78 @@ macro_rules! kernel {
                 baseline_is_a_revocable_source,
                 explain_says_why,
                 each_file_hashed_once,
+                // attacks.sh: each attack works where nothing stops it...
+                mmap_write_after_unmap_works_without_provgate,
+                mmap_write_while_mapped_works_without_provgate,
+                library_rewritten_with_pwrite_works_without_provgate,
+                library_rewritten_through_mapping_works_without_provgate,
+                library_rewritten_from_outside_scope_works_without_provgate,
+                clock_set_back_works_without_provgate,
+                new_mount_reuses_device_works_without_provgate,
+                ptrace_poketext_works_without_provgate,
+                proc_pid_mem_write_works_without_provgate,
+                proc_self_mem_write_works_without_provgate,
+                ptrace_traceme_works_without_provgate,
+                file_mapping_writable_and_executable_works_without_provgate,
+                file_mapping_written_then_executable_works_without_provgate,
+                file_mapping_executable_made_writable_works_without_provgate,
+                copy_on_write_pages_made_executable_works_without_provgate,
+                read_implies_exec_heap_works_without_provgate,
+                read_implies_exec_mapping_works_without_provgate,
+                executable_stack_works_without_provgate,
+                userfaultfd_fills_code_works_without_provgate,
+                fuse_served_code_works_without_provgate,
+                module_from_unknown_file_works_without_provgate,
+                module_from_memory_works_without_provgate,
+                daemon_ld_preload_works_without_provgate,
+                bpf_allow_digest_by_id_works_without_hardening,
+                cgroup_escape_procs_works_without_hardening,
+                cgroup_escape_clone3_works_without_hardening,
+                kill_daemon_from_scope_works_without_hardening,
+                raw_block_device_write_works_without_hardening,
+                bpf_allow_digest_by_pin_works_without_hardening,
+                remove_pins_after_kill_works_without_hardening,
+                // ...and is blocked by provgate.
+                mmap_write_after_unmap_blocked,
+                mmap_write_while_mapped_blocked,
+                library_rewritten_with_pwrite_blocked,
+                library_rewritten_through_mapping_blocked,
+                library_rewritten_from_outside_scope_blocked,
+                clock_set_back_blocked,
+                new_mount_reuses_device_blocked,
+                ptrace_poketext_blocked,
+                proc_pid_mem_write_blocked,
+                proc_self_mem_write_blocked,
+                ptrace_traceme_blocked,
+                file_mapping_writable_and_executable_blocked,
+                file_mapping_written_then_executable_blocked,
+                file_mapping_executable_made_writable_blocked,
+                copy_on_write_pages_made_executable_blocked,
+                read_implies_exec_heap_blocked,
+                read_implies_exec_mapping_blocked,
+                executable_stack_blocked,
+                userfaultfd_fills_code_blocked,
+                fuse_served_code_blocked,
+                module_from_unknown_file_blocked,
+                module_from_memory_blocked,
+                daemon_ld_preload_blocked,
+                bpf_allow_digest_by_id_blocked,
+                cgroup_escape_procs_blocked,
+                cgroup_escape_clone3_blocked,
+                kill_daemon_from_scope_blocked,
+                raw_block_device_write_blocked,
+                bpf_allow_digest_by_pin_blocked,
+                remove_pins_after_kill_blocked,
+                pid_reuse_after_kill_blocked,
+                sigkill_without_hardening_fails_open,
+                // What must keep working under enforcement.
+                jit_runs,
+                container_first_start,
+                sealed_memfd_runs,
+                allowed_module_loads,
+                fuse_trusted_by_configuration,
+                runc_container_first_start,
+                runc_container_written_binary_denied,
             );
         }
     };

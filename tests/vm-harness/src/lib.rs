@@ -125,7 +125,7 @@ fn shared_libraries(binary: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// Test programs compiled from tests/vm/progs: (source, output name, extra flags).
-const PROGRAMS: [(&str, &str, &[&str]); 11] = [
+const PROGRAMS: &[(&str, &str, &[&str])] = &[
     ("hello.c", "hello", &[]),
     ("try_exec.c", "try_exec", &[]),
     ("dltest.c", "dltest", &[]),
@@ -137,7 +137,39 @@ const PROGRAMS: [(&str, &str, &[&str]); 11] = [
     ("mmapflood.c", "mmapflood", &[]),
     ("write_exec.c", "write_exec", &[]),
     ("preload_lib.c", "goodlib.so", &["-shared", "-fPIC"]),
+    // The attacks of tests/vm/attacks.sh and what they need.
+    ("pwned.c", "pwned", &[]),
+    ("evil_preload.c", "evil_preload.so", &["-shared", "-fPIC"]),
+    ("speak.c", "speak_good.so", &["-shared", "-fPIC"]),
+    ("speak.c", "speak_evil.so", &["-shared", "-fPIC", "-DEVIL"]),
+    ("libloop.c", "libloop", &["-ldl"]),
+    ("mapwrite.c", "mapwrite", &[]),
+    ("looper.c", "looper", &[]),
+    ("inject.c", "inject", &[]),
+    ("wx.c", "wx", &["-lpthread"]),
+    ("execstack.c", "execstack", &["-z", "execstack"]),
+    ("memfd_sealed.c", "memfd_sealed", &[]),
+    ("bpftamper.c", "bpftamper", &[]),
+    ("modload.c", "modload", &[]),
+    ("rawpatch.c", "rawpatch", &[]),
+    ("clone_into.c", "clone_into", &[]),
+    ("fuse_serve.c", "fuse_serve", &["$fuse3"]),
 ];
+
+/// Programs of the machine the VM tests run as they are: a real container runtime.
+const HOST_PROGRAMS: &[&str] = &["/usr/sbin/runc"];
+
+/// Compiler flags for a pkg-config package.
+fn pkg_config(package: &str) -> Result<Vec<String>, String> {
+    let out = Command::new("pkg-config").args(["--cflags", "--libs", package]).output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "pkg-config {package}: {} (run scripts/setup.sh)",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_owned).collect())
+}
 
 /// Builds the initramfs once per test binary run and returns its path.
 pub fn build_initramfs(provgate: &Path, work: &Path) -> Result<PathBuf, String> {
@@ -153,9 +185,25 @@ pub fn build_initramfs(provgate: &Path, work: &Path) -> Result<PathBuf, String> 
     let mut dynamic = vec![stripped];
     for (source, name, flags) in PROGRAMS {
         let out = build.join(name);
-        run(Command::new("cc").args(["-O2", "-Wall"]).args(flags).arg("-o").arg(&out).arg(progs_dir.join(source)))?;
+        let mut args: Vec<String> = Vec::new();
+        for flag in *flags {
+            match flag.strip_prefix('$') {
+                Some(package) => args.extend(pkg_config(package)?),
+                None => args.push((*flag).to_owned()),
+            }
+        }
+        // Libraries come after the source, where the linker looks for what it needs.
+        run(Command::new("cc").args(["-O2", "-Wall", "-o"]).arg(&out).arg(progs_dir.join(source)).args(&args))?;
         files.insert(format!("/opt/t/{name}"), (out.clone(), 0o755));
         dynamic.push(out);
+    }
+    for program in HOST_PROGRAMS {
+        let path = PathBuf::from(program);
+        if !path.exists() {
+            return Err(format!("{program} is not installed (run scripts/setup.sh)"));
+        }
+        files.insert((*program).to_owned(), (path.clone(), 0o755));
+        dynamic.push(path);
     }
     for binary in &dynamic {
         for lib in shared_libraries(binary)? {
@@ -206,13 +254,23 @@ pub fn build_initramfs(provgate: &Path, work: &Path) -> Result<PathBuf, String> 
 }
 
 /// The initramfs for one kernel: the shared image followed by a second archive with that
-/// kernel's overlayfs module (the kernel unpacks concatenated archives in order).
+/// kernel's modules (the kernel unpacks concatenated archives in order): overlayfs, and those
+/// the tests load as they need them (loop, FUSE where it is a module, dummy).
 pub fn kernel_initramfs(base: &Path, suite: &str, work: &Path) -> Result<PathBuf, String> {
-    let module = vm_cache().join("kernels").join(suite).join("overlay.ko");
-    let module = std::fs::read(&module).map_err(|e| format!("{}: {e} (run scripts/setup.sh)", module.display()))?;
+    let dir = vm_cache().join("kernels").join(suite);
+    let read = |path: &Path| std::fs::read(path).map_err(|e| format!("{}: {e} (run scripts/setup.sh)", path.display()));
     let mut cpio = Cpio::default();
     cpio.dir("/lib/modules");
-    cpio.file("/lib/modules/overlay.ko", &module, 0o644);
+    cpio.file("/lib/modules/overlay.ko", &read(&dir.join("overlay.ko"))?, 0o644);
+    let modules = dir.join("modules");
+    for entry in
+        std::fs::read_dir(&modules).map_err(|e| format!("{}: {e} (run scripts/setup.sh)", modules.display()))?
+    {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if let Some(name) = path.file_name().and_then(|n| n.to_str()).filter(|n| n.ends_with(".ko")) {
+            cpio.file(&format!("/lib/modules/{name}"), &read(&path)?, 0o644);
+        }
+    }
     let mut image = std::fs::read(base).map_err(|e| format!("{}: {e}", base.display()))?;
     image.extend_from_slice(&cpio.finish());
     let path = work.join(format!("initramfs-{suite}.cpio"));

@@ -3,6 +3,8 @@
 //! container are named.
 use std::{os::unix::fs::MetadataExt as _, path::PathBuf};
 
+use provgate_common::REASON_UNTRUSTED_FS;
+
 use super::{
     cgroups::{CgroupNames, container_of},
     engine::Engine,
@@ -10,7 +12,7 @@ use super::{
 use crate::{
     hashing::{HashedFile, Sha256Digest, hash_file},
     identity::{FileStamp, kernel_dev},
-    kernel::events::{KernelEvent, boot_ns_to_epoch_ms},
+    kernel::events::{KernelEvent, boot_ns_to_epoch_ms, reason_name},
     store::EventRecord,
 };
 
@@ -25,9 +27,11 @@ impl EventContext {
 
     pub fn record(&mut self, engine: &Engine, event: KernelEvent) -> EventRecord {
         let path = locate(&event);
-        // The kernel's own hash when it made one; otherwise the file is hashed after the fact.
+        // The kernel's own hash when it made one; otherwise the file is hashed after the fact,
+        // except on a filesystem whose server could make that read hang or lie.
         let sha256 = match event.digest {
             Some(d) => Some(Sha256Digest(d)),
+            None if event.reason == reason_name(REASON_UNTRUSTED_FS) => None,
             None => path.as_ref().and_then(|p| digest(engine, p, &event)),
         };
         let cgroup_path = self.cgroups.path(event.cgroup_id);
