@@ -160,6 +160,19 @@ try_raw_block_device_write() {
   kill $holder; umount /tmp/disk; losetup -d "$dev"
 }
 try_daemon_ld_preload() { LD_PRELOAD=/tmp/evil_preload.so inscope $T/hello; }
+# provgate's own commands from the scope: trusting a payload by writing the store. Each try has
+# a payload of its own: what one trusts stays trusted for the rest of the boot.
+try_allow_from_scope() {
+  payload=/tmp/pwned-$(cat /proc/sys/kernel/random/uuid)
+  unknown_copy $T/pwned "$payload" "$payload"
+  inscope "$PG" allow "$payload" 2>&1; sleep 1
+  inscope $T/try_exec "$payload"
+}
+# Impersonation: the daemon's API socket replaced.
+try_replace_api_socket() {
+  inscope rm -f /run/provgate/api.sock
+  [ -e /run/provgate/api.sock ] || echo "PWNED: the API socket is gone; anything may take its place"
+}
 
 # ------------------------------------------------------------------ phase 1: nothing stops them
 cp $T/evil_preload.so /tmp/evil_preload.so
@@ -193,7 +206,7 @@ tampering_works() { # NAME [daemon flags]
   rm -rf /sys/fs/bpf/provgate
 }
 for a in bpf_allow_digest_by_id cgroup_escape_procs cgroup_escape_clone3 \
-    kill_daemon_from_scope raw_block_device_write; do
+    kill_daemon_from_scope raw_block_device_write allow_from_scope replace_api_socket; do
   tampering_works $a
 done
 tampering_works bpf_allow_digest_by_pin --keep-on-exit
@@ -244,6 +257,8 @@ if start_daemon --mode enforce --cgroup "$CG" --deny-anon-exec; then
   blocked cgroup_escape_clone3 scope-escape
   blocked kill_daemon_from_scope tampering
   blocked raw_block_device_write raw-device-write
+  blocked allow_from_scope tampering
+  blocked replace_api_socket tampering
   # The daemon is SIGKILLed from outside the scope: the pinned programs go on enforcing, and
   # the pins cannot be removed from inside the scope.
   blocked remove_pins_after_kill tampering

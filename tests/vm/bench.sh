@@ -11,7 +11,7 @@ $T/execbench 20 $T/noop > /dev/null   # warm caches
 sysctl -w kernel.bpf_stats_enabled=1 > /dev/null
 # Total run time (ns) of provgate's programs so far, from the daemon's view of the kernel stats.
 bpf_ns() { sleep 1; "$PG" status --json | tr -d ' \n' | grep -o '"run_time_ns":[0-9]*' | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }'; }
-base=""; inside=""; outside=""; watched=""; bpf=""
+base=""; inside=""; outside=""; bpf=""
 r=1
 while [ $r -le $ROUNDS ]; do
   b=$(inscope $T/execbench "$N" $T/noop | per_exec)
@@ -22,12 +22,8 @@ while [ $r -le $ROUNDS ]; do
   p=$(( (after - before) / N ))
   o=$($T/execbench "$N" $T/noop | per_exec)
   stop_daemon
-  # The same, with the daemon watching the filesystem: every exec waits for its answer.
-  start_daemon --mode enforce --cgroup "$CG" --root $T || exit 1
-  w=$(inscope $T/execbench "$N" $T/noop | per_exec)
-  stop_daemon
-  echo "PROVGATE-BENCH-ROUND $r baseline_ns=$b in_scope_ns=$i outside_scope_ns=$o watched_ns=$w bpf_ns_per_exec=$p"
-  base="$base $b"; inside="$inside $i"; outside="$outside $o"; watched="$watched $w"; bpf="$bpf $p"
+  echo "PROVGATE-BENCH-ROUND $r baseline_ns=$b in_scope_ns=$i outside_scope_ns=$o bpf_ns_per_exec=$p"
+  base="$base $b"; inside="$inside $i"; outside="$outside $o"; bpf="$bpf $p"
   r=$((r + 1))
 done
-echo "PROVGATE-BENCH n=$N rounds=$ROUNDS baseline_ns=$(echo $base | median) in_scope_ns=$(echo $inside | median) outside_scope_ns=$(echo $outside | median) watched_ns=$(echo $watched | median) bpf_ns_per_exec=$(echo $bpf | median)"
+echo "PROVGATE-BENCH n=$N rounds=$ROUNDS baseline_ns=$(echo $base | median) in_scope_ns=$(echo $inside | median) outside_scope_ns=$(echo $outside | median) bpf_ns_per_exec=$(echo $bpf | median)"

@@ -133,6 +133,7 @@ macro_rules! kernel {
                 baseline_is_a_revocable_source,
                 explain_says_why,
                 each_file_hashed_once,
+                unprivileged_user_denied,
                 // attacks.sh: each attack works where nothing stops it...
                 mmap_write_after_unmap_works_without_provgate,
                 mmap_write_while_mapped_works_without_provgate,
@@ -164,6 +165,8 @@ macro_rules! kernel {
                 raw_block_device_write_works_without_hardening,
                 bpf_allow_digest_by_pin_works_without_hardening,
                 remove_pins_after_kill_works_without_hardening,
+                allow_from_scope_works_without_hardening,
+                replace_api_socket_works_without_hardening,
                 // ...and is blocked by provgate.
                 mmap_write_after_unmap_blocked,
                 mmap_write_while_mapped_blocked,
@@ -195,6 +198,8 @@ macro_rules! kernel {
                 raw_block_device_write_blocked,
                 bpf_allow_digest_by_pin_blocked,
                 remove_pins_after_kill_blocked,
+                allow_from_scope_blocked,
+                replace_api_socket_blocked,
                 pid_reuse_after_kill_blocked,
                 sigkill_without_hardening_fails_open,
                 // What must keep working under enforcement.

@@ -9,7 +9,7 @@ for f in victim ok_cp ok_mv ok_ln; do cp $T/hello $T/$f; done
 printf '#!/bin/sh\necho known-script-ran\n' > $T/known.sh && chmod 755 $T/known.sh
 printf '#!/tmp/unknown_interp\necho should-not-run\n' > $T/trusted_script_unknown_interp.sh
 chmod 755 $T/trusted_script_unknown_interp.sh
-"$PG" allow /bin/busybox /lib64/* /lib/x86_64-linux-gnu/* $T/hello $T/try_exec $T/dltest $T/goodlib.so $T/mprotect_test \
+"$PG" allow /bin/busybox /lib64/* /lib/x86_64-linux-gnu/* $T/runas $T/hello $T/try_exec $T/dltest $T/goodlib.so $T/mprotect_test \
   $T/memfd_exec $T/jit $T/mmapflood $T/write_exec $T/known.sh $T/trusted_script_unknown_interp.sh \
   $T/victim $T/ok_cp $T/ok_mv $T/ok_ln > /tmp/allow.out 2>&1 \
   || { cat /tmp/allow.out; result setup FAIL "provgate allow failed"; exit 0; }
@@ -97,6 +97,13 @@ else result scripts_checked FAIL "known=[$known] unknown=[$out] interp=[$interp]
 
 out=$(/tmp/unknown 2>&1)
 [ "$out" = "hello from provgate test" ] && result outside_scope_untouched PASS || result outside_scope_untouched FAIL "$out"
+
+# An unprivileged user in the scope: trusted code runs, unknown code does not.
+good=$(inscope $T/runas 1000 $T/hello 2>&1)
+out=$(inscope $T/runas 1000 $T/try_exec /tmp/unknown 2>&1)
+if [ "$good" = "hello from provgate test" ] && echo "$out" | grep -q "exec-errno=1 "; then
+  result unprivileged_user_denied PASS
+else result unprivileged_user_denied FAIL "trusted=[$good] unknown=[$out]"; fi
 
 out=$(inscope $T/jit 2>&1)
 if [ "$out" = "jit-ok" ] && wait_for 5 status_shows '"anon_exec": [1-9]'; then

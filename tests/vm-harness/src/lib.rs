@@ -138,6 +138,7 @@ const PROGRAMS: &[(&str, &str, &[&str])] = &[
     ("write_exec.c", "write_exec", &[]),
     ("preload_lib.c", "goodlib.so", &["-shared", "-fPIC"]),
     // The attacks of tests/vm/attacks.sh and what they need.
+    ("runas.c", "runas", &[]),
     ("pwned.c", "pwned", &[]),
     ("evil_preload.c", "evil_preload.so", &["-shared", "-fPIC"]),
     ("speak.c", "speak_good.so", &["-shared", "-fPIC"]),

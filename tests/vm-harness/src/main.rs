@@ -76,7 +76,6 @@ fn print_bench(console: &str) -> Result<()> {
     for (key, what) in [
         ("in_scope_ns", "programs attached, process in the enforced cgroup"),
         ("outside_scope_ns", "programs attached, process outside every scope"),
-        ("watched_ns", "programs attached, in scope, filesystem watched (each exec waits for the daemon)"),
     ] {
         println!("{:.3} x baseline: {what} (median fork+exec of a trusted binary)", value(key)? / baseline);
     }

@@ -10,9 +10,10 @@ use crate::{
 /// Flags override the configuration file (see `provgate config`).
 #[derive(Debug, clap::Args)]
 #[command(after_help = format!(
-    "Scanning: files named by allowlist sources are always hashed; under --root, only \
-     candidates are: {CANDIDATE_HELP}. provgate always trusts its own executable and the \
-     libraries it has loaded."
+    "The enforcing programs hash every file in the kernel on its first use. For the observe-only \
+     program, which cannot, files named by allowlist sources are always hashed; under --root, \
+     only candidates are: {CANDIDATE_HELP}. provgate always trusts its own executable (never the \
+     libraries it loaded)."
 ))]
 pub struct Args {
     /// enforce: deny unknown code with EPERM. audit: allow it and record a would-deny.
