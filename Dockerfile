@@ -8,16 +8,15 @@
 # --cgroupns=host: --cgroup paths and levels are those of the host hierarchy.
 
 FROM rust:1.95-bookworm AS build
+WORKDIR /src
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       llvm-22-dev libpolly-22-dev libzstd-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
-# The eBPF crate needs a nightly (build-std) whose LLVM matches bpf-linker's: LLVM 22.
-ENV PROVGATE_EBPF_TOOLCHAIN=nightly-2026-05-20
-RUN rustup toolchain install "$PROVGATE_EBPF_TOOLCHAIN" --profile minimal --component rust-src
-RUN PATH=/usr/lib/llvm-22/bin:$PATH LLVM_SYS_221_PREFIX=/usr/lib/llvm-22 LLVM_PREFIX=/usr/lib/llvm-22 \
-    cargo install bpf-linker --version 0.13.0 --locked --no-default-features --features llvm-22
-WORKDIR /src
+# The eBPF crate needs the nightly and the bpf-linker pinned in ebpf/toolchain.
+COPY ebpf/toolchain ebpf/toolchain
+COPY scripts/ebpf-toolchain.sh scripts/ebpf-toolchain.sh
+RUN scripts/ebpf-toolchain.sh
 COPY . .
 RUN cargo build --release --locked -p provgate
 

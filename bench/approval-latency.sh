@@ -3,12 +3,8 @@
 # daemon has applied the approval (it prints the daemon's own apply time). Host daemon in
 # observe-only mode, watching a tmpfs this script mounts; nothing is denied.
 #   bench/approval-latency.sh [APPROVALS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+. "$(dirname "$0")/lib.sh"
 n=${1:-30}
-cargo build --release -q -p provgate
-PG=$PWD/target/release/provgate
 work=$(mktemp -d)
 mkdir "$work/files"
 mount -t tmpfs tmpfs "$work/files"

@@ -2,11 +2,8 @@
 # SHA-256 throughput of `provgate hash` against `openssl dgst -sha256` on the same 1 GiB file,
 # in the same run (hyperfine, warm page cache). Prints both and the ratio.
 #   bench/hash-throughput.sh [SIZE_MIB]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+. "$(dirname "$0")/lib.sh"
 size=${1:-1024}
-cargo build --release -q -p provgate
 work=$(mktemp -d /var/tmp/provgate-hash.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 head -c "$((size * 1024 * 1024))" /dev/urandom > "$work/blob"

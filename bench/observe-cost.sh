@@ -3,12 +3,8 @@
 # on this host, for execs outside the scope (early return) and inside it (lookup, event).
 # Uses kernel.bpf_stats_enabled; only observes, in a test cgroup this script creates.
 #   bench/observe-cost.sh [EXECS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+. "$(dirname "$0")/lib.sh"
 N=${1:-2000}
-cargo build --release -q -p provgate
-PG=$PWD/target/release/provgate
 work=$(mktemp -d)
 cgroot=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
 cg="$cgroot/provgate-bench-$$"

@@ -2,11 +2,8 @@
 # Scanning a tree with `provgate baseline`: a cold scan (empty file cache, page cache dropped)
 # and a warm rescan with nothing changed (every file from the file cache). Both cores.
 #   bench/scan.sh [DIR]        (default /usr)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+. "$(dirname "$0")/lib.sh"
 dir=${1:-/usr}
-cargo build --release -q -p provgate
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export PROVGATE_DB=$work/p.db PROVGATE_RUN_DIR=$work/run PROVGATE_CONFIG=$work/none.toml

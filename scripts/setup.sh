@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything provgate needs on a fresh Debian 12 machine, idempotently: apt packages,
-# the nightly rust-src component and bpf-linker (for the eBPF programs), and the Debian kernels
+# the pinned nightly (ebpf/toolchain) and bpf-linker (for the eBPF programs), and the Debian kernels
 # the VM tests boot (without touching the machine's apt sources).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,17 +34,22 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled docker-registry 
   systemctl disable --now docker-registry >/dev/null 2>&1 || true
 fi
 
-# aya-build compiles the eBPF crate with `cargo +nightly -Z build-std=core`.
-rustup component add rust-src --toolchain nightly >/dev/null
-
-# bpf-linker 0.13.0 against Debian's LLVM 22; without these variables it finds LLVM 14's
-# llvm-config and fails to link.
-BPF_LINKER_VERSION=0.13.0
-if ! bpf-linker --version 2>/dev/null | grep -q "$BPF_LINKER_VERSION"; then
-  echo "setup: building bpf-linker $BPF_LINKER_VERSION"
-  PATH=/usr/lib/llvm-22/bin:$PATH LLVM_SYS_221_PREFIX=/usr/lib/llvm-22 LLVM_PREFIX=/usr/lib/llvm-22 \
-    cargo install bpf-linker --version "$BPF_LINKER_VERSION" --locked --no-default-features --features llvm-22
-fi
+# The nightly that builds the eBPF crate (`-Z build-std=core`) and bpf-linker, both pinned in
+# ebpf/toolchain.
+scripts/ebpf-toolchain.sh
 
 scripts/fetch-kernels.sh
+
+# The shared test corpora are not in this repository: the Sigstore conformance suite, trusted
+# roots, the CycloneDX specification's test files and real-world npm and PyPI packages. Tests
+# read them from ../shared/corpora (PROVGATE_CORPORA overrides); CI cannot test without them.
+corpora=${PROVGATE_CORPORA:-../shared/corpora}
+missing_corpora=()
+for part in sigstore-conformance trusted-roots cyclonedx-specification real-world/npm real-world/pypi; do
+  [ -d "$corpora/$part" ] || missing_corpora+=("$part")
+done
+if [ ${#missing_corpora[@]} -gt 0 ]; then
+  echo "setup: the shared test corpora are missing at $corpora (${missing_corpora[*]}); the tests need them" >&2
+  case "${CI:-}" in true|TRUE|True|1) exit 1 ;; esac
+fi
 echo "setup: done"

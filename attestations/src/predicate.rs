@@ -1,7 +1,8 @@
 //! What a statement claims, by predicate type: an SBOM (whose files the `provgate-sbom` crate
 //! reads), SLSA provenance, or a type we do not understand, kept but never trusted.
+use provgate_sbom::SbomFamily;
+
 use crate::{
-    sbom::SbomFormat,
     slsa::{SlsaProvenance, SlsaVersion},
     statement::StatementError,
 };
@@ -14,7 +15,7 @@ pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
 /// How a predicate type is understood.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PredicateKind {
-    Sbom(SbomFormat),
+    Sbom(SbomFamily),
     SlsaProvenance(SlsaVersion),
     Unknown,
 }
@@ -32,8 +33,8 @@ impl PredicateKind {
         match predicate_type {
             SLSA_PROVENANCE_V0_2 => Self::SlsaProvenance(SlsaVersion::V0_2),
             SLSA_PROVENANCE_V1 => Self::SlsaProvenance(SlsaVersion::V1),
-            _ if versioned(SPDX_DOCUMENT) => Self::Sbom(SbomFormat::Spdx),
-            _ if versioned(CYCLONEDX_BOM) => Self::Sbom(SbomFormat::CycloneDx),
+            _ if versioned(SPDX_DOCUMENT) => Self::Sbom(SbomFamily::Spdx),
+            _ if versioned(CYCLONEDX_BOM) => Self::Sbom(SbomFamily::CycloneDx),
             _ => Self::Unknown,
         }
     }
@@ -47,7 +48,7 @@ impl PredicateKind {
 pub enum Predicate<'a> {
     /// An SBOM document, as signed, for `provgate-sbom` to read.
     Sbom {
-        format: SbomFormat,
+        format: SbomFamily,
         document: &'a str,
     },
     SlsaProvenance(SlsaProvenance),
@@ -82,9 +83,9 @@ mod tests {
 
     #[test]
     fn predicate_types_are_classified() {
-        assert_eq!(PredicateKind::of("https://spdx.dev/Document"), PredicateKind::Sbom(SbomFormat::Spdx));
-        assert_eq!(PredicateKind::of("https://spdx.dev/Document/v2.3"), PredicateKind::Sbom(SbomFormat::Spdx));
-        assert_eq!(PredicateKind::of("https://cyclonedx.org/bom/v1.6"), PredicateKind::Sbom(SbomFormat::CycloneDx));
+        assert_eq!(PredicateKind::of("https://spdx.dev/Document"), PredicateKind::Sbom(SbomFamily::Spdx));
+        assert_eq!(PredicateKind::of("https://spdx.dev/Document/v2.3"), PredicateKind::Sbom(SbomFamily::Spdx));
+        assert_eq!(PredicateKind::of("https://cyclonedx.org/bom/v1.6"), PredicateKind::Sbom(SbomFamily::CycloneDx));
         assert_eq!(PredicateKind::of(SLSA_PROVENANCE_V1), PredicateKind::SlsaProvenance(SlsaVersion::V1));
         assert_eq!(PredicateKind::of(SLSA_PROVENANCE_V0_2), PredicateKind::SlsaProvenance(SlsaVersion::V0_2));
         for unknown in [
@@ -104,7 +105,7 @@ mod tests {
         let json = r#"{"spdxVersion": "SPDX-2.3"}"#;
         match Predicate::read(SPDX_DOCUMENT, Some(json)).unwrap() {
             Predicate::Sbom { format, document } => {
-                assert_eq!(format, SbomFormat::Spdx);
+                assert_eq!(format, SbomFamily::Spdx);
                 assert_eq!(document, json);
             }
             other => panic!("{other:?}"),

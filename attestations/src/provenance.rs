@@ -1,6 +1,7 @@
 //! Verification and authorization together: what `verify-bundle`, `register` and
 //! `sources verify` call. The result says who vouched, under which policy rule, when, and for
 //! which digests.
+use provgate_sbom::DigestRecord;
 use thiserror::Error;
 
 use crate::{
@@ -19,14 +20,6 @@ pub struct VerifiedProvenance {
     pub bundle: VerifiedBundle,
     /// The name of the policy rule that authorized the signer.
     pub authorized_by: String,
-}
-
-/// One digest provenance vouches for, with where it was found (for the store's records).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AllowedDigest {
-    pub sha256: [u8; 32],
-    pub path: Option<String>,
-    pub package: Option<String>,
 }
 
 #[derive(Debug, Error)]
@@ -56,21 +49,22 @@ pub fn verify_and_authorize(
     bundle: &Bundle,
     artifact: Option<ArtifactRef<'_>>,
 ) -> Result<VerifiedProvenance, Rejection> {
-    let verified = if bundle.signing_certificate().is_some() {
-        verifier.verify(bundle, artifact, None)?
-    } else {
-        verify_with_trusted_keys(verifier, policy, bundle, artifact)?
-    };
+    let verified = verify_signature(verifier, policy, bundle, artifact)?;
     let rule = policy.authorize(&verified.signer, verified.vouching())?;
     Ok(VerifiedProvenance { authorized_by: rule.name.clone(), bundle: verified })
 }
 
-fn verify_with_trusted_keys(
+/// Verifies `bundle` without authorizing its signer: against the trusted CAs when it has a
+/// certificate, else with each managed key the policy trusts until one fits.
+pub fn verify_signature(
     verifier: &BundleVerifier,
     policy: &TrustPolicy,
     bundle: &Bundle,
     artifact: Option<ArtifactRef<'_>>,
 ) -> Result<VerifiedBundle, Rejection> {
+    if bundle.signing_certificate().is_some() {
+        return verifier.verify(bundle, artifact, None);
+    }
     let mut rejections = Vec::new();
     for key in policy.keys() {
         match verifier.verify(bundle, artifact, Some(key)) {
@@ -118,9 +112,7 @@ impl VerifiedProvenance {
             });
         }
         match &bundle.content {
-            SignedContent::ArtifactSignature { sha256 } => {
-                detail["artifact"] = format!("sha256:{}", hex::encode(sha256)).into()
-            }
+            SignedContent::ArtifactSignature { sha256 } => detail["artifact"] = sha256.to_string().into(),
             SignedContent::Statement(statement) => {
                 detail["predicate_type"] = statement.predicate_type.clone().into();
                 detail["subjects"] = statement.subjects.len().into();
@@ -132,16 +124,16 @@ impl VerifiedProvenance {
     /// The digests this provenance vouches for: the artifact of a plain signature; the
     /// subjects of SLSA provenance; the subjects and every file of an SBOM (read by `sbom`).
     /// Statements of a predicate type provgate does not understand vouch for nothing.
-    pub fn allowlist<R: SbomReader>(&self, sbom: &R) -> Result<Vec<AllowedDigest>, AllowlistError<R::Error>> {
+    pub fn allowlist<R: SbomReader>(&self, sbom: &R) -> Result<Vec<DigestRecord>, AllowlistError<R::Error>> {
         let statement = match &self.bundle.content {
             SignedContent::ArtifactSignature { sha256 } => {
-                return Ok(vec![AllowedDigest { sha256: *sha256, path: None, package: None }]);
+                return Ok(vec![DigestRecord { sha256: *sha256, path: None, package: None }]);
             }
             SignedContent::Statement(statement) => statement,
         };
         let subjects = || {
             statement.subjects.iter().filter_map(|subject| {
-                Some(AllowedDigest { sha256: subject.sha256()?, path: subject.name.clone(), package: None })
+                Some(DigestRecord { sha256: subject.sha256()?, path: subject.name.clone(), package: None })
             })
         };
         Ok(match statement.predicate()? {
@@ -154,13 +146,7 @@ impl VerifiedProvenance {
                 let files = sbom
                     .files(format, document)
                     .map_err(|source| AllowlistError::Sbom { format: format.name(), source })?;
-                subjects()
-                    .chain(files.into_iter().map(|file| AllowedDigest {
-                        sha256: file.sha256,
-                        path: file.path,
-                        package: file.package,
-                    }))
-                    .collect()
+                subjects().chain(files).collect()
             }
         })
     }

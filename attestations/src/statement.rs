@@ -2,6 +2,7 @@
 //! claim about, and the claim (the predicate), kept as the exact bytes that were signed.
 use std::collections::BTreeMap;
 
+use provgate_sbom::Sha256;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use thiserror::Error;
@@ -55,10 +56,10 @@ pub struct Subject {
 }
 
 impl Subject {
-    pub fn sha256(&self) -> Option<[u8; 32]> {
+    pub fn sha256(&self) -> Option<Sha256> {
         let mut out = [0u8; 32];
         hex::decode_to_slice(self.digest.get("sha256")?, &mut out).ok()?;
-        Some(out)
+        Some(Sha256(out))
     }
 }
 
@@ -139,7 +140,7 @@ impl Statement {
     }
 
     /// The SHA-256 digests of the subjects that have one.
-    pub fn subject_sha256s(&self) -> impl Iterator<Item = [u8; 32]> + '_ {
+    pub fn subject_sha256s(&self) -> impl Iterator<Item = Sha256> + '_ {
         self.subjects.iter().filter_map(Subject::sha256)
     }
 }
@@ -181,7 +182,7 @@ mod tests {
             let s = Statement::from_slice(statement(t, &subjects, r#"{"k": [1, 2]}"#).as_bytes()).unwrap();
             assert_eq!(s.version, v);
             assert_eq!(s.subjects[0].name.as_deref(), Some("a.txt"));
-            assert_eq!(hex::encode(s.subjects[0].sha256().unwrap()), DIGEST, "hex is normalised to lowercase");
+            assert_eq!(s.subjects[0].sha256().unwrap().to_hex(), DIGEST, "hex is normalised to lowercase");
             assert_eq!(s.predicate_json(), Some(r#"{"k": [1, 2]}"#), "the predicate is kept byte for byte");
         }
     }

@@ -2,6 +2,7 @@
 //! certificate chain and validity, SCT, transparency-log entry, inclusion proof, checkpoint,
 //! inclusion promise and signed timestamps. It says who signed; whether that signer is trusted
 //! is the trust policy's question ([`crate::policy`]).
+use provgate_sbom::Sha256;
 use sigstore_verify::{
     Policy, PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult, Verifier,
     types::{Artifact, Sha256Hash},
@@ -22,14 +23,13 @@ use crate::{
 #[derive(Debug, Clone, Copy)]
 pub enum ArtifactRef<'a> {
     Bytes(&'a [u8]),
-    Sha256([u8; 32]),
+    Sha256(Sha256),
 }
 
 impl ArtifactRef<'_> {
-    pub fn sha256(&self) -> [u8; 32] {
-        use sha2::Digest as _;
+    pub fn sha256(&self) -> Sha256 {
         match self {
-            ArtifactRef::Bytes(bytes) => sha2::Sha256::digest(bytes).into(),
+            ArtifactRef::Bytes(bytes) => Sha256::of(bytes),
             ArtifactRef::Sha256(digest) => *digest,
         }
     }
@@ -39,7 +39,7 @@ impl ArtifactRef<'_> {
 #[derive(Debug, Clone)]
 pub enum SignedContent {
     /// A signature directly over the artifact, whose SHA-256 is this.
-    ArtifactSignature { sha256: [u8; 32] },
+    ArtifactSignature { sha256: Sha256 },
     /// An in-toto statement in a DSSE envelope.
     Statement(Statement),
 }
@@ -169,7 +169,7 @@ impl BundleVerifier {
         let bundle = bundle.sigstore();
         let result = match artifact {
             ArtifactRef::Bytes(bytes) => self.verifier.verify(Artifact::from_blob(bytes), bundle, policy),
-            ArtifactRef::Sha256(digest) => self.verifier.verify(Sha256Hash::new(digest), bundle, policy),
+            ArtifactRef::Sha256(digest) => self.verifier.verify(Sha256Hash::new(digest.0), bundle, policy),
         };
         result.map_err(Rejection::from)
     }

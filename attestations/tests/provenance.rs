@@ -5,15 +5,15 @@ mod common;
 use std::{cell::RefCell, path::Path};
 
 use common::{ARTIFACT, SLSA_V1, World, parse, public_key, release_workflow, slsa_v1};
+use provgate_attestations::Sha256;
 use provgate_attestations::{
-    AllowedDigest, ArtifactRef, Check, SbomFile, SbomFormat, SbomReader, TrustPolicy, verify_and_authorize,
+    ArtifactRef, Check, DigestRecord, SbomFamily, SbomReader, TrustPolicy, verify_and_authorize,
 };
 use provgate_attestations_testkit::{Identity, PrivateSigstore, statement};
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
+fn sha256(bytes: &[u8]) -> Sha256 {
+    Sha256::of(bytes)
 }
 
 const POLICY: &str = r#"
@@ -39,7 +39,7 @@ fn policy() -> TrustPolicy {
 /// real reader replaces this after the SBOM branch is merged.
 #[derive(Default)]
 struct RecordingSbomReader {
-    seen: RefCell<Vec<(SbomFormat, String)>>,
+    seen: RefCell<Vec<(SbomFamily, String)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,9 +48,13 @@ struct NoSbom;
 
 impl SbomReader for RecordingSbomReader {
     type Error = NoSbom;
-    fn files(&self, format: SbomFormat, document: &str) -> Result<Vec<SbomFile>, NoSbom> {
+    fn files(&self, format: SbomFamily, document: &str) -> Result<Vec<DigestRecord>, NoSbom> {
         self.seen.borrow_mut().push((format, document.to_owned()));
-        Ok(vec![SbomFile { sha256: sha256(ARTIFACT), path: Some("/usr/bin/app".into()), package: Some("app".into()) }])
+        Ok(vec![DigestRecord {
+            sha256: sha256(ARTIFACT),
+            path: Some("/usr/bin/app".into()),
+            package: Some("app".into()),
+        }])
     }
 }
 
@@ -58,7 +62,7 @@ struct FailingSbomReader;
 
 impl SbomReader for FailingSbomReader {
     type Error = NoSbom;
-    fn files(&self, _: SbomFormat, _: &str) -> Result<Vec<SbomFile>, NoSbom> {
+    fn files(&self, _: SbomFamily, _: &str) -> Result<Vec<DigestRecord>, NoSbom> {
         Err(NoSbom)
     }
 }
@@ -83,8 +87,8 @@ fn slsa_provenance_vouches_for_its_subjects() {
     assert_eq!(
         digests,
         [
-            AllowedDigest { sha256: sha256(ARTIFACT), path: Some("app".into()), package: None },
-            AllowedDigest { sha256: sha256(b"other file"), path: Some("app.sig".into()), package: None },
+            DigestRecord { sha256: sha256(ARTIFACT), path: Some("app".into()), package: None },
+            DigestRecord { sha256: sha256(b"other file"), path: Some("app.sig".into()), package: None },
         ]
     );
 }
@@ -99,11 +103,11 @@ fn an_sbom_reaches_its_reader_exactly_as_signed() {
     let verified = verify_and_authorize(&world.verifier, &policy(), &parse(&bundle), None).unwrap();
     let reader = RecordingSbomReader::default();
     let digests = verified.allowlist(&reader).unwrap();
-    assert_eq!(reader.seen.borrow().as_slice(), [(SbomFormat::Spdx, sbom.to_string())]);
+    assert_eq!(reader.seen.borrow().as_slice(), [(SbomFamily::Spdx, sbom.to_string())]);
     assert_eq!(digests.len(), 2, "the subject and the SBOM's file: {digests:?}");
     assert_eq!(
         digests[1],
-        AllowedDigest { sha256: sha256(ARTIFACT), path: Some("/usr/bin/app".into()), package: Some("app".into()) }
+        DigestRecord { sha256: sha256(ARTIFACT), path: Some("/usr/bin/app".into()), package: Some("app".into()) }
     );
 
     let err = verified.allowlist(&FailingSbomReader).unwrap_err();
@@ -119,7 +123,7 @@ fn a_plain_signature_vouches_for_its_artifact() {
         verify_and_authorize(&world.verifier, &policy(), &parse(&bundle), Some(ArtifactRef::Sha256(sha256(ARTIFACT))))
             .unwrap();
     let digests = verified.allowlist(&RecordingSbomReader::default()).unwrap();
-    assert_eq!(digests, [AllowedDigest { sha256: sha256(ARTIFACT), path: None, package: None }]);
+    assert_eq!(digests, [DigestRecord { sha256: sha256(ARTIFACT), path: None, package: None }]);
 }
 
 #[test]

@@ -3,13 +3,13 @@
 mod common;
 
 use common::{ARTIFACT, SLSA_V1, World, b64, public_key, release_workflow, slsa_v1, trust_root, unb64};
+use provgate_attestations::Sha256;
 use provgate_attestations::{ArtifactRef, BundleVerifier, Check, SanIdentity, SignedContent, Signer};
 use provgate_attestations_testkit::{Identity, MediaType, PrivateSigstore, RekorVersion, statement};
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
+fn sha256(bytes: &[u8]) -> Sha256 {
+    Sha256::of(bytes)
 }
 
 #[test]
@@ -206,15 +206,14 @@ fn a_bundle_for_another_artifact_is_rejected() {
 fn a_tampered_sbom_statement_is_rejected() {
     let mut world = World::new();
     let signer = world.sigstore.keyless(&release_workflow());
-    let sbom = json!({ "spdxVersion": "SPDX-2.3", "files": [{ "fileName": "./bin/app", "checksums": [{ "algorithm": "SHA256", "checksumValue": hex::encode(sha256(ARTIFACT)) }] }] });
+    let sbom = json!({ "spdxVersion": "SPDX-2.3", "files": [{ "fileName": "./bin/app", "checksums": [{ "algorithm": "SHA256", "checksumValue": sha256(ARTIFACT).to_hex() }] }] });
     let signed = statement("https://spdx.dev/Document", &[("app.tar", b"tarball")], sbom);
     for options in [world.sigstore.default_options(), world.sigstore.rekor_v2_options()] {
         let mut bundle = world.sigstore.sign_statement(&signer, &signed, &options);
         world.verify(&bundle, None, None).expect("untouched, it verifies");
         // Swap the file digest for an attacker's binary.
-        let tampered = String::from_utf8(signed.clone())
-            .unwrap()
-            .replace(&hex::encode(sha256(ARTIFACT)), &hex::encode(sha256(b"evil")));
+        let tampered =
+            String::from_utf8(signed.clone()).unwrap().replace(&sha256(ARTIFACT).to_hex(), &sha256(b"evil").to_hex());
         bundle["dsseEnvelope"]["payload"] = json!(b64(tampered.as_bytes()));
         let rejection = world.verify(&bundle, None, None).unwrap_err();
         assert_eq!(rejection.check, Check::Signature, "{options:?}: {rejection}");

@@ -13,7 +13,7 @@ use crate::{
     error::{Location, SbomError},
     json::{
         BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, seed,
-        skip_value, unsupported,
+        skip_value, state_visitor, unsupported,
     },
     limits::{Limits, MAX_DIGESTS_PER_ENTRY},
     record::PackageRef,
@@ -54,15 +54,8 @@ enum BomKey {
     Other,
 }
 
-struct Bom<'x, 'a, 's>(&'x mut State<'a, 's>);
-seed!(map, Bom<'_, '_, '_>, ());
-
-impl<'de> Visitor<'de> for Bom<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a CycloneDX BOM object")
-    }
-
+state_visitor! {
+    map Bom<'de> -> (), "a CycloneDX BOM object";
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let st = self.0;
         let mut seen = SeenKeys::default();
@@ -112,15 +105,8 @@ impl<'de> Visitor<'de> for Bom<'_, '_, '_> {
     }
 }
 
-struct Metadata<'x, 'a, 's>(&'x mut State<'a, 's>);
-seed!(map, Metadata<'_, '_, '_>, ());
-
-impl<'de> Visitor<'de> for Metadata<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a metadata object")
-    }
-
+state_visitor! {
+    map Metadata<'de> -> (), "a metadata object";
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let st = self.0;
         let mut seen_component = false;
@@ -152,14 +138,8 @@ enum MetadataKey {
     Other,
 }
 
-struct Components<'x, 'a, 's>(&'x mut State<'a, 's>);
-seed!(seq, Components<'_, '_, '_>, ());
-
-impl<'de> Visitor<'de> for Components<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of components")
-    }
+state_visitor! {
+    seq Components<'de> -> (), "an array of components";
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         for_each_element(&mut seq, self.0, |seq, st| Ok(seq.next_element_seed(Component(st))?.is_some()))
     }
@@ -190,15 +170,8 @@ struct Hash {
     content: String,
 }
 
-struct Component<'x, 'a, 's>(&'x mut State<'a, 's>);
-seed!(map, Component<'_, '_, '_>, PackageRef);
-
-impl<'de> Visitor<'de> for Component<'_, '_, '_> {
-    type Value = PackageRef;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a component object")
-    }
-
+state_visitor! {
+    map Component<'de> -> PackageRef, "a component object";
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let st = self.0;
         st.tree.open();

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::record::Sha256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum OutputFormat {
     /// SPDX 2.3 JSON: SHA-256 for the allowlist plus the SHA-1 that SPDX 2 requires per file.
     SpdxJson,
@@ -76,7 +77,7 @@ impl<W: Write> SbomWriter<W> {
             OutputFormat::SpdxJson => {
                 write!(self.out, r#"{separator}{{"SPDXID":"SPDXRef-File-{n}","fileName":"#)?;
                 json(&mut self.out, path)?;
-                write!(self.out, r#","checksums":[{{"algorithm":"SHA256","checksumValue":"{sha256}"}}"#)?;
+                write!(self.out, r#","checksums":[{{"algorithm":"SHA256","checksumValue":"{}"}}"#, sha256.to_hex())?;
                 if let Some(sha1) = sha1 {
                     write!(self.out, r#",{{"algorithm":"SHA1","checksumValue":"{}"}}"#, hex::encode(sha1))?;
                 }
@@ -85,7 +86,7 @@ impl<W: Write> SbomWriter<W> {
             OutputFormat::CyclonedxJson => {
                 write!(self.out, r#"{separator}{{"type":"file","bom-ref":"file-{n}","name":"#)?;
                 json(&mut self.out, path)?;
-                write!(self.out, r#","hashes":[{{"alg":"SHA-256","content":"{sha256}"}}"#)?;
+                write!(self.out, r#","hashes":[{{"alg":"SHA-256","content":"{}"}}"#, sha256.to_hex())?;
                 if let Some(sha1) = sha1 {
                     write!(self.out, r#",{{"alg":"SHA-1","content":"{}"}}"#, hex::encode(sha1))?;
                 }

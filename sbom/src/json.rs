@@ -218,6 +218,25 @@ macro_rules! seed {
 }
 pub(crate) use seed;
 
+/// A visitor over a parser's `State`: the struct holding it, its seed and the `Visitor` impl,
+/// given the visit methods. `'de` is named by the caller, for the methods to use.
+macro_rules! state_visitor {
+    ($kind:ident $name:ident<$de:lifetime> -> $value:ty, $expecting:literal; $($methods:tt)*) => {
+        struct $name<'x, 'a, 's>(&'x mut State<'a, 's>);
+        seed!($kind, $name<'_, '_, '_>, $value);
+
+        impl<$de> Visitor<$de> for $name<'_, '_, '_> {
+            type Value = $value;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str($expecting)
+            }
+
+            $($methods)*
+        }
+    };
+}
+pub(crate) use state_visitor;
+
 /// Visitor state that knows where it is.
 pub(crate) trait HasTrail {
     fn trail(&mut self) -> &mut Trail;

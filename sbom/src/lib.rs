@@ -7,6 +7,7 @@
 //! the SPDX package index (bounded by [`Limits::max_index_bytes`]). The crate reads from the
 //! reader it is given and never prints; it logs through `tracing`.
 mod algorithm;
+mod candidate;
 mod collector;
 mod cyclonedx;
 mod cyclonedx_json;
@@ -27,11 +28,12 @@ mod summary;
 use std::io::{Read, Seek};
 
 pub use algorithm::{Algorithm, DigestError};
+pub use candidate::{CANDIDATE_HELP, MAGIC_BYTES, is_candidate};
 pub use detect::detect;
 pub use error::{Location, SbomError};
 pub use limits::Limits;
-pub use record::{OtherDigest, PackageRef, Record, RecordKind, Sha256};
-pub use summary::{Format, Problem, Summary};
+pub use record::{DigestRecord, OtherDigest, PackageRef, Record, RecordKind, Sha256, Sha256Error};
+pub use summary::{Format, Problem, SbomFamily, Summary};
 
 use collector::Collector;
 

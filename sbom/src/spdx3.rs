@@ -18,7 +18,7 @@ use crate::{
     index::PackageIndex,
     json::{
         BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, seed,
-        skip_value, unsupported,
+        skip_value, state_visitor, unsupported,
     },
     limits::{Limits, MAX_DIGESTS_PER_ENTRY},
     passes::{Pass, two_passes},
@@ -72,15 +72,8 @@ enum DocumentKey {
     Other,
 }
 
-struct Document<'x, 'a, 's>(&'x mut State<'a, 's>);
-seed!(map, Document<'_, '_, '_>, ());
-
-impl<'de> Visitor<'de> for Document<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an SPDX 3 JSON-LD object")
-    }
-
+state_visitor! {
+    map Document<'de> -> (), "an SPDX 3 JSON-LD object";
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let st = self.0;
         let mut seen = SeenKeys::default();
@@ -151,14 +144,8 @@ impl<'de> Deserialize<'de> for ContextIris {
     }
 }
 
-struct Graph<'x, 'a, 's>(&'x mut State<'a, 's>);
-seed!(seq, Graph<'_, '_, '_>, ());
-
-impl<'de> Visitor<'de> for Graph<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of elements")
-    }
+state_visitor! {
+    seq Graph<'de> -> (), "an array of elements";
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         for_each_element(&mut seq, self.0, |seq, st| Ok(seq.next_element_seed(Element(st))?.is_some()))
     }
@@ -198,15 +185,8 @@ struct IntegrityMethod {
     value: Option<String>,
 }
 
-struct Element<'x, 'a, 's>(&'x mut State<'a, 's>);
-seed!(map, Element<'_, '_, '_>, ());
-
-impl<'de> Visitor<'de> for Element<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an element object")
-    }
-
+state_visitor! {
+    map Element<'de> -> (), "an element object";
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let st = self.0;
         let (mut kind, mut id, mut from, mut relationship): (

@@ -17,7 +17,7 @@ use crate::{
     index::PackageIndex,
     json::{
         BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, seed,
-        skip_value, unsupported,
+        skip_value, state_visitor, unsupported,
     },
     limits::{Limits, MAX_DIGESTS_PER_ENTRY, MAX_EXTERNAL_REFS},
     passes::{Pass, two_passes},
@@ -76,15 +76,8 @@ enum DocumentKey {
     Other,
 }
 
-struct Document<'x, 'a, 's>(&'x mut State<'a, 's>);
-seed!(map, Document<'_, '_, '_>, ());
-
-impl<'de> Visitor<'de> for Document<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an SPDX document object")
-    }
-
+state_visitor! {
+    map Document<'de> -> (), "an SPDX document object";
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let st = self.0;
         let mut seen = SeenKeys::default();
@@ -146,14 +139,8 @@ struct ExternalRef {
     locator: String,
 }
 
-struct Packages<'x, 'a, 's>(&'x mut State<'a, 's>);
-seed!(seq, Packages<'_, '_, '_>, ());
-
-impl<'de> Visitor<'de> for Packages<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of packages")
-    }
+state_visitor! {
+    seq Packages<'de> -> (), "an array of packages";
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         for_each_element(&mut seq, self.0, |seq, st| Ok(seq.next_element_seed(Package(st))?.is_some()))
     }
@@ -180,15 +167,8 @@ enum PackageKey {
     Other,
 }
 
-struct Package<'x, 'a, 's>(&'x mut State<'a, 's>);
-seed!(map, Package<'_, '_, '_>, ());
-
-impl<'de> Visitor<'de> for Package<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a package object")
-    }
-
+state_visitor! {
+    map Package<'de> -> (), "a package object";
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let st = self.0;
         let mut id: Option<String> = None;

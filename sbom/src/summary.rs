@@ -13,6 +13,34 @@ pub enum Format {
     CyclonedxXml,
 }
 
+impl Format {
+    pub fn family(self) -> SbomFamily {
+        match self {
+            Self::SpdxJson | Self::SpdxTagValue | Self::Spdx3JsonLd => SbomFamily::Spdx,
+            Self::CyclonedxJson | Self::CyclonedxXml => SbomFamily::CycloneDx,
+        }
+    }
+}
+
+/// The two SBOM standards, each with several document formats; in-toto predicate types name a
+/// standard, not a format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SbomFamily {
+    /// `https://spdx.dev/Document` (bare or versioned).
+    Spdx,
+    /// `https://cyclonedx.org/bom` (bare or versioned).
+    CycloneDx,
+}
+
+impl SbomFamily {
+    pub fn name(self) -> &'static str {
+        match self {
+            SbomFamily::Spdx => "SPDX",
+            SbomFamily::CycloneDx => "CycloneDX",
+        }
+    }
+}
+
 impl std::fmt::Display for Format {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -26,12 +26,22 @@ fn component_sha256s(value: &serde_json::Value, out: &mut BTreeSet<String>) {
 
 #[test]
 fn cyclonedx_specification_examples() {
-    let Some(corpora) = common::corpora() else {
+    let Some(resources) = provgate_test_support::corpus("cyclonedx-specification/tools/src/test/resources") else {
         return;
     };
+    // Every version the corpora hold (1.5, 1.6 and 1.7 today), found there rather than listed.
+    let mut versions: Vec<String> = std::fs::read_dir(&resources)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    versions.sort();
+    assert!(versions.len() >= 3, "1.5, 1.6 and 1.7 at least; found {versions:?} in {}", resources.display());
     let (mut valid, mut refused) = (0, 0);
-    for version in ["1.5", "1.6", "1.7"] {
-        let dir = corpora.join("cyclonedx-specification/tools/src/test/resources").join(version);
+    for version in &versions {
+        let version = version.as_str();
+        let dir = resources.join(version);
         let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
         names.sort();
         for path in names {

@@ -3,11 +3,11 @@ mod common;
 
 use std::{collections::BTreeSet, path::Path};
 
-use common::{Fixture, expected_digests, sha256_hex};
+use common::{Provgate, build_output, expected_digests, sha256_hex};
 use rusqlite::Connection;
 
-fn generate(fx: &Fixture, format: &str) -> std::path::PathBuf {
-    let output = fx.path(&format!("sbom.{format}.json"));
+fn generate(fx: &Provgate, format: &str) -> std::path::PathBuf {
+    let output = fx.path(format!("sbom.{format}.json"));
     let root = fx.path("out");
     let run = fx.run(&["sbom", "generate", root.to_str().unwrap(), "--format", format, "-o", output.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -32,14 +32,14 @@ fn stored(db: &Path) -> (BTreeSet<(String, String, Option<String>)>, i64) {
     (rows, sources)
 }
 
-fn register(fx: &Fixture, sbom: &Path) -> common::Run {
+fn register(fx: &Provgate, sbom: &Path) -> common::Run {
     fx.run(&["register", "--sbom", sbom.to_str().unwrap(), "--unsigned", "--reason", "test build"])
 }
 
 #[test]
 fn registers_every_file_digest_as_an_unsigned_source() {
-    let fx = Fixture::new();
-    let root = fx.build_output();
+    let fx = common::provgate();
+    let root = build_output(&fx);
     let expected = expected_digests(&root);
     for format in ["spdx-json", "cyclonedx-json"] {
         let sbom = generate(&fx, format);
@@ -79,7 +79,7 @@ fn registers_every_file_digest_as_an_unsigned_source() {
 
 #[test]
 fn package_records_keep_their_package() {
-    let fx = Fixture::new();
+    let fx = common::provgate();
     let (file, archive) = (sha256_hex(b"file"), sha256_hex(b"archive"));
     let doc = format!(
         r#"{{"bomFormat": "CycloneDX", "specVersion": "1.5", "serialNumber": "urn:uuid:0b0e6c4a-0f52-4d0c-8e7e-6f1c0d7a4b21",
@@ -99,8 +99,8 @@ fn package_records_keep_their_package() {
 
 #[test]
 fn unsigned_must_be_said_and_can_be_forbidden() {
-    let fx = Fixture::new();
-    fx.build_output();
+    let fx = common::provgate();
+    build_output(&fx);
     let sbom = generate(&fx, "spdx-json");
     let s = sbom.to_str().unwrap();
 
@@ -113,31 +113,22 @@ fn unsigned_must_be_said_and_can_be_forbidden() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("forbidden by policy"), "{}", run.stderr);
     for value in ["1", "true", "yes"] {
-        let run: common::Run = fx
-            .command(&["register", "--sbom", s, "--unsigned"])
-            .env("PROVGATE_FORBID_UNSIGNED", value)
-            .output()
-            .unwrap()
-            .into();
+        let run = common::Run::of(
+            fx.command().args(["register", "--sbom", s, "--unsigned"]).env("PROVGATE_FORBID_UNSIGNED", value),
+        );
         assert_eq!(run.code, 1, "PROVGATE_FORBID_UNSIGNED={value}");
         assert!(run.stderr.contains("forbidden by policy"), "{}", run.stderr);
     }
     assert!(!fx.db().exists());
-    let run: common::Run = fx
-        .command(&["register", "--sbom", s, "--unsigned"])
-        .env("PROVGATE_FORBID_UNSIGNED", "ture")
-        .output()
-        .unwrap()
-        .into();
+    let run = common::Run::of(
+        fx.command().args(["register", "--sbom", s, "--unsigned"]).env("PROVGATE_FORBID_UNSIGNED", "ture"),
+    );
     assert_ne!(run.code, 0, "a typo in the policy does not allow");
     assert!(!fx.db().exists());
     for value in ["0", "false"] {
-        let run: common::Run = fx
-            .command(&["register", "--sbom", s, "--unsigned"])
-            .env("PROVGATE_FORBID_UNSIGNED", value)
-            .output()
-            .unwrap()
-            .into();
+        let run = common::Run::of(
+            fx.command().args(["register", "--sbom", s, "--unsigned"]).env("PROVGATE_FORBID_UNSIGNED", value),
+        );
         assert_eq!(run.code, 0, "PROVGATE_FORBID_UNSIGNED={value}: {}", run.stderr);
     }
     // No evidence at all is a usage error.
@@ -146,8 +137,8 @@ fn unsigned_must_be_said_and_can_be_forbidden() {
 
 #[test]
 fn bad_sboms_are_refused_and_nothing_stored_is_lost() {
-    let fx = Fixture::new();
-    fx.build_output();
+    let fx = common::provgate();
+    build_output(&fx);
     let good = generate(&fx, "spdx-json");
     // Something already trusted by other means, and a first SBOM.
     let manual = fx.write("manual-bin", b"trusted by hand");
@@ -187,7 +178,7 @@ fn bad_sboms_are_refused_and_nothing_stored_is_lost() {
 
 #[test]
 fn duplicate_entries_are_stored_once_per_path() {
-    let fx = Fixture::new();
+    let fx = common::provgate();
     let d = sha256_hex(b"same content");
     let file = |path: &str| {
         format!(r#"{{"type": "file", "name": "{path}", "hashes": [{{"alg": "SHA-256", "content": "{d}"}}]}}"#)
@@ -206,17 +197,26 @@ fn duplicate_entries_are_stored_once_per_path() {
     assert_eq!(rows, BTreeSet::from([(d.clone(), "a".into(), None), (d, "b".into(), None)]));
 }
 
-/// The CycloneDX specification's own examples with hashes register their SHA-256 digests.
+/// The CycloneDX specification's own examples with hashes register their SHA-256 digests: the
+/// example of every version the corpora hold, found there rather than listed here.
 #[test]
 fn registers_the_specification_examples_with_hashes() {
-    let Some(corpora) = common::corpora() else {
+    let Some(resources) = provgate_test_support::corpus("cyclonedx-specification/tools/src/test/resources") else {
         return;
     };
-    for version in ["1.5", "1.6", "1.7"] {
-        let fx = Fixture::new();
-        let path = corpora.join(format!(
-            "cyclonedx-specification/tools/src/test/resources/{version}/valid-component-hashes-{version}.json"
-        ));
+    let mut examples = Vec::new();
+    for entry in std::fs::read_dir(&resources).unwrap() {
+        let version = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let path = resources.join(&version).join(format!("valid-component-hashes-{version}.json"));
+        if path.is_file() {
+            examples.push((version, path));
+        }
+    }
+    examples.sort();
+    let versions: Vec<&str> = examples.iter().map(|(v, _)| v.as_str()).collect();
+    assert!(versions.len() >= 3, "1.5, 1.6 and 1.7 at least; found {versions:?} in {}", resources.display());
+    for (version, path) in examples {
+        let fx = common::provgate();
         let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         let wanted: BTreeSet<String> = doc["components"]
             .as_array()

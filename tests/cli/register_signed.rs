@@ -4,10 +4,11 @@
 //! trust policy before anything is added; every refusal adds nothing.
 use std::{
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::Command,
 };
 
 use provgate_attestations_testkit::{Identity, LeafOptions, PrivateSigstore, Signer, statement};
+use provgate_test_support::{Provgate, Run};
 use serde_json::json;
 
 const ISSUER: &str = "https://accounts.google.com";
@@ -15,60 +16,52 @@ const RELEASE: &str = "release@acme.example";
 const BUILDER: &str = "builder@acme.example";
 
 struct Fixture {
-    dir: tempfile::TempDir,
+    pg: Provgate,
     sigstore: PrivateSigstore,
 }
 
 impl Fixture {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        let pg = Provgate::new(env!("CARGO_BIN_EXE_provgate"));
         let sigstore = PrivateSigstore::new();
-        std::fs::write(dir.path().join("trusted_root.json"), sigstore.trusted_root().to_string()).unwrap();
+        pg.write("trusted_root.json", sigstore.trusted_root().to_string());
         // The release identity may vouch with SBOMs, SLSA and plain signatures; the builder
         // only with plain signatures over artifacts.
-        std::fs::write(
-            dir.path().join("policy.toml"),
+        pg.write(
+            "policy.toml",
             format!(
                 "version = 1\n\n[[signer]]\nname = \"release\"\nissuer = \"{ISSUER}\"\nidentity = \"{RELEASE}\"\n\
                  predicate_types = [\"https://spdx.dev/Document\", \"https://cyclonedx.org/bom\", \"https://slsa.dev/provenance/v1\"]\n\
                  artifact_signatures = true\n\n[[signer]]\nname = \"builder\"\nissuer = \"{ISSUER}\"\nidentity = \"{BUILDER}\"\n\
                  artifact_signatures = true\n"
             ),
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("provgate.toml"), "").unwrap();
-        Self { dir, sigstore }
+        );
+        Self { pg, sigstore }
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.pg.path(name)
     }
 
     fn provgate(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_provgate"));
-        cmd.env("PROVGATE_DB", self.path("p.db"))
-            .env("PROVGATE_RUN_DIR", self.path("run"))
-            .env("PROVGATE_CONFIG", self.path("provgate.toml"))
-            .env("RUST_LOG", "warn")
-            .env_remove("PROVGATE_FORBID_UNSIGNED");
-        cmd
+        self.pg.command()
     }
 
-    fn run(&self, args: &[&str]) -> Output {
-        self.provgate().args(args).output().unwrap()
+    fn run(&self, args: &[&str]) -> Run {
+        self.pg.run(args)
     }
 
-    fn register(&self, evidence: &[&str]) -> Output {
+    fn register(&self, evidence: &[&str]) -> Run {
         let (policy, root) = (self.path("policy.toml"), self.path("trusted_root.json"));
-        self.provgate()
-            .arg("register")
-            .args(evidence)
-            .arg("--policy")
-            .arg(&policy)
-            .arg("--trusted-root")
-            .arg(&root)
-            .output()
-            .unwrap()
+        Run::of(
+            self.provgate()
+                .arg("register")
+                .args(evidence)
+                .arg("--policy")
+                .arg(&policy)
+                .arg("--trusted-root")
+                .arg(&root),
+        )
     }
 
     fn signer(&self, who: &str) -> Signer {
@@ -109,32 +102,28 @@ impl Fixture {
             "-o",
             sbom.to_str().unwrap(),
         ]);
-        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        assert!(done.success(), "{}", done.stderr);
         (out, sbom)
     }
 
     fn sources(&self) -> i64 {
-        if !self.path("p.db").exists() {
+        if !self.pg.db().exists() {
             return 0;
         }
-        rusqlite::Connection::open(self.path("p.db"))
+        rusqlite::Connection::open(self.pg.db())
             .unwrap()
             .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))
             .unwrap()
     }
 
     fn allowed(&self, file: &Path) -> bool {
-        self.run(&["explain", file.to_str().unwrap()]).status.code() == Some(0)
+        self.run(&["explain", file.to_str().unwrap()]).success()
     }
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn refused_adding_nothing(fx: &Fixture, out: &Output, before: i64, expected: &str) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+fn refused_adding_nothing(fx: &Fixture, out: &Run, before: i64, expected: &str) {
+    let err = &out.stderr;
+    assert_eq!(out.code, 1, "{err}");
     assert!(err.contains(expected), "expected {expected:?} in: {err}");
     assert!(err.contains("nothing was added"), "{err}");
     assert_eq!(fx.sources(), before, "nothing added");
@@ -146,13 +135,13 @@ fn a_signed_sbom_allows_its_files() {
     let (build, sbom) = fx.build_with_sbom();
     let bundle = fx.sign_file(RELEASE, &sbom, "sbom.bundle.json");
     let out = fx.register(&["--sbom", sbom.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.success(), "{}", out.stderr);
+    let said = &out.stdout;
     assert!(said.contains("registered 3 SHA-256 digests") && said.contains(&format!("signed by {RELEASE}")), "{said}");
     for file in ["bin/app", "bin/helper", "lib.so"] {
         assert!(fx.allowed(&build.join(file)), "{file} allowed");
     }
-    let sources: serde_json::Value = serde_json::from_slice(&fx.run(&["sources", "--json"]).stdout).unwrap();
+    let sources: serde_json::Value = fx.run(&["sources", "--json"]).json();
     let source = &sources[0];
     assert_eq!(source["kind"], "sbom");
     assert_eq!(source["signer"], RELEASE);
@@ -184,7 +173,7 @@ fn a_signer_outside_the_policy_is_refused_with_what_was_expected_and_found() {
     let bundle = fx.sign_file("mallory@evil.example", &sbom, "evil.bundle.json");
     let out = fx.register(&["--sbom", sbom.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]);
     refused_adding_nothing(&fx, &out, 0, "identity check failed");
-    assert!(stderr(&out).contains("mallory@evil.example"), "says who was found: {}", stderr(&out));
+    assert!(out.stderr.contains("mallory@evil.example"), "says who was found: {}", out.stderr);
 }
 
 #[test]
@@ -198,7 +187,7 @@ fn a_signer_allowed_only_artifacts_cannot_vouch_with_an_sbom() {
     let app = build.join("bin/app");
     let bundle = fx.sign_file(BUILDER, &app, "app.bundle.json");
     let out = fx.register(&["--artifact", app.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.success(), "{}", out.stderr);
     assert!(fx.allowed(&app));
     assert!(!fx.allowed(&build.join("bin/helper")));
 }
@@ -245,7 +234,7 @@ fn attestations_vouch_for_subjects_and_sbom_files() {
     let slsa = statement("https://slsa.dev/provenance/v1", &[("bin/app", &app_bytes)], predicate.clone());
     let bundle = fx.attest(RELEASE, &slsa, "slsa.bundle.json");
     let out = fx.register(&["--attestation", bundle.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.success(), "{}", out.stderr);
     assert!(fx.allowed(&build.join("bin/app")));
     assert!(!fx.allowed(&build.join("bin/helper")));
     // An SPDX predicate: the subject and every file the SBOM lists.
@@ -253,8 +242,8 @@ fn attestations_vouch_for_subjects_and_sbom_files() {
     let spdx = statement("https://spdx.dev/Document", &[("release.tar", b"the release tarball")], document);
     let bundle = fx.attest(RELEASE, &spdx, "spdx.bundle.json");
     let out = fx.register(&["--attestation", bundle.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("registered 4 SHA-256 digests"), "subject + 3 files");
+    assert!(out.success(), "{}", out.stderr);
+    assert!(out.stdout.contains("registered 4 SHA-256 digests"), "subject + 3 files");
     assert!(fx.allowed(&build.join("bin/helper")) && fx.allowed(&build.join("lib.so")));
     // The builder may not vouch with SLSA provenance.
     let slsa = statement("https://slsa.dev/provenance/v1", &[("x", b"x")], predicate);
@@ -270,8 +259,8 @@ fn without_a_trust_policy_nothing_signed_is_trusted() {
     let app = build.join("bin/app");
     let bundle = fx.sign_file(RELEASE, &app, "app.bundle.json");
     let out = fx.run(&["register", "--artifact", app.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no trust policy"), "{}", stderr(&out));
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("no trust policy"), "{}", out.stderr);
     assert_eq!(fx.sources(), 0);
 }
 
@@ -280,24 +269,24 @@ fn sources_verify_reports_what_no_longer_passes() {
     let mut fx = Fixture::new();
     let (build, sbom) = fx.build_with_sbom();
     let bundle = fx.sign_file(RELEASE, &sbom, "sbom.bundle.json");
-    assert!(fx.register(&["--sbom", sbom.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]).status.success());
+    assert!(fx.register(&["--sbom", sbom.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]).success());
     let app = build.join("bin/app");
     let bundle = fx.sign_file(BUILDER, &app, "app.bundle.json");
-    assert!(fx.register(&["--artifact", app.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]).status.success());
-    assert!(fx.run(&["allow", build.join("lib.so").to_str().unwrap()]).status.success());
+    assert!(fx.register(&["--artifact", app.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]).success());
+    assert!(fx.run(&["allow", build.join("lib.so").to_str().unwrap()]).success());
 
     let verify = |fx: &Fixture| {
-        fx.provgate()
-            .args(["sources", "verify", "--policy"])
-            .arg(fx.path("policy.toml"))
-            .arg("--trusted-root")
-            .arg(fx.path("trusted_root.json"))
-            .output()
-            .unwrap()
+        Run::of(
+            fx.provgate()
+                .args(["sources", "verify", "--policy"])
+                .arg(fx.path("policy.toml"))
+                .arg("--trusted-root")
+                .arg(fx.path("trusted_root.json")),
+        )
     };
     let out = verify(&fx);
-    let said = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{said}{}", stderr(&out));
+    let said = &out.stdout;
+    assert_eq!(out.code, 0, "{said}{}", out.stderr);
     assert!(said.contains("2 signed sources checked, 0 failed; 1 sources are not signed"), "{said}");
 
     // The policy changes: the builder is no longer trusted.
@@ -305,26 +294,52 @@ fn sources_verify_reports_what_no_longer_passes() {
     let cut = policy.find("\n[[signer]]\nname = \"builder\"").unwrap();
     std::fs::write(fx.path("policy.toml"), &policy[..cut]).unwrap();
     let out = verify(&fx);
-    let said = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{said}");
+    let said = &out.stdout;
+    assert_eq!(out.code, 1, "{said}");
     assert!(said.contains("artifact") && said.contains("FAILED") && said.contains(BUILDER), "{said}");
     assert!(said.contains("2 signed sources checked, 1 failed"), "{said}");
     // A different trusted root: nothing passes.
     let other = PrivateSigstore::new();
     std::fs::write(fx.path("trusted_root.json"), other.trusted_root().to_string()).unwrap();
     let out = verify(&fx);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("2 signed sources checked, 2 failed"));
+    assert!(out.stdout.contains("2 signed sources checked, 2 failed"));
 }
 
 #[test]
 fn unsigned_registration_can_be_forbidden_by_configuration() {
     let fx = Fixture::new();
     let (_, sbom) = fx.build_with_sbom();
-    std::fs::write(fx.path("provgate.toml"), "forbid_unsigned = true\n").unwrap();
+    fx.pg.write_config("forbid_unsigned = true\n");
     let out = fx.run(&["register", "--sbom", sbom.to_str().unwrap(), "--unsigned"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("forbidden"), "{}", stderr(&out));
-    std::fs::write(fx.path("provgate.toml"), "").unwrap();
-    assert!(fx.run(&["register", "--sbom", sbom.to_str().unwrap(), "--unsigned"]).status.success());
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("forbidden"), "{}", out.stderr);
+    fx.pg.write_config("");
+    assert!(fx.run(&["register", "--sbom", sbom.to_str().unwrap(), "--unsigned"]).success());
     assert_eq!(fx.sources(), 1);
+}
+
+#[test]
+fn an_attestation_whose_document_is_not_of_its_predicate_type_is_refused() {
+    let mut fx = Fixture::new();
+    let (build, sbom) = fx.build_with_sbom();
+    let document: serde_json::Value = serde_json::from_slice(&std::fs::read(&sbom).unwrap()).unwrap();
+    let subject: &[(&str, &[u8])] = &[("release.tar", b"the release tarball")];
+    // The signer may vouch with CycloneDX BOMs, and signed one whose predicate is an SPDX
+    // document: what it vouched for is not what the predicate holds.
+    let mislabelled = statement("https://cyclonedx.org/bom", subject, document.clone());
+    let bundle = fx.attest(RELEASE, &mislabelled, "mislabelled.bundle.json");
+    let out = fx.register(&["--attestation", bundle.to_str().unwrap()]);
+    refused_adding_nothing(
+        &fx,
+        &out,
+        0,
+        "the statement's predicate type says CycloneDX, but the document is SPDX JSON",
+    );
+    assert!(!fx.allowed(&build.join("bin/helper")));
+    // The same document under its own predicate type is taken.
+    let labelled = statement("https://spdx.dev/Document", subject, document);
+    let bundle = fx.attest(RELEASE, &labelled, "labelled.bundle.json");
+    let out = fx.register(&["--attestation", bundle.to_str().unwrap()]);
+    assert!(out.success(), "{}", out.stderr);
+    assert!(fx.allowed(&build.join("bin/helper")));
 }

@@ -3,17 +3,17 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Fixture, expected_digests, record_digests, sha256_hex};
+use common::{Provgate, build_output, expected_digests, record_digests, sha256_hex};
 
-fn generate(fx: &Fixture, format: &str) -> std::path::PathBuf {
+fn generate(fx: &Provgate, format: &str) -> std::path::PathBuf {
     let root = fx.path("out");
-    let output = fx.path(&format!("sbom.{format}.json"));
+    let output = fx.path(format!("sbom.{format}.json"));
     let run = fx.run(&["sbom", "generate", root.to_str().unwrap(), "--format", format, "-o", output.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     output
 }
 
-fn inspect_json(fx: &Fixture, path: &std::path::Path) -> serde_json::Value {
+fn inspect_json(fx: &Provgate, path: &std::path::Path) -> serde_json::Value {
     let run = fx.run(&["sbom", "inspect", "--json", path.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     run.json()
@@ -21,8 +21,8 @@ fn inspect_json(fx: &Fixture, path: &std::path::Path) -> serde_json::Value {
 
 #[test]
 fn generated_sboms_round_trip_through_inspect() {
-    let fx = Fixture::new();
-    let root = fx.build_output();
+    let fx = common::provgate();
+    let root = build_output(&fx);
     let expected = expected_digests(&root);
     assert_eq!(expected.len(), 5, "the symlink is not a regular file");
     for (format, name) in [("spdx-json", "spdx-json"), ("cyclonedx-json", "cyclonedx-json")] {
@@ -53,8 +53,8 @@ fn generated_sboms_round_trip_through_inspect() {
 /// emit, read back the same.
 #[test]
 fn every_format_round_trips() {
-    let fx = Fixture::new();
-    let root = fx.build_output();
+    let fx = common::provgate();
+    let root = build_output(&fx);
     let expected = expected_digests(&root);
     let inspected = inspect_json(&fx, &generate(&fx, "spdx-json"));
     let files: Vec<(String, String)> = record_digests(&inspected).into_iter().collect();
@@ -139,7 +139,7 @@ fn every_format_round_trips() {
 
 #[test]
 fn a_malformed_digest_is_refused_naming_the_file_and_the_place() {
-    let fx = Fixture::new();
+    let fx = common::provgate();
     let good = sha256_hex(b"x");
     let doc = format!(
         r#"{{"spdxVersion": "SPDX-2.3", "name": "bad", "files": [
@@ -164,8 +164,8 @@ fn a_malformed_digest_is_refused_naming_the_file_and_the_place() {
 
 #[test]
 fn truncated_and_foreign_documents_are_refused_clearly() {
-    let fx = Fixture::new();
-    fx.build_output();
+    let fx = common::provgate();
+    build_output(&fx);
     let sbom = std::fs::read(generate(&fx, "cyclonedx-json")).unwrap();
     let truncated = fx.write("truncated.cdx.json", &sbom[..sbom.len() * 2 / 3]);
     let run = fx.run(&["sbom", "inspect", truncated.to_str().unwrap()]);
@@ -192,8 +192,8 @@ fn truncated_and_foreign_documents_are_refused_clearly() {
 
 #[test]
 fn generate_leaves_out_its_own_output_and_refuses_a_non_directory() {
-    let fx = Fixture::new();
-    let root = fx.build_output();
+    let fx = common::provgate();
+    let root = build_output(&fx);
     let expected = expected_digests(&root);
     let output = root.join("sbom.json");
     let run =
@@ -216,13 +216,13 @@ fn generate_leaves_out_its_own_output_and_refuses_a_non_directory() {
 
 #[test]
 fn generate_is_reproducible_with_source_date_epoch() {
-    let fx = Fixture::new();
-    let root = fx.build_output();
-    let run = fx
-        .command(&["sbom", "generate", root.to_str().unwrap(), "--format", "cyclonedx-json"])
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .output()
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let fx = common::provgate();
+    let root = build_output(&fx);
+    let run = common::Run::of(
+        fx.command()
+            .args(["sbom", "generate", root.to_str().unwrap(), "--format", "cyclonedx-json"])
+            .env("SOURCE_DATE_EPOCH", "1700000000"),
+    );
+    let doc = run.json();
     assert_eq!(doc["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
 }

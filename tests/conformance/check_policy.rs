@@ -1,41 +1,27 @@
 //! `provgate check-policy`: a policy file's error names the file and the line.
-use std::process::Command;
-
 use libtest_mimic::{Failed, Trial};
 
 fn unanchored_pattern_names_file_and_line() -> Result<(), Failed> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let path = dir.path().join("policy.toml");
+    let pg = crate::provgate();
     let text = "version = 1\n[[signer]]\nname = \"ci\"\nissuer = \"https://token.actions.githubusercontent.com\"\n\
                 identity = { regex = 'https://github\\.com/acme/.*' }\nartifact_signatures = true\n";
-    std::fs::write(&path, text).map_err(|e| e.to_string())?;
-    let output = Command::new(env!("CARGO_BIN_EXE_provgate"))
-        .arg("check-policy")
-        .arg(&path)
-        .output()
-        .map_err(|e| e.to_string())?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let path = pg.write("policy.toml", text);
+    let run = pg.run(&[std::ffi::OsStr::new("check-policy"), path.as_os_str()]);
     let expected = format!("provgate: {}:5: regular expression", path.display());
-    if output.status.code() == Some(1) && stderr.starts_with(&expected) && stderr.contains("is not anchored") {
+    if run.code == 1 && run.stderr.starts_with(&expected) && run.stderr.contains("is not anchored") {
         Ok(())
     } else {
-        Err(format!("expected {expected:?}…, got status {:?}: {stderr}", output.status.code()).into())
+        Err(format!("expected {expected:?}…, got {run}").into())
     }
 }
 
 fn example_policy_reads() -> Result<(), Failed> {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../attestations/examples/trust-policy.toml");
-    let output = Command::new(env!("CARGO_BIN_EXE_provgate"))
-        .arg("check-policy")
-        .arg(example)
-        .output()
-        .map_err(|e| e.to_string())?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if output.status.success() && stdout.lines().count() == 4 && stdout.contains("\"offline release key\": key sha256:")
-    {
+    let run = crate::provgate().run(&["check-policy", example]);
+    if run.success() && run.stdout.lines().count() == 4 && run.stdout.contains("\"offline release key\": key sha256:") {
         Ok(())
     } else {
-        Err(format!("status {:?}: {stdout}{}", output.status.code(), String::from_utf8_lossy(&output.stderr)).into())
+        Err(run.to_string().into())
     }
 }
 

@@ -12,6 +12,7 @@ use std::{
 };
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use provgate_test_support::{Provgate, Run};
 use sha2::{Digest as _, Sha256};
 
 /// The cases of sigstore-conformance @ a73de49 (../shared/corpora/README.md).
@@ -19,16 +20,13 @@ const EXPECTED_CASES: usize = 70;
 const DEFAULT_IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 const DEFAULT_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
-fn corpora() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora")
-}
+const CASES: &str = "sigstore-conformance/test/assets/bundle-verify";
+const PRODUCTION_ROOT: &str = "trusted-roots/pypi-sigstore-4.5.1-prod/trusted_root.json";
 
-fn cases_dir() -> PathBuf {
-    corpora().join("sigstore-conformance/test/assets/bundle-verify")
-}
-
-fn production_root() -> PathBuf {
-    corpora().join("trusted-roots/pypi-sigstore-4.5.1-prod/trusted_root.json")
+/// The binary, isolated, for one run: `verify-bundle` reads no store, but like every command it
+/// reads the configuration, which must not be the host's.
+fn provgate() -> Provgate {
+    Provgate::new(env!("CARGO_BIN_EXE_provgate"))
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -42,6 +40,9 @@ struct Case {
     name: String,
     dir: PathBuf,
     must_pass: bool,
+    /// The suite's own folder (for its shared a.txt) and the production trusted root.
+    cases_dir: PathBuf,
+    production_root: PathBuf,
 }
 
 impl Case {
@@ -54,13 +55,14 @@ impl Case {
     }
 
     fn artifact(&self) -> PathBuf {
-        self.file("artifact").unwrap_or_else(|| cases_dir().join("a.txt"))
+        self.file("artifact").unwrap_or_else(|| self.cases_dir.join("a.txt"))
     }
 
-    /// The command line exactly as the conformance protocol gives it.
-    fn command(&self, input: Input, trusted_root: Option<&Path>) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_provgate"));
-        command.env("RUST_LOG", "warn").arg("verify-bundle").arg("--bundle").arg(self.dir.join("bundle.sigstore.json"));
+    /// The command line exactly as the conformance protocol gives it (after the isolating
+    /// `--db`, `--run-dir` and `--config` of `pg`).
+    fn command(&self, pg: &Provgate, input: Input, trusted_root: Option<&Path>) -> Command {
+        let mut command = pg.command();
+        command.arg("verify-bundle").arg("--bundle").arg(self.dir.join("bundle.sigstore.json"));
         match self.file("key.pub") {
             Some(key) => {
                 command.arg("--key").arg(key);
@@ -86,23 +88,22 @@ impl Case {
     }
 
     fn run(&self, input: Input) -> Result<(), Failed> {
-        let root = self.file("trusted_root.json").unwrap_or_else(production_root);
-        expect(self, self.command(input, Some(&root)))
+        let root = self.file("trusted_root.json").unwrap_or_else(|| self.production_root.clone());
+        let pg = provgate();
+        expect(self, self.command(&pg, input, Some(&root)))
     }
 }
 
 fn expect(case: &Case, mut command: Command) -> Result<(), Failed> {
-    let output = command.output().map_err(|e| format!("cannot run provgate: {e}"))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let Run { code, stdout, stderr } = Run::of(&mut command);
     let why = case.text("README").unwrap_or_default();
-    match (case.must_pass, output.status.success()) {
+    match (case.must_pass, code == 0) {
         (true, true) if stdout.starts_with("OK: ") => Ok(()),
-        (true, _) => Err(format!("must verify but did not ({}): {stderr}{stdout}\ncase: {why}", output.status).into()),
+        (true, _) => Err(format!("must verify but did not (exit code {code}): {stderr}{stdout}\ncase: {why}").into()),
         (false, true) => Err(format!("must be rejected but verified: {stdout}\ncase: {why}").into()),
-        (false, false) if output.status.code() == Some(1) && names_the_check(&stderr) => Ok(()),
+        (false, false) if code == 1 && names_the_check(&stderr) => Ok(()),
         (false, false) => {
-            Err(format!("rejected, but without naming the failing check ({}): {stderr}", output.status).into())
+            Err(format!("rejected, but without naming the failing check (exit code {code}): {stderr}").into())
         }
     }
 }
@@ -115,14 +116,20 @@ fn names_the_check(stderr: &str) -> bool {
         || stderr.starts_with("provgate: public key ")
 }
 
-fn discover() -> Vec<Case> {
-    let mut cases: Vec<Case> = std::fs::read_dir(cases_dir())
+fn discover(cases_dir: &Path, production_root: &Path) -> Vec<Case> {
+    let mut cases: Vec<Case> = std::fs::read_dir(cases_dir)
         .expect("cases folder readable")
         .map(|entry| entry.expect("directory entry").path())
         .filter(|dir| dir.join("bundle.sigstore.json").is_file())
         .map(|dir| {
             let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-            Case { must_pass: !name.ends_with("_fail"), name, dir }
+            Case {
+                must_pass: !name.ends_with("_fail"),
+                name,
+                dir,
+                cases_dir: cases_dir.to_owned(),
+                production_root: production_root.to_owned(),
+            }
         })
         .collect();
     cases.sort_by(|a, b| a.name.cmp(&b.name));
@@ -133,16 +140,14 @@ fn main() {
     let args = Arguments::from_args();
     let mut trials = private_sigstore::trials();
     trials.extend(check_policy::trials());
-    if !cases_dir().is_dir() {
-        let message = format!("conformance corpus not found at {}", cases_dir().display());
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            eprintln!("{message}: CI must have it");
-            std::process::exit(101);
-        }
-        eprintln!("skipped: {message}");
+    // Without the corpora, the cases above still run.
+    let Some(cases_dir) = provgate_test_support::corpus(CASES) else {
         libtest_mimic::run(&args, trials).exit();
-    }
-    let cases = discover();
+    };
+    let Some(production_root) = provgate_test_support::corpus(PRODUCTION_ROOT) else {
+        libtest_mimic::run(&args, trials).exit();
+    };
+    let cases = discover(&cases_dir, &production_root);
     let count = cases.len();
     trials.push(Trial::test("all_cases_present", move || {
         if count == EXPECTED_CASES {
@@ -154,7 +159,8 @@ fn main() {
     // The built-in public-good root (no --trusted-root) is what the protocol's default means.
     if let Some(case) = cases.iter().find(|c| c.name == "happy-path-v0.3").cloned() {
         trials.push(Trial::test("built_in_public_good_root::happy-path-v0.3", move || {
-            expect(&case, case.command(Input::File, None))
+            let pg = provgate();
+            expect(&case, case.command(&pg, Input::File, None))
         }));
     }
     for case in cases {

@@ -9,8 +9,8 @@ use std::{os::unix::fs::MetadataExt as _, path::Path, time::Duration};
 use support::{Host, setup};
 
 fn assert_observes_unknown_exec_in_scope(host: &Host) {
-    let unknown = host.copy_of_true(host.dir.path(), "unknown-in-scope", false);
-    let outside = host.copy_of_true(host.dir.path(), "unknown-outside", false);
+    let unknown = host.copy_of_true(host.dir(), "unknown-in-scope", false);
+    let outside = host.copy_of_true(host.dir(), "unknown-outside", false);
     host.exec(&unknown, true);
     host.exec(Path::new("/bin/true"), true);
     host.exec(&outside, false);

@@ -10,10 +10,13 @@ use std::{
     time::{Duration, Instant},
 };
 
+use provgate_test_support::Provgate;
 use serde_json::Value;
 
 pub struct Host {
-    pub dir: tempfile::TempDir,
+    /// The binary with its own store, run directory and configuration (an empty file: the host's
+    /// /etc/provgate must not leak into tests).
+    pub pg: Provgate,
     pub cgroup: PathBuf,
     pub daemon: Option<Child>,
     pub mounts: Vec<PathBuf>,
@@ -31,10 +34,8 @@ impl Drop for Host {
     }
 }
 
-pub fn skip_or_fail(why: &str) -> Option<Host> {
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "host test cannot run in CI: {why}");
-    eprintln!("skipped: {why}");
-    None
+fn skip_or_fail(why: &str) -> Option<Host> {
+    provgate_test_support::missing(format!("host test cannot run: {why}"))
 }
 
 fn cgroup2_root() -> Option<PathBuf> {
@@ -59,37 +60,34 @@ pub fn setup(name: &str) -> Option<Host> {
     };
     let cgroup = root.join(format!("provgate-test-{name}-{}", std::process::id()));
     std::fs::create_dir(&cgroup).expect("create test cgroup");
-    let dir = tempfile::tempdir().unwrap();
-    // An empty configuration: the host's /etc/provgate must not leak into tests.
-    std::fs::write(dir.path().join("provgate.toml"), "").unwrap();
-    Some(Host { dir, cgroup, daemon: None, mounts: Vec::new() })
+    // The daemon logs at info level, which the tests read.
+    let pg = Provgate::new(env!("CARGO_BIN_EXE_provgate")).env("RUST_LOG", "info").env_remove("CI");
+    Some(Host { pg, cgroup, daemon: None, mounts: Vec::new() })
 }
 
 impl Host {
+    /// The fixture's own directory.
+    pub fn dir(&self) -> &Path {
+        self.pg.dir()
+    }
+
     pub fn db(&self) -> PathBuf {
-        self.dir.path().join("p.db")
+        self.pg.db()
     }
 
     pub fn provgate(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_provgate"));
-        cmd.env("PROVGATE_DB", self.db())
-            .env("PROVGATE_RUN_DIR", self.dir.path().join("run"))
-            .env("PROVGATE_CONFIG", self.dir.path().join("provgate.toml"))
-            .env_remove("CI")
-            .env("RUST_LOG", "info");
-        cmd
+        self.pg.command()
     }
 
     /// Runs a provgate command to completion; panics with its output if it fails.
+    #[track_caller]
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.provgate().args(args).output().unwrap();
-        assert!(out.status.success(), "provgate {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        self.pg.ok(args)
     }
 
     /// A tmpfs the test owns; the daemon may watch it.
     pub fn mount_tmpfs(&mut self, name: &str) -> PathBuf {
-        let target = self.dir.path().join(name);
+        let target = self.dir().join(name);
         std::fs::create_dir_all(&target).unwrap();
         let c_target = CString::new(target.as_os_str().as_bytes()).unwrap();
         let fstype = CString::new("tmpfs").unwrap();
@@ -108,14 +106,13 @@ impl Host {
     }
 
     pub fn spawn(&mut self, extra: &[&str]) {
-        let log =
-            std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("daemon.log")).unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir().join("daemon.log")).unwrap();
         let daemon = self
             .provgate()
             .args(["run", "--mode", "audit", "--cgroup"])
             .arg(&self.cgroup)
             .arg("--pin-dir")
-            .arg(self.dir.path().join("pins"))
+            .arg(self.dir().join("pins"))
             .arg("--no-watch-overlays")
             .args(if extra.contains(&"--metrics-address") { &[][..] } else { &["--metrics-address", ""][..] })
             .args(extra)
@@ -159,7 +156,7 @@ impl Host {
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir().join("daemon.log")).unwrap_or_default()
     }
 
     /// Execs `program` as a member of the test cgroup (or not), and waits for it.

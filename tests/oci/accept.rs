@@ -1,10 +1,11 @@
 //! Images that are trusted, and what they then allow.
 use libtest_mimic::{Failed, Trial};
 use provgate_oci_testkit::{Member, cosign, oci};
+use provgate_test_support::Run;
 use serde_json::json;
 
 use crate::{
-    fixture::{ELF, Fixture, SCRIPT, ensure, sha},
+    fixture::{ELF, Expect as _, Fixture, SCRIPT, ensure, sha},
     trial,
 };
 
@@ -330,7 +331,7 @@ fn policy_and_root_from_the_configuration() -> Result<(), Failed> {
     let add = |fixture: &Fixture| {
         let mut command = fixture.provgate();
         command.args(["image", "add", &reference, "--registry-config"]).arg(fixture.path("config.json"));
-        crate::fixture::run(command)
+        Run::of(&mut command)
     };
     // No policy anywhere: nothing signed is trusted, and the error says where to name one.
     add(&fixture).refused(
@@ -342,7 +343,7 @@ fn policy_and_root_from_the_configuration() -> Result<(), Failed> {
         fixture.path("policy.toml"),
         fixture.path("trusted_root.json")
     );
-    std::fs::write(fixture.path("provgate.toml"), config)?;
+    fixture.pg.write_config(&config);
     add(&fixture).succeeded()?;
     ensure(fixture.allowed(ELF), "the program is allowed")
 }
@@ -375,7 +376,7 @@ fn sources_verify_checks_images_again_offline() -> Result<(), Failed> {
             .arg(fixture.path("policy.toml"))
             .arg("--trusted-root")
             .arg(fixture.path("trusted_root.json"));
-        crate::fixture::run(command)
+        Run::of(&mut command)
     };
     let run = verify(&fixture);
     run.succeeded()?;
@@ -390,7 +391,7 @@ fn sources_verify_checks_images_again_offline() -> Result<(), Failed> {
     std::fs::write(fixture.path("policy.toml"), crate::fixture::POLICY.replace("\"https://spdx.dev/Document\", ", ""))?;
     let run = verify(&fixture);
     run.check(
-        run.status == Some(1) && run.stdout.contains("FAILED: an attestation no longer passes"),
+        run.code == 1 && run.stdout.contains("FAILED: an attestation no longer passes"),
         "the attestation fails",
     )?;
     // Another trusted root: no signature passes.
@@ -400,8 +401,5 @@ fn sources_verify_checks_images_again_offline() -> Result<(), Failed> {
         provgate_attestations_testkit::PrivateSigstore::new().trusted_root().to_string(),
     )?;
     let run = verify(&fixture);
-    run.check(
-        run.status == Some(1) && run.stdout.contains("FAILED: no signature passes any more"),
-        "the signature fails",
-    )
+    run.check(run.code == 1 && run.stdout.contains("FAILED: no signature passes any more"), "the signature fails")
 }

@@ -5,6 +5,7 @@ use std::{path::PathBuf, process::Command};
 use libtest_mimic::Failed;
 use provgate_attestations_testkit::{Identity, PrivateSigstore, Signer};
 use provgate_oci_testkit::{Blob, Image, Member, Pusher, Registry, cosign, oci};
+use provgate_test_support::{Provgate, Run};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
@@ -23,34 +24,30 @@ pub struct Fixture {
     pub registry: Registry,
     pub pusher: Pusher,
     pub sigstore: PrivateSigstore,
-    pub dir: tempfile::TempDir,
+    /// The binary with its own store, run directory and configuration, in its own directory
+    /// (where the policy, root and registry configuration are written too).
+    pub pg: Provgate,
 }
 
-pub struct Run {
-    pub status: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    pub fn check(&self, condition: bool, what: &str) -> Result<(), Failed> {
-        if condition {
-            Ok(())
-        } else {
-            Err(format!("{what}\nstatus {:?}\nstdout:\n{}\nstderr:\n{}", self.status, self.stdout, self.stderr).into())
-        }
-    }
-
-    pub fn succeeded(&self) -> Result<(), Failed> {
-        self.check(self.status == Some(0), "provgate must succeed")
-    }
-
+/// What a trial expects of a run, as a libtest-mimic failure naming the run's code and output.
+pub trait Expect {
+    fn check(&self, condition: bool, what: &str) -> Result<(), Failed>;
+    fn succeeded(&self) -> Result<(), Failed>;
     /// Exit status 1 and `message` in stderr.
-    pub fn refused(&self, message: &str) -> Result<(), Failed> {
-        self.check(
-            self.status == Some(1) && self.stderr.contains(message),
-            &format!("provgate must refuse with {message:?}"),
-        )
+    fn refused(&self, message: &str) -> Result<(), Failed>;
+}
+
+impl Expect for Run {
+    fn check(&self, condition: bool, what: &str) -> Result<(), Failed> {
+        if condition { Ok(()) } else { Err(format!("{what}\n{self}").into()) }
+    }
+
+    fn succeeded(&self) -> Result<(), Failed> {
+        self.check(self.code == 0, "provgate must succeed")
+    }
+
+    fn refused(&self, message: &str) -> Result<(), Failed> {
+        self.check(self.code == 1 && self.stderr.contains(message), &format!("provgate must refuse with {message:?}"))
     }
 }
 
@@ -71,19 +68,18 @@ impl Fixture {
 
     pub fn with_registry(registry: Registry) -> Result<Self, Failed> {
         let sigstore = PrivateSigstore::new();
-        let dir = tempfile::tempdir()?;
-        std::fs::write(dir.path().join("trusted_root.json"), sigstore.trusted_root().to_string())?;
-        std::fs::write(dir.path().join("policy.toml"), POLICY)?;
+        // Registry credentials only from what a test gives (never the user's docker login).
+        let pg = Provgate::new(env!("CARGO_BIN_EXE_provgate")).env_remove("DOCKER_CONFIG");
+        pg.write("trusted_root.json", sigstore.trusted_root().to_string());
+        pg.write("policy.toml", POLICY);
         // No credentials unless a test writes them.
-        std::fs::write(dir.path().join("config.json"), "{}")?;
-        // The daemon's configuration, with every default (never the host's /etc/provgate).
-        std::fs::write(dir.path().join("provgate.toml"), "")?;
+        pg.write("config.json", "{}");
         let pusher = registry.pusher();
-        Ok(Self { registry, pusher, sigstore, dir })
+        Ok(Self { registry, pusher, sigstore, pg })
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.pg.path(name)
     }
 
     /// `127.0.0.1:PORT/repository`.
@@ -115,7 +111,7 @@ impl Fixture {
 
     /// `provgate image ARGS` with this fixture's store, policy, root and registry config.
     pub fn image(&self, args: &[&str]) -> Run {
-        run(self.image_command(args))
+        Run::of(&mut self.image_command(args))
     }
 
     /// The command `image` runs, for a test to change its environment.
@@ -135,40 +131,24 @@ impl Fixture {
     }
 
     pub fn provgate(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_provgate"));
-        command
-            .env("RUST_LOG", "warn")
-            .env("PROVGATE_DB", self.path("provgate.db"))
-            .env("PROVGATE_RUN_DIR", self.path("run"))
-            .env("PROVGATE_CONFIG", self.path("provgate.toml"))
-            .env_remove("DOCKER_CONFIG");
-        command
+        self.pg.command()
     }
 
     /// Whether the store allows `content` (`provgate explain`).
     pub fn allowed(&self, content: &[u8]) -> bool {
-        let output = self
-            .provgate()
-            .arg("explain")
-            .arg(format!("sha256:{}", sha(content)))
-            .output()
-            .expect("run provgate explain");
-        output.status.code() == Some(0)
+        self.pg.run(&["explain", &format!("sha256:{}", sha(content))]).success()
     }
 
     /// The image sources of the store (`provgate image ls --json`).
     pub fn images(&self) -> Vec<Value> {
         let run = self.image(&["ls", "--json"]);
-        assert_eq!(run.status, Some(0), "image ls: {}", run.stderr);
+        assert_eq!(run.code, 0, "image ls: {}", run.stderr);
         serde_json::from_str(&run.stdout).expect("JSON")
     }
 
     /// Every (path, hex digest) record in the store, by path.
     pub fn records(&self) -> Result<Vec<(String, String)>, Failed> {
-        let db = rusqlite::Connection::open_with_flags(
-            self.path("provgate.db"),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )?;
+        let db = rusqlite::Connection::open_with_flags(self.pg.db(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         let mut statement = db.prepare("SELECT path, lower(hex(sha256)) FROM source_digests ORDER BY path")?;
         let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -176,19 +156,10 @@ impl Fixture {
 
     /// Nothing is in the store: no source of any kind.
     pub fn store_is_empty(&self) -> Result<(), Failed> {
-        let output = self.provgate().args(["sources", "--json"]).output()?;
-        let sources: Vec<Value> = serde_json::from_slice(&output.stdout)
-            .map_err(|e| format!("sources --json: {e}: {}", String::from_utf8_lossy(&output.stderr)))?;
+        let run = self.pg.run(&["sources", "--json"]);
+        let sources: Vec<Value> =
+            serde_json::from_str(&run.stdout).map_err(|e| format!("sources --json: {e}: {}", run.stderr))?;
         if sources.is_empty() { Ok(()) } else { Err(format!("the store must be empty, has {sources:?}").into()) }
-    }
-}
-
-pub fn run(mut command: Command) -> Run {
-    let output = command.output().expect("run provgate");
-    Run {
-        status: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 

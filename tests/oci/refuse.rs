@@ -7,7 +7,7 @@ use serde_json::json;
 use tar::EntryType;
 
 use crate::{
-    fixture::{ELF, Fixture, ensure},
+    fixture::{ELF, Expect as _, Fixture, ensure},
     trial,
 };
 
@@ -189,7 +189,7 @@ fn malformed_reference() -> Result<(), Failed> {
     run.refused("repository names are lowercase")?;
     let run = fixture.image(&["add", "app", "--platform", "linux"]);
     run.check(
-        run.status == Some(2) && run.stderr.contains("is not a platform: expected OS/ARCH[/VARIANT]"),
+        run.code == 2 && run.stderr.contains("is not a platform: expected OS/ARCH[/VARIANT]"),
         "a malformed platform is a usage error",
     )
 }

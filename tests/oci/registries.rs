@@ -8,9 +8,10 @@ use std::{
 use base64::Engine as _;
 use libtest_mimic::{Failed, Trial};
 use provgate_oci_testkit::{Member, Registry, token::TokenService};
+use provgate_test_support::Run;
 
 use crate::{
-    fixture::{ELF, Fixture, ensure},
+    fixture::{ELF, Expect as _, Fixture, ensure},
     trial,
 };
 
@@ -52,7 +53,7 @@ fn basic_auth_over_plain_http_to_loopback() -> Result<(), Failed> {
         .arg(fixture.path("policy.toml"))
         .arg("--trusted-root")
         .arg(fixture.path("trusted_root.json"));
-    crate::fixture::run(command).succeeded()
+    Run::of(&mut command).succeeded()
 }
 
 fn unauthorized_without_credentials() -> Result<(), Failed> {
@@ -128,7 +129,7 @@ fn credentials_from_a_credential_helper() -> Result<(), Failed> {
     let add = |path: &str| {
         let mut command = fixture.image_command(&["add", &reference]);
         command.env("PATH", path);
-        crate::fixture::run(command)
+        Run::of(&mut command)
     };
     // A helper that has nothing for this registry: anonymous, refused, and the hint names it.
     let path = credential_helper(&fixture, "echo 'credentials not found in native keychain'; exit 1")?;

@@ -274,7 +274,7 @@ if start_daemon --mode enforce --cgroup "$CG"; then
   "$PG" explain $T/hello > /tmp/explain_ok.out 2>&1; ok_rc=$?
   "$PG" explain /tmp/unknown > /tmp/explain_no.out 2>&1; no_rc=$?
   if [ $ok_rc -eq 0 ] && grep -q "ALLOWED" /tmp/explain_ok.out && grep -q "manual" /tmp/explain_ok.out \
-      && grep -q "kernel map: current" /tmp/explain_ok.out \
+      && grep -q "kernel: current: the kernel allows this file (hashed as sha256:" /tmp/explain_ok.out \
       && [ $no_rc -eq 1 ] && grep -q "NOT ALLOWED" /tmp/explain_no.out && grep -q "denied" /tmp/explain_no.out; then
     result explain_says_why PASS
   else result explain_says_why FAIL "rc=$ok_rc/$no_rc $(cat /tmp/explain_ok.out /tmp/explain_no.out)"; fi

@@ -122,7 +122,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             store: crate::store::DEFAULT_PATH.into(),
-            run_dir: crate::daemon::status::DEFAULT_RUN_DIR.into(),
+            run_dir: crate::api::DEFAULT_RUN_DIR.into(),
             pin_dir: crate::kernel::loader::DEFAULT_PIN_DIR.into(),
             mode: Mode::Audit,
             keep_on_exit: false,

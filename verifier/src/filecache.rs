@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use provgate_common::FileKey;
 
 use crate::{
-    hashing::Sha256Digest,
-    identity::FileStamp,
+    file_stamp::FileStamp,
+    hashing::Sha256,
     store::{CachedFile, Store},
 };
 
@@ -23,7 +23,7 @@ impl FileCache {
     }
 
     /// The digest of the file with exactly this stamp, if it was hashed before.
-    pub fn digest(&self, stamp: &FileStamp) -> Option<Sha256Digest> {
+    pub fn digest(&self, stamp: &FileStamp) -> Option<Sha256> {
         self.by_key.get(&stamp.key).filter(|f| f.stamp == *stamp).map(|f| f.digest)
     }
 
@@ -43,7 +43,7 @@ impl FileCache {
             .values()
             .filter(|f| {
                 std::fs::metadata(&f.path)
-                    .map(|m| m.ino() != f.stamp.key.ino || crate::identity::kernel_dev(m.dev()) != f.stamp.key.dev)
+                    .map(|m| m.ino() != f.stamp.key.ino || crate::file_stamp::kernel_dev(m.dev()) != f.stamp.key.dev)
                     .unwrap_or(true)
             })
             .map(|f| f.stamp.key)

@@ -6,43 +6,11 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use sha2::{Digest as _, Sha256};
+pub use provgate_sbom::Sha256;
+use sha2::Digest as _;
 use thiserror::Error;
 
-use crate::identity::FileStamp;
-
-/// A SHA-256 digest.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Sha256Digest(pub [u8; 32]);
-
-impl Sha256Digest {
-    pub fn to_hex(self) -> String {
-        hex::encode(self.0)
-    }
-
-    /// Parses `sha256:<hex>` or bare hex (either case).
-    pub fn parse(text: &str) -> Option<Self> {
-        let hex_part = text.strip_prefix("sha256:").unwrap_or(text);
-        if hex_part.len() != 64 {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(hex_part, &mut out).ok()?;
-        Some(Self(out))
-    }
-}
-
-impl std::fmt::Display for Sha256Digest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "sha256:{}", self.to_hex())
-    }
-}
-
-impl std::fmt::Debug for Sha256Digest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(self, f)
-    }
-}
+use crate::file_stamp::FileStamp;
 
 #[derive(Debug, Error)]
 pub enum HashError {
@@ -75,14 +43,14 @@ impl HashError {
 /// The digest of a file together with the stamp it had while being read.
 #[derive(Clone, Copy, Debug)]
 pub struct HashedFile {
-    pub digest: Sha256Digest,
+    pub digest: Sha256,
     pub stamp: FileStamp,
 }
 
 const BUFFER: usize = 256 * 1024;
 
-pub fn sha256_reader(mut reader: impl Read) -> io::Result<Sha256Digest> {
-    let mut hasher = Sha256::new();
+pub fn sha256_reader(mut reader: impl Read) -> io::Result<Sha256> {
+    let mut hasher = sha2::Sha256::new();
     let mut buf = vec![0u8; BUFFER];
     loop {
         match reader.read(&mut buf) {
@@ -92,7 +60,7 @@ pub fn sha256_reader(mut reader: impl Read) -> io::Result<Sha256Digest> {
             Err(e) => return Err(e),
         }
     }
-    Ok(Sha256Digest(hasher.finalize().into()))
+    Ok(Sha256(hasher.finalize().into()))
 }
 
 /// Hashes a regular file and returns the stamp it had before and after reading; a file that
@@ -168,11 +136,11 @@ mod tests {
     #[test]
     fn parses_digests() {
         let hex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        let d = Sha256Digest::parse(&format!("sha256:{hex}")).unwrap();
+        let d = Sha256::parse_lenient(&format!("sha256:{hex}")).unwrap();
         assert_eq!(d.to_hex(), hex);
-        assert_eq!(Sha256Digest::parse(&hex.to_uppercase()), Some(d));
-        assert_eq!(Sha256Digest::parse("sha256:abc"), None);
-        assert_eq!(Sha256Digest::parse(&"g".repeat(64)), None);
+        assert_eq!(Sha256::parse_lenient(&hex.to_uppercase()), Some(d));
+        assert_eq!(Sha256::parse_lenient("sha256:abc"), None);
+        assert_eq!(Sha256::parse_lenient(&"g".repeat(64)), None);
     }
 
     #[test]

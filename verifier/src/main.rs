@@ -1,14 +1,15 @@
 //! provgate: only code whose provenance is proven may run.
+mod api;
 mod cli;
 mod config;
 mod daemon;
+mod file_stamp;
 mod filecache;
 mod hashing;
-mod identity;
 mod kernel;
-mod provenance;
 mod scan;
 mod store;
+mod trust;
 
 use clap::Parser as _;
 

@@ -9,28 +9,21 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::{
+    file_stamp::FileStamp,
     filecache::FileCache,
     hashing::{HashError, HashedFile, hash_open_file, open_for_hashing},
-    identity::FileStamp,
     store::CachedFile,
 };
 
-/// What counts as a candidate for execution when scanning a directory.
-pub const CANDIDATE_HELP: &str = "regular files that are ELF objects (\\x7fELF), #! scripts, or have an execute bit";
+pub use provgate_sbom::CANDIDATE_HELP;
 
-/// Whether an open file is a candidate (see [`CANDIDATE_HELP`]).
+/// Whether an open file is a candidate ([`provgate_sbom::is_candidate`]).
 pub fn is_candidate_file(file: &std::fs::File, meta: &std::fs::Metadata) -> bool {
-    meta.is_file() && (has_exec_bit(meta) || has_code_magic(file))
-}
-
-fn has_exec_bit(meta: &std::fs::Metadata) -> bool {
-    meta.permissions().mode() & 0o111 != 0
-}
-
-fn has_code_magic(file: &std::fs::File) -> bool {
-    let mut magic = [0u8; 4];
-    let n = file.read_at(&mut magic, 0).unwrap_or(0);
-    magic[..n].starts_with(b"\x7fELF") || magic[..n].starts_with(b"#!")
+    let mut start = [0u8; provgate_sbom::MAGIC_BYTES];
+    meta.is_file() && {
+        let n = file.read_at(&mut start, 0).unwrap_or(0);
+        provgate_sbom::is_candidate(meta.permissions().mode(), &start[..n])
+    }
 }
 
 /// Regular files under `roots` (a root that is itself a file is taken as is). Symbolic links are

@@ -281,10 +281,10 @@ impl Repository {
                 ..
             }) => {
                 tracing::debug!(%subject, "no referrers API: reading the referrers tag schema");
-                match self.manifest(&subject.tag_prefix()).await {
+                match self.manifest(&crate::digest::tag_prefix(subject)).await {
                     Ok(FetchedManifest { manifest: Manifest::Index(index), .. }) => Ok(index.manifests),
                     Ok(_) => Err(RegistryError::Malformed {
-                        what: format!("referrers tag {}", subject.tag_prefix()),
+                        what: format!("referrers tag {}", crate::digest::tag_prefix(subject)),
                         problem: "holds an image manifest, not the index the referrers tag schema expects".into(),
                     }),
                     Err(e) if e.is_not_found() => Ok(Vec::new()),

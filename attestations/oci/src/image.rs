@@ -4,9 +4,7 @@
 //! about it, and hash the candidate files of its layers.
 use std::fmt;
 
-use provgate_attestations::{
-    AllowedDigest, BundleVerifier, SbomReader, SignedContent, TrustPolicy, VerifiedProvenance,
-};
+use provgate_attestations::{BundleVerifier, DigestRecord, SbomReader, SignedContent, TrustPolicy, VerifiedProvenance};
 use serde_json::{Value, json};
 
 pub use crate::limits::Limits;
@@ -129,7 +127,7 @@ pub struct TrustedImage {
     /// Candidate files of the layers (empty unless layer contents were asked for).
     pub files: Vec<ImageFile>,
     /// Files the trusted SBOM attestations list.
-    pub sbom_files: Vec<AllowedDigest>,
+    pub sbom_files: Vec<DigestRecord>,
     pub layers: usize,
     pub layer_stats: LayerStats,
     pub layer_seconds: f64,
@@ -156,17 +154,30 @@ impl TrustedImage {
     }
 
     /// Every digest the image vouches for, once per (digest, path).
-    pub fn allowlist(&self) -> Vec<AllowedDigest> {
+    pub fn allowlist(&self) -> Vec<DigestRecord> {
         let mut seen = std::collections::HashSet::new();
         self.files
             .iter()
-            .map(|f| AllowedDigest { sha256: f.sha256, path: Some(f.path.clone()), package: None })
+            .map(|f| DigestRecord { sha256: f.sha256, path: Some(f.path.clone()), package: None })
             .chain(self.sbom_files.iter().cloned())
             .filter(|d| seen.insert((d.sha256, d.path.clone())))
             .collect()
     }
 
-    /// The record the store keeps in the source's `detail`.
+    /// Which image this is, as its source's `detail` records it.
+    pub fn identity(&self) -> ImageIdentity {
+        ImageIdentity {
+            reference: self.reference.to_string(),
+            name: self.reference.name(),
+            tag: self.reference.tag().map(str::to_owned),
+            digest: self.digest,
+            index_digest: self.index.as_ref().map(|(d, _)| *d),
+            platform: self.index.as_ref().map(|(_, p)| p.to_string()),
+        }
+    }
+
+    /// The record the store keeps in the source's `detail`: the [`ImageIdentity`] and what the
+    /// image was trusted on.
     pub fn detail(&self) -> Value {
         let accepted = |a: &Accepted| {
             let mut detail = a.provenance.detail();
@@ -176,13 +187,7 @@ impl TrustedImage {
         };
         let signature = self.signature();
         let entry = signature.provenance.bundle.log_entries.first();
-        json!({
-            "reference": self.reference.to_string(),
-            "name": self.reference.name(),
-            "tag": self.reference.tag(),
-            "digest": self.digest.to_string(),
-            "index_digest": self.index.as_ref().map(|(d, _)| d.to_string()),
-            "platform": self.index.as_ref().map(|(_, p)| p.to_string()),
+        let mut detail = json!({
             "signer": signature.provenance.bundle.signer.identity(),
             "issuer": signature.provenance.bundle.signer.issuer(),
             "log_index": entry.map(|e| e.log_index),
@@ -194,8 +199,26 @@ impl TrustedImage {
             "layer_contents": self.layer_stats,
             "files": self.files.len(),
             "sbom_files": self.sbom_files.len(),
-        })
+        });
+        if let (Some(detail), Ok(Value::Object(identity))) =
+            (detail.as_object_mut(), serde_json::to_value(self.identity()))
+        {
+            detail.extend(identity);
+        }
+        detail
     }
+}
+
+/// Which image a source trusts: written into the source's detail by [`TrustedImage::detail`] and
+/// read back from it (unknown keys ignored) to list and remove images.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImageIdentity {
+    pub reference: String,
+    pub name: String,
+    pub tag: Option<String>,
+    pub digest: Digest,
+    pub index_digest: Option<Digest>,
+    pub platform: Option<String>,
 }
 
 /// An image pinned to its digest, with the connection that pinned it.
@@ -326,11 +349,11 @@ impl<R: SbomReader> ImageVerifier<'_, R> {
     }
 
     /// The files an accepted SBOM attestation lists. Its subjects (the image) are not files.
-    fn sbom_files(&self, attestation: &Accepted) -> Result<Vec<AllowedDigest>, Problem> {
+    fn sbom_files(&self, attestation: &Accepted) -> Result<Vec<DigestRecord>, Problem> {
         let SignedContent::Statement(statement) = &attestation.provenance.bundle.content else {
             return Ok(Vec::new());
         };
-        let subjects: Vec<[u8; 32]> = statement.subject_sha256s().collect();
+        let subjects: Vec<Digest> = statement.subject_sha256s().collect();
         let mut files = attestation.provenance.allowlist(self.sbom).map_err(|e| match e {
             provgate_attestations::AllowlistError::Sbom { format, source } => {
                 Problem::Sbom { location: attestation.location.clone(), format, detail: source.to_string() }
@@ -388,8 +411,10 @@ fn untrusted(image: &TrustedImage, subjects: &[Digest], policy: &TrustPolicy) ->
         .map(|n| format!("{}: {}", n.location, n.reason))
         .collect();
     if reasons.is_empty() {
-        let looked: Vec<String> =
-            subjects.iter().map(|s| format!("cosign tag {}.sig and OCI referrers of {s}", s.tag_prefix())).collect();
+        let looked: Vec<String> = subjects
+            .iter()
+            .map(|s| format!("cosign tag {}.sig and OCI referrers of {s}", crate::digest::tag_prefix(*s)))
+            .collect();
         return format!("not signed: no signature found (looked for {})", looked.join("; "));
     }
     format!("no signature by a signer {} trusts to sign images: {}", policy.origin(), reasons.join(" | "))

@@ -27,8 +27,8 @@ pub mod signed;
 
 pub use digest::Digest;
 pub use image::{
-    Accepted, ImageError, ImageEvidence, ImageOptions, ImageVerifier, NotUsed, Problem, ResolvedImage, Step,
-    TrustedImage,
+    Accepted, ImageError, ImageEvidence, ImageIdentity, ImageOptions, ImageVerifier, NotUsed, Problem, ResolvedImage,
+    Step, TrustedImage,
 };
 pub use limits::Limits;
 pub use reference::{ImageReference, Platform, ReferenceError};

@@ -95,7 +95,7 @@ pub enum FindError {
 pub async fn find(repository: &Repository, subject: Digest) -> Result<Vec<Found>, FindError> {
     let mut found = Vec::new();
     for suffix in ["sig", "att"] {
-        let tag = format!("{}.{suffix}", subject.tag_prefix());
+        let tag = format!("{}.{suffix}", crate::digest::tag_prefix(subject));
         let manifest = match repository.manifest(&tag).await {
             Err(e) if e.is_not_found() => continue,
             fetched => content(fetched)?.and_then(|fetched| match fetched.manifest {
@@ -248,10 +248,10 @@ async fn referrer(
 }
 
 fn check_subject(location: &Location, subject: Digest, statement: &Statement) -> Result<(), Binding> {
-    if statement.subject_sha256s().any(|digest| digest == subject.0) {
+    if statement.subject_sha256s().any(|digest| digest == subject) {
         return Ok(());
     }
-    let about: Vec<String> = statement.subject_sha256s().map(|d| Digest(d).to_string()).collect();
+    let about: Vec<String> = statement.subject_sha256s().map(|d| d.to_string()).collect();
     let about = if about.is_empty() { "no sha256 subject".to_owned() } else { about.join(", ") };
     Err(Binding { location: location.clone(), subject, about })
 }
@@ -276,49 +276,19 @@ pub fn verify_signature(
 ) -> Result<VerifiedProvenance, Rejection> {
     let artifact = match artifact {
         Artifact::Payload(payload) => ArtifactRef::Bytes(payload),
-        Artifact::Manifest => ArtifactRef::Sha256(subject.0),
+        Artifact::Manifest => ArtifactRef::Sha256(subject),
     };
     if !statement {
         return verify_and_authorize(verifier, policy, bundle, Some(artifact));
     }
     // A statement of cosign's signing predicate: verified like any statement, then authorized
     // as the image signature it is (the policy cannot name cosign's predicate type).
-    let verified = if bundle.signing_certificate().is_some() {
-        verifier.verify(bundle, Some(artifact), None)?
-    } else {
-        verify_with_policy_keys(verifier, policy, bundle, artifact)?
-    };
+    let verified = provgate_attestations::verify_signature(verifier, policy, bundle, Some(artifact))?;
     debug_assert!(
         matches!(&verified.content, SignedContent::Statement(s) if s.predicate_type == COSIGN_SIGN_PREDICATE)
     );
     let rule = policy.authorize(&verified.signer, Vouching::ArtifactSignature)?;
     Ok(VerifiedProvenance { authorized_by: rule.name.clone(), bundle: verified })
-}
-
-fn verify_with_policy_keys(
-    verifier: &BundleVerifier,
-    policy: &TrustPolicy,
-    bundle: &Bundle,
-    artifact: ArtifactRef<'_>,
-) -> Result<provgate_attestations::VerifiedBundle, Rejection> {
-    let mut first_other = None;
-    let mut tried = 0;
-    for key in policy.keys() {
-        tried += 1;
-        match verifier.verify(bundle, Some(artifact), Some(key)) {
-            Ok(verified) => return Ok(verified),
-            Err(rejection) if rejection.check != Check::Signature => {
-                first_other.get_or_insert(rejection);
-            }
-            Err(_) => {}
-        }
-    }
-    Err(first_other.unwrap_or_else(|| {
-        Rejection::new(
-            Check::Identity,
-            format!("signed with a managed key that none of the {tried} public keys of {} verifies", policy.origin()),
-        )
-    }))
 }
 
 /// Verifies an attestation about the image `subject` and authorizes its signer for its
@@ -329,7 +299,7 @@ pub fn verify_attestation(
     bundle: &Bundle,
     subject: Digest,
 ) -> Result<VerifiedProvenance, Rejection> {
-    verify_and_authorize(verifier, policy, bundle, Some(ArtifactRef::Sha256(subject.0)))
+    verify_and_authorize(verifier, policy, bundle, Some(ArtifactRef::Sha256(subject)))
 }
 
 /// What verifying a signature or attestation took, kept with the image's source so that

@@ -8,15 +8,14 @@ use std::{
     net::TcpListener,
 };
 
-use provgate_attestations::{BundleVerifier, SbomFile, SbomFormat, SbomReader, TrustPolicy, TrustRoot};
+use provgate_attestations::{BundleVerifier, DigestRecord, SbomFamily, SbomReader, TrustPolicy, TrustRoot};
 use provgate_attestations_testkit::{Identity, PrivateSigstore, Signer};
 use provgate_oci::{
-    ImageError, ImageOptions, ImageReference, ImageVerifier, Problem, RegistryConfig, Step, TrustedImage,
+    Digest, ImageError, ImageOptions, ImageReference, ImageVerifier, Problem, RegistryConfig, Step, TrustedImage,
     signed::Location,
 };
 use provgate_oci_testkit::{Image, Member, Pusher, Registry, cosign, oci};
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 
 const ELF: &[u8] = b"\x7fELF in the layer";
 const SPDX: &str = "https://spdx.dev/Document";
@@ -24,18 +23,14 @@ const SPDX: &str = "https://spdx.dev/Document";
 fn registry() -> Option<Registry> {
     match provgate_oci_testkit::registry::tools() {
         Ok(()) => Some(Registry::start().expect("start docker-registry")),
-        Err(missing) if provgate_oci_testkit::must_run() => panic!("{missing}: CI must have it"),
-        Err(missing) => {
-            eprintln!("skipped: {missing}");
-            None
-        }
+        Err(missing) => provgate_test_support::missing(missing),
     }
 }
 
 /// Records the SBOMs it is given and lists one file per SBOM.
 #[derive(Default)]
 struct RecordingReader {
-    seen: RefCell<Vec<(SbomFormat, String)>>,
+    seen: RefCell<Vec<(SbomFamily, String)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,13 +39,13 @@ struct Unreadable;
 
 impl SbomReader for RecordingReader {
     type Error = Unreadable;
-    fn files(&self, format: SbomFormat, document: &str) -> Result<Vec<SbomFile>, Unreadable> {
+    fn files(&self, format: SbomFamily, document: &str) -> Result<Vec<DigestRecord>, Unreadable> {
         if document.contains("unreadable") {
             return Err(Unreadable);
         }
         self.seen.borrow_mut().push((format, document.to_owned()));
-        Ok(vec![SbomFile {
-            sha256: Sha256::digest(b"a file the SBOM lists").into(),
+        Ok(vec![DigestRecord {
+            sha256: Digest::of(b"a file the SBOM lists"),
             path: Some("/opt/listed".into()),
             package: Some("pkg".into()),
         }])
@@ -141,15 +136,15 @@ fn sbom_attestations_go_through_the_sbom_seam() {
     let image = world.verify(&reference, &reader, &ImageOptions::default()).unwrap();
     assert_eq!(
         *reader.seen.borrow(),
-        vec![(SbomFormat::Spdx, spdx.to_string())],
+        vec![(SbomFamily::Spdx, spdx.to_string())],
         "the predicate reaches the reader as signed"
     );
     assert_eq!(image.attestations.len(), 1);
-    let listed: [u8; 32] = Sha256::digest(b"a file the SBOM lists").into();
+    let listed = Digest::of(b"a file the SBOM lists");
     assert_eq!(image.sbom_files.len(), 1, "the image digest (the statement's subject) is not a file");
     assert_eq!((image.sbom_files[0].sha256, image.sbom_files[0].path.as_deref()), (listed, Some("/opt/listed")));
-    let allowlist: Vec<[u8; 32]> = image.allowlist().iter().map(|d| d.sha256).collect();
-    assert_eq!(allowlist, vec![Sha256::digest(ELF).into(), listed]);
+    let allowlist: Vec<Digest> = image.allowlist().iter().map(|d| d.sha256).collect();
+    assert_eq!(allowlist, vec![Digest::of(ELF), listed]);
     // Only the SBOM, when layer contents are not asked for.
     let image =
         world.verify(&reference, &reader, &ImageOptions { layer_contents: false, ..ImageOptions::default() }).unwrap();

@@ -98,6 +98,19 @@ pub struct FileState {
 }
 
 impl FileState {
+    /// Whether `digest` is for the file's current content: no write since it was computed
+    /// (`write_gen` as the caller read it: the kernel's writers bump it atomically), the same
+    /// change cookie, and not torn by two hashers storing at once. The one rule for the
+    /// enforcing programs (`decide.rs`) and for user space (`explain`, through the daemon).
+    #[inline(always)]
+    pub fn is_current(&self, write_gen: u64, ctime_sec: i64, ctime_nsec: u32, size: i64) -> bool {
+        self.hashed_gen == write_gen
+            && self.ctime_sec == ctime_sec
+            && self.ctime_nsec == ctime_nsec
+            && self.size == size
+            && self.check == self.seal()
+    }
+
     /// Mixes every field that a hasher writes; no all-zero state seals to zero.
     #[inline(always)]
     pub fn seal(&self) -> u64 {
@@ -461,4 +474,31 @@ mod pod {
     unsafe impl aya::Pod for super::Event {}
     unsafe impl aya::Pod for super::FileState {}
     unsafe impl aya::Pod for super::ProtectedKey {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FileState;
+
+    #[test]
+    fn a_torn_or_empty_state_never_checks_out() {
+        let empty = FileState::default();
+        assert_ne!(empty.check, empty.seal(), "a fresh, all-zero state must not look hashed");
+        let mut state = FileState { digest: [7; 32], hashed_gen: 3, write_gen: 3, ctime_sec: 10, size: 99, ..empty };
+        state.check = state.seal();
+        // Every field a hasher writes takes part: another hasher's value in any one of them
+        // breaks the seal.
+        let variants = [
+            FileState { digest: [8; 32], ..state },
+            FileState { hashed_gen: 4, ..state },
+            FileState { ctime_sec: 11, ..state },
+            FileState { ctime_nsec: 1, ..state },
+            FileState { size: 100, ..state },
+        ];
+        for torn in variants {
+            assert_ne!(torn.check, torn.seal(), "{torn:?}");
+        }
+        // Fields only the kernel's writers touch do not.
+        assert_eq!(FileState { write_gen: 9, exec_mapped: 1, ..state }.seal(), state.check);
+    }
 }

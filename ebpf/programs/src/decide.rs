@@ -172,15 +172,10 @@ pub fn check_code(
     0
 }
 
-/// The cached digest is for the file's current content: no write since it was computed, same
-/// change cookie, and not torn by two hashers storing at once.
+/// The cached digest is for the file's current content ([`FileState::is_current`]).
 #[inline(always)]
 fn current(state: &FileState, id: &crate::inode::Identity) -> bool {
-    state.hashed_gen == volatile_gen(state)
-        && state.ctime_sec == id.ctime_sec
-        && state.ctime_nsec == id.ctime_nsec
-        && state.size == id.size
-        && state.check == state.seal()
+    state.is_current(volatile_gen(state), id.ctime_sec, id.ctime_nsec, id.size)
 }
 
 #[inline(always)]

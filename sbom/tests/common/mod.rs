@@ -1,6 +1,6 @@
 //! Helpers shared by the reader tests.
 #![allow(dead_code)]
-use std::{io::Cursor, path::PathBuf};
+use std::io::Cursor;
 
 use provgate_sbom::{Limits, Record, SbomError, Summary};
 
@@ -26,17 +26,4 @@ pub fn sha1(seed: u8) -> String {
 /// (sha256 hex, path, package label) per record, in document order.
 pub fn triples(records: &[Record]) -> Vec<(String, Option<String>, Option<String>)> {
     records.iter().map(|r| (r.sha256.to_hex(), r.path.clone(), r.package.as_ref().and_then(|p| p.label()))).collect()
-}
-
-/// The shared corpora next to the workspace, or `None` (after saying so) when absent outside CI.
-pub fn corpora() -> Option<PathBuf> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpora"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-        panic!("CI must have the shared corpora at {}", dir.display());
-    }
-    eprintln!("skipped: no shared corpora at {}", dir.display());
-    None
 }

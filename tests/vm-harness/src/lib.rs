@@ -19,11 +19,6 @@ fn vm_cache() -> PathBuf {
     std::env::var_os("PROVGATE_VM_CACHE").map_or_else(|| PathBuf::from("/var/cache/provgate-vm"), PathBuf::from)
 }
 
-/// Whether a missing prerequisite must fail the run (CI) or may skip it (a developer's machine).
-pub fn must_run() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
 pub fn kernel_image(suite: &str) -> Result<PathBuf, String> {
     let path = vm_cache().join("kernels").join(suite).join("vmlinuz");
     if path.exists() {
@@ -338,4 +333,146 @@ pub fn boot(
         results,
         elapsed: start.elapsed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Names a script gives as `$T/NAME` (the programs' folder in the VM), with one-line `for`
+    /// loops over `$T/$VAR` expanded.
+    fn referenced(script: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for line in expand_loops(script) {
+            let mut rest = line.as_str();
+            while let Some(at) = rest.find("$T/") {
+                rest = &rest[at + 3..];
+                let name: String =
+                    rest.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')).collect();
+                if !name.is_empty() {
+                    out.insert(name);
+                }
+            }
+        }
+        out
+    }
+
+    /// The lines of a script, a one-line `for VAR in WORDS; do BODY; done` becoming BODY once per
+    /// word with `$VAR` replaced.
+    fn expand_loops(script: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for line in script.lines() {
+            let trimmed = line.trim();
+            let parsed = trimmed.strip_prefix("for ").and_then(|rest| {
+                let (head, body) = rest.split_once("; do ")?;
+                let (var, words) = head.split_once(" in ")?;
+                Some((var, words, body.strip_suffix("done")?))
+            });
+            match parsed {
+                Some((var, words, body)) => {
+                    out.extend(words.split_whitespace().map(|w| body.replace(&format!("${var}"), w)))
+                }
+                None => out.push(line.to_owned()),
+            }
+        }
+        out
+    }
+
+    /// Names under `$T/` that a script writes itself: redirected to, the destination of `cp`, `ln`
+    /// or `mv`, the second argument of `unknown_copy` and `padded`, and what `write_exec` writes.
+    fn made(script: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let name = |word: &str| -> Option<String> {
+            let path = word.trim_start_matches('>').strip_prefix("$T/")?;
+            let name: String =
+                path.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')).collect();
+            (!name.is_empty()).then_some(name)
+        };
+        for line in expand_loops(script) {
+            for command in line.split([';', '|', '&', '(', ')']) {
+                let words: Vec<&str> = command.split_whitespace().collect();
+                let words = &words[words.iter().take_while(|w| matches!(**w, "if" | "then" | "else" | "do")).count()..];
+                let written = match words {
+                    ["cp" | "ln" | "mv", .., last] => name(last),
+                    ["unknown_copy" | "padded", _, dest, ..] => name(dest),
+                    _ => None,
+                };
+                out.extend(written);
+                for (i, word) in words.iter().enumerate() {
+                    if word.starts_with('>') {
+                        out.extend(name(word).or_else(|| words.get(i + 1).and_then(|w| name(w))));
+                    }
+                    if *word == "$T/write_exec" {
+                        out.extend(words.get(i + 2).and_then(|w| name(w)));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// PROGRAMS is kept by hand: every C program of tests/vm/progs is built, everything built is
+    /// used by a script, and every program a script runs from the test folder is built or written
+    /// by the scripts. (A missing program would make an attack look blocked.)
+    #[test]
+    fn programs_match_the_sources_and_the_scripts() {
+        let root = workspace_root();
+        let progs = root.join("tests/vm/progs");
+        let sources: BTreeSet<String> = std::fs::read_dir(&progs)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".c"))
+            .collect();
+        let built: BTreeSet<String> = PROGRAMS.iter().map(|(source, _, _)| (*source).to_owned()).collect();
+        let outputs: BTreeSet<String> = PROGRAMS.iter().map(|(_, name, _)| (*name).to_owned()).collect();
+        let mut scripts = String::new();
+        for entry in std::fs::read_dir(root.join("tests/vm")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "sh") {
+                scripts.push_str(&std::fs::read_to_string(&path).unwrap());
+                scripts.push('\n');
+            }
+        }
+        let (used, written) = (referenced(&scripts), made(&scripts));
+        let mut problems = Vec::new();
+        for source in sources.difference(&built) {
+            let name = source.trim_end_matches(".c");
+            problems.push(format!(
+                "tests/vm/progs/{source} is built by no entry of PROGRAMS in tests/vm-harness/src/lib.rs: add \
+                 (\"{source}\", \"{name}\", &[]) there, or remove the file"
+            ));
+        }
+        for source in built.difference(&sources) {
+            problems.push(format!("PROGRAMS in tests/vm-harness/src/lib.rs builds {source}, not in tests/vm/progs"));
+        }
+        for name in outputs.difference(&used) {
+            problems.push(format!(
+                "PROGRAMS in tests/vm-harness/src/lib.rs builds {name}, which no script of tests/vm runs ($T/{name}): \
+                 remove it or use it"
+            ));
+        }
+        for name in used.difference(&outputs).filter(|n| !written.contains(*n)) {
+            problems.push(format!(
+                "a script of tests/vm uses $T/{name}, which PROGRAMS in tests/vm-harness/src/lib.rs does not build and \
+                 no script writes: add its source to tests/vm/progs and PROGRAMS"
+            ));
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        assert!(outputs.len() >= 20 && used.len() >= 20, "nothing was read: {outputs:?} {used:?}");
+    }
+
+    #[test]
+    fn the_script_readers_see_loops_writes_and_runs() {
+        let script = "for f in a b; do cp $T/hello $T/$f; done\nprintf x > $T/s.sh && chmod 755 $T/s.sh\n\
+                      out=$(inscope $T/write_exec $T/hello $T/fresh 2>&1)\nunknown_copy $T/hello $T/u ln\n\
+                      inscope $T/try_exec $T/pwned";
+        let expected = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<BTreeSet<_>>();
+        assert_eq!(made(script), expected(&["a", "b", "fresh", "s.sh", "u"]));
+        assert_eq!(
+            referenced(script),
+            expected(&["a", "b", "fresh", "hello", "pwned", "s.sh", "try_exec", "u", "write_exec"])
+        );
+    }
 }

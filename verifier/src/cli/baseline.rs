@@ -3,12 +3,14 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
+use provgate_sbom::DigestRecord;
 
-use super::{Paths, allow::current_user, notify_daemon};
+use super::{Paths, Reason, notify_daemon, refused};
 use crate::{
     filecache::FileCache,
     scan::{self, CANDIDATE_HELP},
-    store::{NewSource, SourceRecord, Store},
+    store::Store,
+    trust::{self, Circumstances, Evidence},
 };
 
 #[derive(Debug, clap::Args)]
@@ -17,8 +19,8 @@ pub struct Args {
     /// Files or directories to trust as they are now.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    #[arg(long)]
-    reason: Option<String>,
+    #[command(flatten)]
+    reason: Reason,
 }
 
 pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
@@ -43,29 +45,22 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
     if errors.len() > 10 {
         eprintln!("provgate: skipped {} more", errors.len() - 10);
     }
-    let records: Vec<SourceRecord> = hashed
+    let records: Vec<DigestRecord> = hashed
         .iter()
-        .map(|h| SourceRecord { digest: h.file.digest, path: Some(h.path.display().to_string()), package: None })
+        .map(|h| DigestRecord { sha256: h.file.digest, path: Some(h.path.display().to_string()), package: None })
         .collect();
-    if records.is_empty() {
-        bail!("no candidate files under {}; nothing was added", list(&args.paths));
-    }
-    let source = NewSource {
-        kind: "baseline",
-        name: format!("baseline of {}", list(&args.paths)),
-        signer: None,
-        issuer: None,
-        detail: Some(serde_json::json!({ "paths": args.paths, "files": records.len(), "skipped": errors.len() })),
-        created_by: current_user(),
-        reason: args.reason,
-        evidence: None,
+    let files_trusted = records.len();
+    let distinct: std::collections::HashSet<_> = records.iter().map(|r| r.sha256).collect();
+    let evidence = Evidence::Baseline { paths: args.paths, records, skipped: errors.len() };
+    let circumstances = Circumstances { trust: None, forbid_unsigned: false, reason: args.reason.text };
+    let committed = match trust::accept(&mut store, evidence, circumstances)? {
+        Ok(committed) => committed,
+        Err(refusal) => return Ok(refused(&refusal)),
     };
-    let id = store.add_source(&source, &records)?;
-    let distinct: std::collections::HashSet<_> = records.iter().map(|r| r.digest).collect();
     println!(
-        "baseline source #{id}: {} files ({} distinct digests) trusted; {} hashed ({} MB) and {} from the cache; \
-         {} files scanned in {:.2}s ({} not candidates); {} skipped",
-        records.len(),
+        "baseline source #{}: {files_trusted} files ({} distinct digests) trusted; {} hashed ({} MB) and {} from the \
+         cache; {} files scanned in {:.2}s ({} not candidates); {} skipped",
+        committed.id,
         distinct.len(),
         stats.hashed,
         stats.bytes_hashed / 1_000_000,
@@ -77,8 +72,4 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
     );
     notify_daemon(paths);
     Ok(0)
-}
-
-fn list(paths: &[PathBuf]) -> String {
-    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ")
 }

@@ -3,10 +3,11 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::{Paths, client, table};
+use super::{Paths, table};
 use crate::{
-    hashing::{Sha256Digest, hash_file},
-    identity::FileStamp,
+    api::{KernelFileState, client},
+    file_stamp::FileStamp,
+    hashing::{Sha256, hash_file},
     store::{DenialFilter, Store},
 };
 
@@ -21,7 +22,7 @@ pub struct Args {
 pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
     let store = Store::open(&paths.db)?;
     let path = PathBuf::from(&args.target);
-    let (digest, file) = match (path.exists(), Sha256Digest::parse(&args.target)) {
+    let (digest, file) = match (path.exists(), Sha256::parse_lenient(&args.target)) {
         (false, Some(digest)) => (digest, None),
         _ => {
             let meta = std::fs::metadata(&path).map_err(|e| crate::hashing::HashError::from_io(&path, e))?;
@@ -38,23 +39,20 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
     let allowed = !vouchers.is_empty();
     let seen_at = store.cached_files_with_digest(&digest)?;
     let events = store.denial_groups(&DenialFilter { sha256: Some(digest), ..Default::default() })?;
-    // For a file: does the running daemon's kernel map hold a verdict for this exact content?
-    let kernel_map = file.as_ref().map(|(_, stamp)| {
-        let request = json!({ "op": "verdict", "dev": stamp.key.dev, "ino": stamp.key.ino });
-        match client::call(&paths.run_dir, &request) {
-            Ok(answer) => match answer["verdict"].as_object() {
-                Some(v)
-                    if v["ctime_sec"] == stamp.ctime_sec
-                        && v["ctime_nsec"] == stamp.ctime_nsec
-                        && v["size"] == stamp.size =>
-                {
-                    "current: the kernel allows this file".to_owned()
-                }
-                Some(_) => "stale: the kernel holds a verdict for an earlier version of this file".to_owned(),
-                None => "absent: the kernel denies (or reports) this file".to_owned(),
-            },
-            Err(e) => format!("unknown ({e})"),
+    // For a file: what does the running daemon's kernel hold for this exact content?
+    let kernel = file.as_ref().map(|(path, _)| match kernel_state(paths, path) {
+        Ok(KernelFileState::Current { allowed: true, sha256 }) => {
+            format!("current: the kernel allows this file{}", hashed_as(sha256.as_deref()))
         }
+        Ok(KernelFileState::Current { allowed: false, sha256 }) => {
+            format!("current: the kernel denies (or reports) this file{}", hashed_as(sha256.as_deref()))
+        }
+        Ok(KernelFileState::Stale { sha256 }) => format!(
+            "stale: the kernel hashed an earlier version of this file{}; its next use hashes it again",
+            hashed_as(sha256.as_deref())
+        ),
+        Ok(KernelFileState::NotHashed) => "not hashed yet: the kernel hashes it at its first use".to_owned(),
+        Err(e) => format!("unknown ({e})"),
     });
     if args.json {
         println!(
@@ -65,7 +63,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
                 "allowed": allowed,
                 "sources": vouchers,
                 "seen_at": seen_at.iter().map(|c| &c.path).collect::<Vec<_>>(),
-                "kernel_map": kernel_map,
+                "kernel": kernel,
                 "events": events,
             }))?
         );
@@ -97,8 +95,8 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
             s.reason.as_ref().map(|r| format!(", reason: {r}")).unwrap_or_default()
         );
     }
-    if let Some(state) = &kernel_map {
-        println!("  kernel map: {state}");
+    if let Some(state) = &kernel {
+        println!("  kernel: {state}");
     }
     if !seen_at.is_empty() {
         let paths: Vec<&str> = seen_at.iter().map(|c| c.path.as_str()).take(5).collect();
@@ -118,4 +116,14 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
         println!("  to trust it: provgate approve {digest} --reason '...'");
     }
     Ok(if allowed { 0 } else { 1 })
+}
+
+fn kernel_state(paths: &Paths, path: &std::path::Path) -> Result<KernelFileState, String> {
+    // The daemon resolves the path in its own working directory.
+    let path = path.canonicalize().map_err(|e| e.to_string())?;
+    client::kernel_state(&paths.run_dir, &path).map_err(|e| e.to_string())
+}
+
+fn hashed_as(sha256: Option<&str>) -> String {
+    sha256.map(|d| format!(" (hashed as sha256:{d})")).unwrap_or_default()
 }

@@ -4,21 +4,14 @@
 //! kind `image` tied to the image's digest.
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-use provgate_attestations::{SbomFile, SbomFormat, SbomReader};
-use provgate_oci::{
-    Digest, ImageOptions, ImageReference, ImageVerifier, Limits, Platform, RegistryConfig, TrustedImage,
-};
+use provgate_oci::{Digest, ImageOptions, ImageReference, Limits, Platform, RegistryConfig, TrustedImage};
 
-use super::{Paths, allow::current_user, notify_daemon, table};
+use super::{Paths, Reason, notify_daemon, refused, table};
 use crate::{
     config::Config,
-    hashing::Sha256Digest,
-    provenance::{SbomCrateReader, Trust},
-    store::{NewSource, SourceRecord, Store},
+    store::Store,
+    trust::{self, Circumstances, Evidence, ImageOutcome, ImageRequest, Trust, current_user},
 };
-
-const KIND: &str = "image";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -73,9 +66,8 @@ struct AddArgs {
     /// How many times its compressed size a layer may decompress to (beyond its first 64 MiB).
     #[arg(long, value_name = "RATIO")]
     max_ratio: Option<u64>,
-    /// Why this image is trusted (kept in the audit log).
-    #[arg(long)]
-    reason: Option<String>,
+    #[command(flatten)]
+    reason: Reason,
 }
 
 #[derive(Debug, clap::Args)]
@@ -100,37 +92,6 @@ pub fn run(paths: &Paths, config: &Config, args: Args) -> anyhow::Result<i32> {
     }
 }
 
-/// The SBOM seam, filled by [`SbomCrateReader`] (the readers of `provgate register`), with one
-/// check more for attestations of images: the document must be of the format its predicate
-/// type names, since the signer was authorized for that type.
-struct SbomOfItsType;
-
-#[derive(Debug, thiserror::Error)]
-enum SbomOfItsTypeError {
-    #[error(transparent)]
-    Read(#[from] provgate_sbom::SbomError),
-    #[error("the statement's predicate type says {claimed}, but the document is {found}")]
-    Format { claimed: &'static str, found: provgate_sbom::Format },
-}
-
-impl SbomReader for SbomOfItsType {
-    type Error = SbomOfItsTypeError;
-
-    fn files(&self, format: SbomFormat, document: &str) -> Result<Vec<SbomFile>, Self::Error> {
-        use provgate_sbom::Format;
-        let (found, _) =
-            provgate_sbom::detect(&mut std::io::Cursor::new(document.as_bytes()), &provgate_sbom::Limits::default())?;
-        let family = match found {
-            Format::SpdxJson | Format::SpdxTagValue | Format::Spdx3JsonLd => SbomFormat::Spdx,
-            Format::CyclonedxJson | Format::CyclonedxXml => SbomFormat::CycloneDx,
-        };
-        if family != format {
-            return Err(SbomOfItsTypeError::Format { claimed: format.name(), found });
-        }
-        Ok(SbomCrateReader.files(format, document)?)
-    }
-}
-
 fn add(paths: &Paths, config: &Config, args: AddArgs) -> anyhow::Result<i32> {
     let reference: ImageReference = args.reference.parse()?;
     let trust = Trust::load(config, args.policy.as_deref(), args.trusted_root.as_deref())?;
@@ -152,73 +113,26 @@ fn add(paths: &Paths, config: &Config, args: AddArgs) -> anyhow::Result<i32> {
     };
     // Opened first: a store that cannot be written fails before anything is downloaded.
     let mut store = Store::open(&paths.db)?;
-    let images = ImageVerifier {
-        verifier: &trust.verifier,
-        policy: &trust.policy,
-        sbom: &SbomOfItsType,
-        registries: &registries,
-    };
-    let runtime =
-        tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
-    let refused = |e: provgate_oci::ImageError| {
-        eprintln!("provgate: {e}");
-        eprintln!("provgate: nothing was added to the allowlist");
-        Ok(1)
-    };
-    // A digest already trusted is not downloaded again: `sources verify` re-checks its
-    // signatures, and `image rm` then `image add` ingests it anew.
-    let resolved = match runtime.block_on(images.resolve(&reference, &options.platform)) {
-        Ok(resolved) => resolved,
-        Err(e) => return refused(e),
-    };
-    if let Some(id) = trusted_as(&store, &resolved.digest)? {
-        println!(
-            "image {reference} is {}, already trusted as source #{id}; nothing was downloaded or added",
-            resolved.digest
-        );
-        return Ok(0);
-    }
-    let image = match runtime.block_on(images.verify_resolved(resolved, &options)) {
-        Ok(image) => image,
-        Err(e) => return refused(e),
+    let request = ImageRequest { reference: &reference, options: &options, registries: &registries };
+    let image = match trust::verify_image(&store, &trust, request)? {
+        Ok(ImageOutcome::Verified(image)) => image,
+        Ok(ImageOutcome::AlreadyTrusted { digest, source }) => {
+            println!(
+                "image {reference} is {digest}, already trusted as source #{source}; nothing was downloaded or added"
+            );
+            return Ok(0);
+        }
+        Err(refusal) => return Ok(refused(&refusal)),
     };
     print_summary(&image);
-    let records: Vec<SourceRecord> = image
-        .allowlist()
-        .into_iter()
-        .map(|d| SourceRecord {
-            digest: Sha256Digest(d.sha256),
-            // Paths inside the image, relative to its root: never taken for paths of this host.
-            path: d.path.map(|p| p.trim_start_matches('/').to_owned()),
-            package: d.package,
-        })
-        .collect();
-    let signer = &image.signature().provenance.bundle.signer;
-    let source = NewSource {
-        kind: KIND,
-        name: image.pinned(),
-        signer: Some(signer.identity()),
-        issuer: signer.issuer().map(str::to_owned),
-        detail: Some(image.detail()),
-        created_by: current_user(),
-        reason: args.reason,
-        // The bundles the image was trusted on, for `sources verify`.
-        evidence: Some(serde_json::json!({ "kind": "image", "image": image.evidence() })),
+    let circumstances = Circumstances { trust: Some(&trust), forbid_unsigned: false, reason: args.reason.text };
+    let committed = match trust::accept(&mut store, Evidence::Image(image), circumstances)? {
+        Ok(committed) => committed,
+        Err(refusal) => return Ok(refused(&refusal)),
     };
-    let id = store.add_source(&source, &records)?;
-    eprintln!("provgate: source #{id} ({} digests) added to {}", records.len(), store.path().display());
+    eprintln!("provgate: source #{} ({} digests) added to {}", committed.id, committed.records, store.path().display());
     notify_daemon(paths);
     Ok(0)
-}
-
-/// The source that trusts the image with this digest, if any.
-fn trusted_as(store: &Store, digest: &Digest) -> anyhow::Result<Option<i64>> {
-    let digest = digest.to_string();
-    Ok(store
-        .sources()?
-        .into_iter()
-        .find(|s| s.kind == KIND && detail_str(&s.detail, "digest") == Some(digest.as_str()))
-        .map(|s| s.id))
 }
 
 fn print_summary(image: &TrustedImage) {
@@ -277,16 +191,12 @@ fn print_summary(image: &TrustedImage) {
     );
 }
 
-/// A string of a source's `detail` record.
-fn detail_str<'a>(detail: &'a Option<serde_json::Value>, key: &str) -> Option<&'a str> {
-    detail.as_ref()?.get(key)?.as_str()
-}
-
 fn ls(paths: &Paths, args: LsArgs) -> anyhow::Result<i32> {
     let store = Store::open(&paths.db)?;
-    let images: Vec<_> = store.sources()?.into_iter().filter(|s| s.kind == KIND).collect();
+    let images: Vec<_> = store.sources()?.into_iter().filter_map(|s| trust::image_of(&s).map(|i| (s, i))).collect();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&images)?);
+        let sources: Vec<_> = images.iter().map(|(source, _)| source).collect();
+        println!("{}", serde_json::to_string_pretty(&sources)?);
         return Ok(0);
     }
     if images.is_empty() {
@@ -294,19 +204,17 @@ fn ls(paths: &Paths, args: LsArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let mut t = table::new(&["ID", "IMAGE", "DIGEST", "PLATFORM", "SIGNER", "DIGESTS", "ADDED"]);
-    for s in &images {
-        let name = detail_str(&s.detail, "name").unwrap_or(&s.name);
-        let image = match detail_str(&s.detail, "tag") {
-            Some(tag) => format!("{name}:{tag}"),
-            None => name.to_owned(),
+    for (s, stored) in &images {
+        let image = match &stored.tag {
+            Some(tag) => format!("{}:{tag}", stored.name),
+            None => stored.name.clone(),
         };
-        let digest = detail_str(&s.detail, "digest")
-            .map_or("-".to_owned(), |d| format!("sha256:{}", table::short_digest(d.trim_start_matches("sha256:"))));
+        let digest = format!("sha256:{}", table::short_digest(&stored.digest.to_hex()));
         t.add_row(vec![
             s.id.to_string(),
             image,
             digest,
-            detail_str(&s.detail, "platform").unwrap_or("-").to_owned(),
+            stored.platform.clone().unwrap_or_else(|| "-".into()),
             s.signer.clone().unwrap_or_else(|| "-".into()),
             s.digests.to_string(),
             table::time_ms(s.created_at * 1000),
@@ -327,13 +235,14 @@ fn rm(paths: &Paths, args: RmArgs) -> anyhow::Result<i32> {
             (Some(reference.name()), tag, reference.digest())
         }
     };
-    let matches = |detail: &Option<serde_json::Value>| {
-        name.as_ref().is_none_or(|name| detail_str(detail, "name") == Some(name.as_str()))
-            && tag.as_ref().is_none_or(|tag| detail_str(detail, "tag") == Some(tag.as_str()))
-            && digest.is_none_or(|digest| detail_str(detail, "digest") == Some(digest.to_string().as_str()))
+    let matches = |image: &provgate_oci::ImageIdentity| {
+        name.as_ref().is_none_or(|name| image.name == *name)
+            && tag.as_ref().is_none_or(|tag| image.tag.as_ref() == Some(tag))
+            && digest.is_none_or(|digest| image.digest == digest)
     };
     let mut store = Store::open(&paths.db)?;
-    let doomed: Vec<_> = store.sources()?.into_iter().filter(|s| s.kind == KIND && matches(&s.detail)).collect();
+    let doomed: Vec<_> =
+        store.sources()?.into_iter().filter(|s| trust::image_of(s).is_some_and(|i| matches(&i))).collect();
     if doomed.is_empty() {
         eprintln!("provgate: no trusted image matches {} (see provgate image ls)", args.reference);
         return Ok(1);

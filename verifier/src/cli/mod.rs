@@ -2,7 +2,6 @@
 mod allow;
 mod baseline;
 mod check_policy;
-pub mod client;
 mod config;
 mod denials;
 mod explain;
@@ -21,7 +20,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, DEFAULT_PATH as DEFAULT_CONFIG};
+use crate::{
+    api::client,
+    config::{Config, DEFAULT_PATH as DEFAULT_CONFIG},
+};
 
 #[derive(Debug, Parser)]
 #[command(name = "provgate", version, about = "Only code whose provenance is proven may run.")]
@@ -119,12 +121,27 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
+/// `--reason`, for the commands that add trust.
+#[derive(Debug, clap::Args)]
+pub struct Reason {
+    /// Why this is trusted (kept in the audit log).
+    #[arg(long = "reason", value_name = "REASON")]
+    pub text: Option<String>,
+}
+
+/// Reports a refusal to add trust; the exit code to return.
+pub fn refused(refusal: &crate::trust::Refusal) -> i32 {
+    eprintln!("provgate: {refusal}");
+    eprintln!("provgate: nothing was added to the allowlist");
+    1
+}
+
 /// Tells the daemon that trust changed, so the kernel map follows at once; says what happened.
 pub fn notify_daemon(paths: &Paths) {
-    match client::call(&paths.run_dir, &serde_json::json!({ "op": "reload" })) {
-        Ok(answer) => eprintln!(
-            "provgate: the daemon applied it to the kernel map ({} verdicts added, {} removed, {} µs)",
-            answer["changes"]["inserted"], answer["changes"]["removed"], answer["micros"]
+    match client::reload(&paths.run_dir) {
+        Ok((changes, micros)) => eprintln!(
+            "provgate: the daemon applied it to the kernel map ({} verdicts added, {} removed, {micros} µs)",
+            changes.inserted, changes.removed
         ),
         Err(client::ClientError::NotRunning(_)) => {
             eprintln!("provgate: no daemon is running; it takes effect when the daemon starts")

@@ -1,8 +1,12 @@
 //! `approve` and `revoke`: the admin's decisions, each audited and applied to a running daemon.
 use anyhow::{Context as _, bail};
 
-use super::{Paths, allow::current_user, notify_daemon};
-use crate::{hashing::Sha256Digest, store::Store};
+use super::{Paths, notify_daemon, refused};
+use crate::{
+    hashing::Sha256,
+    store::Store,
+    trust::{self, Circumstances, Evidence, current_user},
+};
 
 #[derive(Debug, clap::Args)]
 pub struct ApproveArgs {
@@ -23,11 +27,8 @@ pub struct RevokeArgs {
 }
 
 pub fn approve(paths: &Paths, args: ApproveArgs) -> anyhow::Result<i32> {
-    if args.reason.trim().is_empty() {
-        bail!("--reason must say why this code may run");
-    }
     let mut store = Store::open(&paths.db)?;
-    let (digest, path) = match Sha256Digest::parse(&args.target) {
+    let (digest, path) = match Sha256::parse_lenient(&args.target) {
         Some(d) => (d, None),
         None => {
             let event: i64 = args
@@ -45,8 +46,14 @@ pub fn approve(paths: &Paths, args: ApproveArgs) -> anyhow::Result<i32> {
             }
         }
     };
-    let id = store.approve(&digest, path.as_deref(), &current_user(), &args.reason)?;
-    println!("approved {digest}{} as source #{id}", path.map(|p| format!(" ({p})")).unwrap_or_default());
+    let about = path.as_ref().map(|p| format!(" ({p})")).unwrap_or_default();
+    let evidence = Evidence::Approval { sha256: digest, path };
+    let circumstances = Circumstances { trust: None, forbid_unsigned: false, reason: Some(args.reason) };
+    let committed = match trust::accept(&mut store, evidence, circumstances)? {
+        Ok(committed) => committed,
+        Err(refusal) => return Ok(refused(&refusal)),
+    };
+    println!("approved {digest}{about} as source #{}", committed.id);
     notify_daemon(paths);
     Ok(0)
 }

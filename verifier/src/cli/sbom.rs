@@ -1,19 +1,22 @@
 //! `provgate sbom`: look inside an SBOM, or write one for a build output directory.
 use std::{
     fs::File,
-    io::{self, BufWriter, Read, Seek, Write},
+    io::{self, BufWriter, Read, Write},
     path::{Path, PathBuf},
 };
 
 use anyhow::Context as _;
-use clap::{Subcommand, ValueEnum};
+use clap::Subcommand;
 use provgate_sbom::{
-    Limits, Record, Summary,
+    Summary,
     generate::{DocumentInfo, OutputFormat, SbomWriter, rfc3339},
 };
 use sha1::{Digest as _, Sha1};
 
-use crate::{hashing::sha256_reader, identity::FileStamp};
+use crate::{
+    hashing::sha256_reader,
+    trust::{problem_lines, read_sbom},
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,17 +41,11 @@ struct InspectArgs {
     json: bool,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
-    SpdxJson,
-    CyclonedxJson,
-}
-
 #[derive(Debug, clap::Args)]
 struct GenerateArgs {
     dir: PathBuf,
     #[arg(long, value_enum)]
-    format: Format,
+    format: OutputFormat,
     /// Write here (atomically) instead of standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
@@ -62,37 +59,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         Command::Inspect(args) => inspect(args),
         Command::Generate(args) => generate(args),
     }
-}
-
-/// An SBOM read whole: its summary and the SHA-256 of the exact bytes that were read.
-pub struct ReadSbom {
-    pub summary: Summary,
-    pub file_sha256: crate::hashing::Sha256Digest,
-}
-
-/// Reads the SBOM at `path`, handing records to `sink`; errors name the file and the place. The
-/// file must not change while it is read (it is read twice for SPDX and hashed once).
-pub fn read_sbom(path: &Path, sink: &mut dyn FnMut(Record)) -> anyhow::Result<ReadSbom> {
-    let name = path.display();
-    let mut file = File::open(path).with_context(|| format!("{name}"))?;
-    let stamp = |file: &File| file.metadata().map(|m| FileStamp::of(&m)).with_context(|| format!("{name}"));
-    let before = stamp(&file)?;
-    anyhow::ensure!(file.metadata()?.is_file(), "{name}: not a regular file");
-    let summary = provgate_sbom::read(&mut file, &Limits::default(), sink).with_context(|| format!("{name}"))?;
-    file.rewind().with_context(|| format!("{name}"))?;
-    let file_sha256 = sha256_reader(&file).with_context(|| format!("{name}"))?;
-    anyhow::ensure!(stamp(&file)? == before, "{name}: changed while it was being read");
-    Ok(ReadSbom { summary, file_sha256 })
-}
-
-/// The warnings worth printing for a summary, one line each.
-pub fn problem_lines(path: &Path, summary: &Summary) -> Vec<String> {
-    let mut lines: Vec<String> =
-        summary.problems.iter().map(|p| format!("{}: {}: {}", path.display(), p.place, p.message)).collect();
-    if summary.problems_not_shown > 0 {
-        lines.push(format!("{}: {} more problems not shown", path.display(), summary.problems_not_shown));
-    }
-    lines
 }
 
 fn inspect(args: InspectArgs) -> anyhow::Result<i32> {
@@ -184,10 +150,7 @@ fn generate(args: GenerateArgs) -> anyhow::Result<i32> {
         created: rfc3339(created),
         tool_version: env!("CARGO_PKG_VERSION").into(),
     };
-    let format = match args.format {
-        Format::SpdxJson => OutputFormat::SpdxJson,
-        Format::CyclonedxJson => OutputFormat::CyclonedxJson,
-    };
+    let format = args.format;
     match &args.output {
         None => {
             let writer = SbomWriter::start(BufWriter::new(io::stdout().lock()), format, &info)?;
@@ -272,7 +235,7 @@ fn write_tree<W: Write>(
 }
 
 /// SHA-256 and SHA-1 of a file in one read (SPDX 2 wants SHA-1 for every file).
-fn hash_both(path: &Path) -> anyhow::Result<(crate::hashing::Sha256Digest, [u8; 20])> {
+fn hash_both(path: &Path) -> anyhow::Result<(crate::hashing::Sha256, [u8; 20])> {
     struct Tee<R> {
         inner: R,
         sha1: Sha1,

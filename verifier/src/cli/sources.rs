@@ -5,8 +5,8 @@ use serde_json::json;
 use super::{Paths, table};
 use crate::{
     config::Config,
-    provenance::{StoredEvidence, Trust},
     store::Store,
+    trust::{StoredEvidence, Trust},
 };
 
 #[derive(Debug, clap::Args)]
@@ -59,7 +59,7 @@ fn list(paths: &Paths, json: bool) -> anyhow::Result<i32> {
     for s in &sources {
         t.add_row(vec![
             s.id.to_string(),
-            s.kind.clone(),
+            s.kind.to_string(),
             s.name.clone(),
             s.signer.clone().unwrap_or_else(|| "-".into()),
             s.digests.to_string(),

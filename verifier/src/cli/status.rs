@@ -3,12 +3,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{
-    Paths,
-    client::{self, ClientError},
-};
+use super::Paths;
 use crate::{
-    daemon::status::{DaemonStatus, State},
+    api::{
+        DaemonStatus, State,
+        client::{self, ClientError},
+    },
     kernel::{
         events::hook_name,
         loader::{DEFAULT_PIN_DIR, Enforcement, pinned_state_exists},
@@ -32,11 +32,7 @@ const NOT_RUNNING: i32 = 3;
 const NOT_ENFORCING: i32 = 2;
 
 fn query(paths: &Paths) -> Result<DaemonStatus, ClientError> {
-    let answer = client::call(&paths.run_dir, &serde_json::json!({ "op": "status" }))?;
-    serde_json::from_value(answer["status"].clone()).map_err(|e| ClientError::Failed {
-        path: client::socket_path(&paths.run_dir),
-        message: format!("unreadable status: {e}"),
-    })
+    client::status(&paths.run_dir)
 }
 
 pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {

@@ -9,7 +9,7 @@ use provgate_attestations::{
     VerifiedProvenance, verify_and_authorize,
 };
 
-use crate::hashing::Sha256Digest;
+use crate::hashing::Sha256;
 
 #[derive(Debug, clap::Args)]
 #[command(group(ArgGroup::new("signer").required(true).args(["certificate_identity", "key"])))]
@@ -52,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     };
     let artifact_bytes;
     let artifact = match artifact_digest(&args.file_or_digest) {
-        Some(digest) => ArtifactRef::Sha256(digest.0),
+        Some(digest) => ArtifactRef::Sha256(digest),
         None => {
             let path = Path::new(&args.file_or_digest);
             artifact_bytes = std::fs::read(path).with_context(|| format!("artifact {}", path.display()))?;
@@ -75,12 +75,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
 }
 
 /// `sha256:<64 hex>` names a digest, unless a file of that name exists.
-fn artifact_digest(file_or_digest: &str) -> Option<Sha256Digest> {
+fn artifact_digest(file_or_digest: &str) -> Option<Sha256> {
     let hex = file_or_digest.strip_prefix("sha256:")?;
     if hex.len() != 64 || Path::new(file_or_digest).exists() {
         return None;
     }
-    Sha256Digest::parse(hex)
+    Sha256::parse_lenient(hex)
 }
 
 fn summary(verified: &VerifiedProvenance) -> String {
@@ -90,7 +90,7 @@ fn summary(verified: &VerifiedProvenance) -> String {
         out.push_str(&format!(" (issuer {issuer})"));
     }
     match &bundle.content {
-        SignedContent::ArtifactSignature { sha256 } => out.push_str(&format!(", artifact {}", Sha256Digest(*sha256))),
+        SignedContent::ArtifactSignature { sha256 } => out.push_str(&format!(", artifact {sha256}")),
         SignedContent::Statement(statement) => {
             out.push_str(&format!(", in-toto statement {}", statement.predicate_type))
         }

@@ -3,6 +3,7 @@
 //! up in) and, for the observe-only program that cannot hash, the verdict map of files whose
 //! current digest is allowed (from the file cache). Shared by the start-up scan, the watcher
 //! thread, event handling and trust reloads; hashing always happens outside its lock.
+use crate::api::MapChanges;
 use std::{
     collections::{HashMap, HashSet},
     sync::{
@@ -15,15 +16,15 @@ use aya::maps::MapError;
 use provgate_common::{FileKey, Verdict};
 
 use crate::{
+    file_stamp::FileStamp,
     filecache::FileCache,
-    hashing::{HashedFile, Sha256Digest},
-    identity::FileStamp,
+    hashing::{HashedFile, Sha256},
     kernel::maps::{AllowedMap, VerdictMap},
     store::CachedFile,
 };
 
 struct State {
-    allowed: HashSet<Sha256Digest>,
+    allowed: HashSet<Sha256>,
     cache: FileCache,
     /// What this daemon has written into the kernel's verdict map.
     in_map: HashMap<FileKey, Verdict>,
@@ -32,7 +33,7 @@ struct State {
     self_trust: SelfTrust,
     map: VerdictMap,
     /// What this daemon has written into the kernel's allowed-digest map.
-    in_allowed: HashSet<Sha256Digest>,
+    in_allowed: HashSet<Sha256>,
     allowed_map: AllowedMap,
 }
 
@@ -40,7 +41,7 @@ struct State {
 #[derive(Default)]
 pub struct SelfTrust {
     pub files: HashMap<FileKey, Verdict>,
-    pub digests: HashSet<Sha256Digest>,
+    pub digests: HashSet<Sha256>,
 }
 
 /// Counters for status and metrics.
@@ -58,21 +59,12 @@ pub struct Engine {
     pub stats: EngineStats,
 }
 
-/// What a change did to the kernel maps: file verdicts (observe-only) and allowed digests.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct MapChanges {
-    pub inserted: usize,
-    pub removed: usize,
-    pub digests_inserted: usize,
-    pub digests_removed: usize,
-}
-
 impl Engine {
     pub fn new(
         map: VerdictMap,
         allowed_map: AllowedMap,
         cache: FileCache,
-        allowed: HashSet<Sha256Digest>,
+        allowed: HashSet<Sha256>,
         self_trust: SelfTrust,
     ) -> Self {
         Self {
@@ -94,7 +86,7 @@ impl Engine {
     }
 
     /// The cached digest for a file with exactly this stamp.
-    pub fn cached_digest(&self, stamp: &FileStamp) -> Option<Sha256Digest> {
+    pub fn cached_digest(&self, stamp: &FileStamp) -> Option<Sha256> {
         let digest = self.lock().cache.digest(stamp);
         if digest.is_some() {
             self.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
@@ -126,7 +118,7 @@ impl Engine {
     }
 
     /// Adopts a new set of allowed digests and updates the verdicts of every known file.
-    pub fn set_allowed(&self, allowed: HashSet<Sha256Digest>) -> MapChanges {
+    pub fn set_allowed(&self, allowed: HashSet<Sha256>) -> MapChanges {
         let mut state = self.lock();
         state.allowed = allowed;
         self.reconcile(&mut state)
@@ -138,7 +130,7 @@ impl Engine {
         let mut state = self.lock();
         let existing: Vec<FileKey> = state.map.keys().collect::<Result<_, _>>()?;
         state.in_map = existing.into_iter().filter_map(|k| state.map.get(&k, 0).ok().map(|v| (k, v))).collect();
-        state.in_allowed = state.allowed_map.keys().map(|k| k.map(Sha256Digest)).collect::<Result<_, _>>()?;
+        state.in_allowed = state.allowed_map.keys().map(|k| k.map(Sha256)).collect::<Result<_, _>>()?;
         Ok(self.reconcile(&mut state))
     }
 
@@ -168,7 +160,7 @@ impl Engine {
     /// The allowed-digest map: exactly the allowlist plus the daemon's own executable.
     fn reconcile_allowed(&self, state: &mut State) -> MapChanges {
         let mut changes = MapChanges::default();
-        let stale: Vec<Sha256Digest> = state
+        let stale: Vec<Sha256> = state
             .in_allowed
             .iter()
             .filter(|d| !state.allowed.contains(d) && !state.self_trust.digests.contains(d))
@@ -184,7 +176,7 @@ impl Engine {
                 Err(e) => self.map_error("removing an allowed digest", &digest, &e),
             }
         }
-        let missing: Vec<Sha256Digest> = state
+        let missing: Vec<Sha256> = state
             .allowed
             .iter()
             .chain(&state.self_trust.digests)
@@ -204,7 +196,7 @@ impl Engine {
         changes
     }
 
-    fn map_error(&self, what: &str, digest: &Sha256Digest, error: &MapError) {
+    fn map_error(&self, what: &str, digest: &Sha256, error: &MapError) {
         self.stats.map_errors.fetch_add(1, Ordering::Relaxed);
         tracing::error!(digest = %digest.to_hex(), "{what} failed: {error}");
     }
@@ -239,6 +231,11 @@ impl Engine {
         self.lock().in_map.len()
     }
 
+    pub fn is_allowed(&self, digest: &Sha256) -> bool {
+        let state = self.lock();
+        state.allowed.contains(digest) || state.self_trust.digests.contains(digest)
+    }
+
     pub fn allowed_digests(&self) -> usize {
         self.lock().allowed.len()
     }
@@ -254,7 +251,7 @@ impl Engine {
 }
 
 impl State {
-    fn desired(&self, stamp: &FileStamp, digest: &Sha256Digest) -> Option<Verdict> {
+    fn desired(&self, stamp: &FileStamp, digest: &Sha256) -> Option<Verdict> {
         if let Some(own) = self.self_trust.files.get(&stamp.key) {
             return Some(*own);
         }

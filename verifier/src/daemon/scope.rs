@@ -189,9 +189,7 @@ mod tests {
     #[test]
     fn resolves_the_root_cgroup_and_refuses_other_paths() {
         let Some(root) = cgroup2_mount_point() else {
-            assert!(std::env::var("CI").is_err(), "CI machines must have cgroup v2");
-            eprintln!("skipped: no cgroup v2 mount");
-            return;
+            return provgate_test_support::skip_or_fail("no cgroup v2 mount");
         };
         let scope = resolve(&root, Mode::Audit).unwrap();
         assert_eq!(scope.level, 0);

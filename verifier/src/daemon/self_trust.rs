@@ -26,7 +26,7 @@ mod tests {
     fn trusts_its_own_executable_only() {
         let own = super::own_executable().unwrap();
         let exe = std::fs::metadata("/proc/self/exe").unwrap();
-        let stamp = crate::identity::FileStamp::of(&exe);
+        let stamp = crate::file_stamp::FileStamp::of(&exe);
         assert_eq!(own.files.len(), 1);
         assert_eq!(own.files.get(&stamp.key), Some(&stamp.allow_verdict()));
         let digest = crate::hashing::hash_file(std::path::Path::new("/proc/self/exe")).unwrap().digest;

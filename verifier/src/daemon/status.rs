@@ -1,93 +1,64 @@
-//! What the daemon reports about itself through its API: what runs, in which mode, on which
-//! scopes, with which kernel support, and its counters.
-use std::path::PathBuf;
+//! The daemon's report on itself, as the API answers `status`.
+use std::sync::atomic::Ordering;
 
-use serde::{Deserialize, Serialize};
+use super::event_loop::Daemon;
+use crate::api::{DaemonCounters, DaemonStatus, ProgramStat};
 
-use super::{
-    scope::{CgroupScope, Mode},
-    watch::WatchedFs,
-};
-use crate::kernel::{loader::Enforcement, maps::Counters, support::KernelSupport};
-
-pub const DEFAULT_RUN_DIR: &str = "/run/provgate";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum State {
-    /// Loading programs and filling the verdict map; nothing enforced by this daemon yet.
-    Starting,
-    /// Programs attached and the verdict map filled.
-    Active,
-    Stopping,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ProgramStat {
-    pub program: String,
-    pub run_time_ns: u64,
-    pub run_count: u64,
-}
-
-/// Work done by the daemon's user-space side.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct DaemonCounters {
-    pub hashes: u64,
-    pub bytes_hashed: u64,
-    pub cache_hits: u64,
-    pub cached_files: usize,
-    pub map_updates: u64,
-    pub map_errors: u64,
-    pub exec_permission_events: u64,
-    pub close_write_events: u64,
-    pub fanotify_overflows: u64,
-    pub events_recorded: u64,
-    pub events_not_stored: u64,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct DaemonStatus {
-    pub pid: u32,
-    pub started_at_ms: i64,
-    pub state: State,
-    pub mode: Mode,
-    /// Empty: host-wide.
-    pub cgroups: Vec<CgroupScope>,
-    pub enforcement: Option<Enforcement>,
-    pub observe_only_requested: bool,
-    pub kernel: KernelSupport,
-    pub keep_on_exit: bool,
-    /// Hardened mode: root in an enforced scope cannot tamper with provgate.
-    #[serde(default)]
-    pub hardened: bool,
-    #[serde(default)]
-    pub deny_anon_exec: bool,
-    /// Optional programs the kernel refused, with why (their protection is missing).
-    #[serde(default)]
-    pub unavailable: Vec<String>,
-    pub took_over: bool,
-    pub pin_dir: PathBuf,
-    pub store: PathBuf,
-    pub verdicts: usize,
-    pub verdict_capacity: u32,
-    pub allowed_digests: usize,
-    pub watched: Vec<WatchedFs>,
-    pub metrics_address: Option<String>,
-    pub counters: Counters,
-    pub daemon: DaemonCounters,
-    pub events_recorded: u64,
-    pub program_stats: Vec<ProgramStat>,
-}
-
-impl DaemonStatus {
-    /// Whether the daemon is doing what it was asked: attached, and enforcing through LSM
-    /// programs unless observe-only was requested.
-    pub fn is_ready(&self) -> bool {
-        self.state == State::Active
-            && match &self.enforcement {
-                Some(Enforcement::Lsm) => true,
-                Some(Enforcement::ObserveOnly { .. }) => self.observe_only_requested,
-                None => false,
-            }
+impl Daemon {
+    pub fn status(&self) -> DaemonStatus {
+        let stats = &self.engine.stats;
+        let watch = self.watcher.as_ref().map(|w| &w.stats);
+        let load = |v: &std::sync::atomic::AtomicU64| v.load(Ordering::Relaxed);
+        DaemonStatus {
+            pid: std::process::id(),
+            started_at_ms: self.started_at_ms,
+            state: self.state,
+            mode: self.config.mode,
+            cgroups: self.scopes.clone(),
+            enforcement: Some(self.attached.enforcement.clone()),
+            observe_only_requested: self.config.observe_only,
+            kernel: self.kernel.clone(),
+            keep_on_exit: self.config.keep_on_exit,
+            hardened: self.config.hardened,
+            deny_anon_exec: self.config.deny_anon_exec,
+            unavailable: self.attached.missing.clone(),
+            took_over: self.attached.took_over,
+            pin_dir: self.config.pin_dir.clone(),
+            store: self.config.store.clone(),
+            verdicts: self.engine.map_entries(),
+            verdict_capacity: self.config.verdict_capacity,
+            allowed_digests: self.engine.allowed_digests(),
+            watched: self
+                .watcher
+                .as_ref()
+                .map(|w| w.watched.lock().unwrap_or_else(|e| e.into_inner()).clone())
+                .unwrap_or_default(),
+            metrics_address: self.config.metrics_address.clone(),
+            counters: self.attached.maps.counters(),
+            daemon: DaemonCounters {
+                hashes: load(&stats.hashes),
+                bytes_hashed: load(&stats.bytes_hashed),
+                cache_hits: load(&stats.cache_hits),
+                cached_files: self.engine.cached_files(),
+                map_updates: load(&stats.map_updates),
+                map_errors: load(&stats.map_errors),
+                exec_permission_events: watch.map_or(0, |w| load(&w.exec_permission_events)),
+                close_write_events: watch.map_or(0, |w| load(&w.close_write_events)),
+                fanotify_overflows: watch.map_or(0, |w| load(&w.overflows)),
+                events_recorded: load(&self.recorder.stats.recorded),
+                events_not_stored: load(&self.recorder.stats.not_stored),
+            },
+            events_recorded: load(&self.recorder.stats.recorded),
+            program_stats: self
+                .attached
+                .program_stats()
+                .into_iter()
+                .map(|(program, run_time_ns, run_count)| ProgramStat {
+                    program: program.into(),
+                    run_time_ns,
+                    run_count,
+                })
+                .collect(),
+        }
     }
 }

@@ -30,8 +30,8 @@ use serde::Serialize;
 
 use super::engine::Engine;
 use crate::{
+    file_stamp::FileStamp,
     hashing::{HashedFile, hash_open_file},
-    identity::FileStamp,
     scan::is_candidate_file,
 };
 

@@ -6,7 +6,7 @@ use std::{os::unix::fs::MetadataExt as _, path::Path};
 
 use thiserror::Error;
 
-use crate::identity::kernel_dev;
+use crate::file_stamp::kernel_dev;
 
 /// Filesystem types refused by default, with their superblock magic numbers (`statfs`'s
 /// `f_type`). One magic may stand for several type names (FUSE: fuse, fuseblk, virtiofs).

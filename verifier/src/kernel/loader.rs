@@ -20,7 +20,7 @@ use provgate_common::{
 };
 use thiserror::Error;
 
-use crate::identity::kernel_dev;
+use crate::file_stamp::kernel_dev;
 
 use super::{
     btf::{Btf, BtfError},
@@ -213,7 +213,7 @@ pub fn load(config: &LoaderConfig) -> Result<Loaded, LoadError> {
         }
     }
     let mut ebpf = loader.load(OBJECT)?;
-    let maps = KernelMaps::take(&mut ebpf)?;
+    let mut maps = KernelMaps::take(&mut ebpf)?;
 
     let previous_links = if pin { open_previous_links(&config.pin_dir) } else { Vec::new() };
     let aya_btf = AyaBtf::from_sys_fs()?;
@@ -223,7 +223,7 @@ pub fn load(config: &LoaderConfig) -> Result<Loaded, LoadError> {
         Enforcement::ObserveOnly { reason: "observe-only was requested".into() }
     } else {
         match load_enforcing(&mut ebpf, &aya_btf, &btf, &mut programs, &mut missing)
-            .and_then(|()| probe_inode_storage(&mut ebpf))
+            .and_then(|()| maps.probe_inode_storage())
         {
             Ok(()) => Enforcement::Lsm,
             Err(error) => {
@@ -245,22 +245,6 @@ pub fn load(config: &LoaderConfig) -> Result<Loaded, LoadError> {
         tracing::warn!("{why}");
     }
     Ok(Loaded { ebpf, maps, enforcement, programs, missing, previous_links, config: config.clone(), support })
-}
-
-/// The enforcing programs keep each file's digest in BPF inode storage; a kernel that cannot
-/// allocate it (seen with a CPU lacking CX16, where lock-free allocations fail) would deny every
-/// file. Creating and removing one entry, for provgate's own executable, proves it works.
-fn probe_inode_storage(ebpf: &mut Ebpf) -> Result<(), LoadError> {
-    let unusable = |message: String| LoadError::Program { name: names::FILES, message };
-    let map = ebpf.map_mut(names::FILES).ok_or_else(|| unusable("missing from the BPF object".into()))?;
-    let mut storage: aya::maps::InodeStorage<_, FileState> =
-        map.try_into().map_err(|e: aya::maps::MapError| unusable(e.to_string()))?;
-    let exe = std::fs::File::open("/proc/self/exe").map_err(|e| unusable(format!("/proc/self/exe: {e}")))?;
-    storage
-        .insert(&exe, FileState::default(), 0)
-        .map_err(|e| unusable(format!("the kernel cannot create BPF inode storage: {e}")))?;
-    let _ = storage.remove(&exe);
-    Ok(())
 }
 
 /// Loads every enforcing program; a required one that fails fails the whole, an optional one

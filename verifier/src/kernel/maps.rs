@@ -1,9 +1,9 @@
 //! Typed handles on the maps shared with the programs.
 use aya::{
     Ebpf,
-    maps::{Array, HashMap as BpfHashMap, MapData, MapError, PerCpuArray, RingBuf},
+    maps::{Array, HashMap as BpfHashMap, InodeStorage, MapData, MapError, PerCpuArray, RingBuf},
 };
-use provgate_common::{FileKey, HOOK_COUNT, ProtectedKey, Settings, Verdict, counter, names};
+use provgate_common::{FileKey, FileState, HOOK_COUNT, ProtectedKey, Settings, Verdict, counter, names};
 use serde::{Deserialize, Serialize};
 
 use super::loader::LoadError;
@@ -16,6 +16,7 @@ pub type AllowedMap = BpfHashMap<MapData, [u8; 32], u32>;
 pub struct KernelMaps {
     verdicts: Option<VerdictMap>,
     allowed: Option<AllowedMap>,
+    files: InodeStorage<MapData, FileState>,
     scopes: BpfHashMap<MapData, u64, u32>,
     untrusted_fs: BpfHashMap<MapData, u64, u32>,
     trusted_devs: BpfHashMap<MapData, u32, u32>,
@@ -53,6 +54,7 @@ impl KernelMaps {
         Ok(Self {
             verdicts: Some(take(ebpf, names::VERDICTS)?),
             allowed: Some(take(ebpf, names::ALLOWED)?),
+            files: take(ebpf, names::FILES)?,
             scopes: take(ebpf, names::SCOPES)?,
             untrusted_fs: take(ebpf, names::UNTRUSTED_FS)?,
             trusted_devs: take(ebpf, names::TRUSTED_DEVS)?,
@@ -90,6 +92,28 @@ impl KernelMaps {
     /// Makes the protected objects exactly `keys`.
     pub fn set_protected(&mut self, keys: &[ProtectedKey]) -> Result<(), MapError> {
         set_exactly(&mut self.protected, &keys.iter().map(|k| (*k, 1)).collect::<Vec<_>>())
+    }
+
+    /// What the kernel holds for the file behind `file` (any descriptor, `O_PATH` included).
+    pub fn file_state(&self, file: &std::fs::File) -> Result<Option<FileState>, MapError> {
+        match self.files.get(file, 0) {
+            Ok(state) => Ok(Some(state)),
+            Err(MapError::KeyNotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The enforcing programs keep each file's digest in BPF inode storage; a kernel that cannot
+    /// allocate it (seen with a CPU lacking CX16, where lock-free allocations fail) would deny
+    /// every file. Creating and removing one entry, for provgate's own executable, proves it works.
+    pub fn probe_inode_storage(&mut self) -> Result<(), LoadError> {
+        let unusable = |message: String| LoadError::Program { name: names::FILES, message };
+        let exe = std::fs::File::open("/proc/self/exe").map_err(|e| unusable(format!("/proc/self/exe: {e}")))?;
+        self.files
+            .insert(&exe, FileState::default(), 0)
+            .map_err(|e| unusable(format!("the kernel cannot create BPF inode storage: {e}")))?;
+        let _ = self.files.remove(&exe);
+        Ok(())
     }
 
     /// The observe-only verdict map, for the daemon's engine; can be taken once.

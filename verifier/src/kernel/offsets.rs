@@ -83,9 +83,7 @@ mod tests {
     fn resolves_on_the_running_kernel() {
         let path = std::path::Path::new("/sys/kernel/btf/vmlinux");
         if !path.exists() {
-            assert!(std::env::var("CI").is_err(), "CI machines must have kernel BTF");
-            eprintln!("skipped: no /sys/kernel/btf/vmlinux on this machine");
-            return;
+            return provgate_test_support::skip_or_fail("no /sys/kernel/btf/vmlinux on this machine");
         }
         let offsets = resolve(&Btf::from_file(path).unwrap()).unwrap();
         // Nanoseconds follow seconds in every layout the kernel has had.

@@ -2,24 +2,17 @@
 //! source vouches for it; removing a source removes exactly its own rows.
 use std::{collections::HashSet, path::PathBuf};
 
+use provgate_sbom::{DigestRecord, Sha256};
 use rusqlite::{OptionalExtension as _, Transaction, params};
 use serde::Serialize;
 
 use super::{Result, Store, StoreError, now_ms};
-use crate::hashing::Sha256Digest;
-
-/// One (digest, path, package) record of a source.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SourceRecord {
-    pub digest: Sha256Digest,
-    pub path: Option<String>,
-    pub package: Option<String>,
-}
+use crate::trust::SourceKind;
 
 /// Who vouches, and why.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct NewSource {
-    pub kind: &'static str,
+    pub kind: SourceKind,
     pub name: String,
     pub signer: Option<String>,
     pub issuer: Option<String>,
@@ -32,7 +25,8 @@ pub struct NewSource {
 
 impl Store {
     /// Adds a source and all its records in one transaction, with an audit-log entry.
-    pub fn add_source(&mut self, source: &NewSource, records: &[SourceRecord]) -> Result<i64> {
+    #[cfg(test)]
+    pub fn add_source(&mut self, source: &NewSource, records: &[DigestRecord]) -> Result<i64> {
         let mut writer = self.begin_source(source)?;
         for record in records {
             writer.add(record)?;
@@ -50,7 +44,7 @@ impl Store {
             "INSERT INTO sources (kind, name, signer, issuer, detail, created_at, created_by, reason, evidence)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
-                source.kind,
+                source.kind.as_str(),
                 source.name,
                 source.signer,
                 source.issuer,
@@ -119,7 +113,7 @@ impl Store {
     }
 
     /// The sources that vouch for `digest`.
-    pub fn vouchers(&self, digest: &Sha256Digest) -> Result<Vec<SourceSummary>> {
+    pub fn vouchers(&self, digest: &Sha256) -> Result<Vec<SourceSummary>> {
         let bytes = digest.0.to_vec();
         self.source_query("WHERE s.id IN (SELECT source_id FROM source_digests WHERE sha256 = ?1)", Some(&bytes))
     }
@@ -153,49 +147,25 @@ impl Store {
         Ok(summary)
     }
 
-    /// Trusts a digest on an admin's word: a source of kind `approval`; the events about that
-    /// digest are marked approved.
-    pub fn approve(&mut self, digest: &Sha256Digest, path: Option<&str>, actor: &str, reason: &str) -> Result<i64> {
-        let source = NewSource {
-            kind: "approval",
-            name: format!("approval of {digest}"),
-            signer: None,
-            issuer: None,
-            detail: path.map(|p| serde_json::json!({ "path": p })),
-            created_by: actor.to_owned(),
-            reason: Some(reason.to_owned()),
-            evidence: None,
-        };
-        let record = SourceRecord { digest: *digest, path: path.map(str::to_owned), package: None };
-        let id = self.add_source(&source, &[record])?;
-        self.conn
-            .execute(
-                "UPDATE events SET review = 'approved', approval_source = ?1 WHERE sha256 = ?2 AND review = 'new'",
-                params![id, &digest.0[..]],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(id)
-    }
-
     /// The digest and path of a recorded event, for `approve EVENT`.
-    pub fn event_file(&self, event: i64) -> Result<Option<(Option<Sha256Digest>, Option<String>)>> {
+    pub fn event_file(&self, event: i64) -> Result<Option<(Option<Sha256>, Option<String>)>> {
         self.conn
             .query_row("SELECT sha256, path FROM events WHERE id = ?1", [event], |row| {
                 let digest: Option<Vec<u8>> = row.get(0)?;
-                Ok((digest.and_then(|d| d.try_into().ok()).map(Sha256Digest), row.get(1)?))
+                Ok((digest.and_then(|d| d.try_into().ok()).map(Sha256), row.get(1)?))
             })
             .optional()
             .map_err(|e| self.err(e))
     }
 
-    pub fn allowed_digests(&self) -> Result<HashSet<Sha256Digest>> {
+    pub fn allowed_digests(&self) -> Result<HashSet<Sha256>> {
         let mut stmt = self.conn.prepare("SELECT DISTINCT sha256 FROM source_digests").map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |row| {
                 let bytes: Vec<u8> = row.get(0)?;
                 let mut digest = [0u8; 32];
                 digest.copy_from_slice(&bytes);
-                Ok(Sha256Digest(digest))
+                Ok(Sha256(digest))
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
@@ -217,7 +187,7 @@ impl Store {
 #[derive(Clone, Debug, Serialize)]
 pub struct SourceSummary {
     pub id: i64,
-    pub kind: String,
+    pub kind: SourceKind,
     pub name: String,
     pub signer: Option<String>,
     pub issuer: Option<String>,
@@ -247,7 +217,7 @@ pub struct SourceWriter<'a> {
 }
 
 impl SourceWriter<'_> {
-    pub fn add(&mut self, record: &SourceRecord) -> Result<()> {
+    pub fn add(&mut self, record: &DigestRecord) -> Result<()> {
         self.tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO source_digests (source_id, sha256, path, package) VALUES (?1, ?2, ?3, ?4)",
@@ -255,13 +225,25 @@ impl SourceWriter<'_> {
             .and_then(|mut insert| {
                 insert.execute(params![
                     self.id,
-                    &record.digest.0[..],
+                    &record.sha256.0[..],
                     record.path.as_deref().unwrap_or(""),
                     record.package
                 ])
             })
             .map_err(|e| super::classify(&self.path, e))?;
         self.records += 1;
+        Ok(())
+    }
+
+    /// Marks the new events about `digest` approved by this source (an approval), in the
+    /// source's transaction.
+    pub fn mark_events_approved(&mut self, digest: &Sha256) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE events SET review = 'approved', approval_source = ?1 WHERE sha256 = ?2 AND review = 'new'",
+                params![self.id, &digest.0[..]],
+            )
+            .map_err(|e| super::classify(&self.path, e))?;
         Ok(())
     }
 
@@ -284,7 +266,7 @@ impl SourceWriter<'_> {
             source.name = name;
         }
         let detail = serde_json::json!({
-            "source": self.id, "kind": source.kind, "name": source.name, "records": self.records,
+            "source": self.id, "kind": source.kind.as_str(), "name": source.name, "records": self.records,
             "reason": source.reason,
         });
         audit(&self.tx, &source.created_by, "add-source", &detail).map_err(err)?;

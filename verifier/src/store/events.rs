@@ -3,7 +3,7 @@ use rusqlite::{params, params_from_iter};
 use serde::Serialize;
 
 use super::{Result, Store};
-use crate::hashing::Sha256Digest;
+use crate::hashing::Sha256;
 
 #[derive(Clone, Debug)]
 pub struct EventRecord {
@@ -21,7 +21,7 @@ pub struct EventRecord {
     pub dev: u32,
     pub ino: u64,
     pub path: Option<String>,
-    pub sha256: Option<Sha256Digest>,
+    pub sha256: Option<Sha256>,
 }
 
 /// Which events `denial_groups` considers.
@@ -31,7 +31,7 @@ pub struct DenialFilter {
     pub cgroup_id: Option<u64>,
     /// `denied` (enforce) or `would-deny` (audit) or `observed` (observe-only).
     pub action: Option<&'static str>,
-    pub sha256: Option<Sha256Digest>,
+    pub sha256: Option<Sha256>,
     pub path: Option<String>,
 }
 

@@ -2,8 +2,8 @@
 //! Opening is strict: a file that is not a provgate store is refused with a clear error, never
 //! reset or overwritten.
 mod allowlist;
+mod cached_files;
 mod events;
-mod filecache;
 mod schema;
 
 use std::{
@@ -15,9 +15,9 @@ use std::{
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use thiserror::Error;
 
-pub use allowlist::{NewSource, SourceRecord};
+pub use allowlist::{NewSource, SourceSummary};
+pub use cached_files::CachedFile;
 pub use events::{DenialFilter, EventRecord};
-pub use filecache::CachedFile;
 
 pub const DEFAULT_PATH: &str = "/var/lib/provgate/provgate.db";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(3);

@@ -1,17 +1,18 @@
 use super::*;
-use crate::hashing::Sha256Digest;
+use crate::hashing::Sha256;
+use provgate_sbom::DigestRecord;
 
-fn digest(byte: u8) -> Sha256Digest {
-    Sha256Digest([byte; 32])
+fn digest(byte: u8) -> Sha256 {
+    Sha256([byte; 32])
 }
 
-fn allowed(store: &Store, d: &Sha256Digest) -> Result<bool> {
+fn allowed(store: &Store, d: &Sha256) -> Result<bool> {
     store.allowed_digests().map(|set| set.contains(d))
 }
 
 fn manual(name: &str) -> NewSource {
     NewSource {
-        kind: "manual",
+        kind: crate::trust::SourceKind::Manual,
         name: name.into(),
         signer: None,
         issuer: None,
@@ -22,8 +23,8 @@ fn manual(name: &str) -> NewSource {
     }
 }
 
-fn record(byte: u8, path: &str) -> SourceRecord {
-    SourceRecord { digest: digest(byte), path: Some(path.into()), package: None }
+fn record(byte: u8, path: &str) -> DigestRecord {
+    DigestRecord { sha256: digest(byte), path: Some(path.into()), package: None }
 }
 
 #[test]
@@ -239,7 +240,10 @@ fn approving_marks_events_and_adds_an_approval_source() {
         }])
         .unwrap();
     assert_eq!(store.event_file(1).unwrap(), Some((Some(digest(4)), Some("/tmp/tool".into()))));
-    let id = store.approve(&digest(4), Some("/tmp/tool"), "admin", "needed by the build").unwrap();
+    let approval = crate::trust::Evidence::Approval { sha256: digest(4), path: Some("/tmp/tool".into()) };
+    let circumstances =
+        crate::trust::Circumstances { trust: None, forbid_unsigned: true, reason: Some("needed by the build".into()) };
+    let id = crate::trust::accept(&mut store, approval, circumstances).unwrap().unwrap().id;
     assert!(allowed(&store, &digest(4)).unwrap());
     let groups = store.denial_groups(&DenialFilter::default()).unwrap();
     assert_eq!(groups[0].review, vec!["approved".to_string()]);
@@ -252,7 +256,7 @@ fn approving_marks_events_and_adds_an_approval_source() {
 fn file_cache_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("p.db")).unwrap();
-    let stamp = crate::identity::FileStamp {
+    let stamp = crate::file_stamp::FileStamp {
         key: provgate_common::FileKey { dev: 0x80_0001, ino: 1 << 40, _pad: 0 },
         ctime_sec: 1_700_000_000,
         ctime_nsec: 999_999_999,

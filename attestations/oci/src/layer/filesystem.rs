@@ -4,6 +4,8 @@
 //! (a file or link replacing a directory removes what the directory held).
 use std::collections::BTreeMap;
 
+use crate::digest::Digest;
+
 use super::{
     reader::LayerError,
     tar_walk::{FileNode, LayerChanges, Node},
@@ -14,7 +16,7 @@ use super::{
 pub struct ImageFile {
     /// Absolute, as the file appears in a container (`/usr/bin/env`).
     pub path: String,
-    pub sha256: [u8; 32],
+    pub sha256: Digest,
     pub mode: u32,
     pub size: u64,
 }

@@ -36,11 +36,5 @@ impl std::ops::AddAssign for LayerStats {
     }
 }
 
-/// Whether the first bytes of a file mark it as code the kernel or an interpreter runs: an ELF
-/// object, or a `#!` script. The same test `provgate` applies to files on disk.
-pub fn has_code_magic(start: &[u8]) -> bool {
-    start.starts_with(b"\x7fELF") || start.starts_with(b"#!")
-}
-
 #[cfg(test)]
 mod tests;

@@ -5,9 +5,11 @@
 use std::io::{self, Read};
 
 use sha2::{Digest as _, Sha256};
+
+use crate::digest::Digest;
 use tar::{EntryType, PaxExtensions};
 
-use super::{LayerStats, has_code_magic, reader::LayerError};
+use super::{LayerStats, reader::LayerError};
 use crate::limits::{Limits, MAX_PATH_BYTES, MAX_PAX_BYTES};
 
 /// What a layer says about one path.
@@ -25,7 +27,7 @@ pub enum Node {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileNode {
     /// The SHA-256 of a candidate file; `None` for a file that is not one.
-    pub sha256: Option<[u8; 32]>,
+    pub sha256: Option<Digest>,
     pub size: u64,
     pub mode: u32,
 }
@@ -241,8 +243,8 @@ fn whiteout(path: &str) -> Result<Option<Whiteout>, &'static str> {
 
 /// Reads a regular file's content; returns its SHA-256 if it is a candidate. Content that is
 /// not a candidate is only read past, never hashed.
-fn hash_if_candidate<R: Read>(content: &mut R, mode: u32, buffer: &mut [u8]) -> io::Result<Option<[u8; 32]>> {
-    let mut start = [0u8; 4];
+fn hash_if_candidate<R: Read>(content: &mut R, mode: u32, buffer: &mut [u8]) -> io::Result<Option<Digest>> {
+    let mut start = [0u8; provgate_sbom::MAGIC_BYTES];
     let mut filled = 0;
     while filled < start.len() {
         match content.read(&mut start[filled..])? {
@@ -250,7 +252,7 @@ fn hash_if_candidate<R: Read>(content: &mut R, mode: u32, buffer: &mut [u8]) -> 
             n => filled += n,
         }
     }
-    if mode & 0o111 == 0 && !has_code_magic(&start[..filled]) {
+    if !provgate_sbom::is_candidate(mode, &start[..filled]) {
         io::copy(content, &mut io::sink())?;
         return Ok(None);
     }
@@ -264,5 +266,5 @@ fn hash_if_candidate<R: Read>(content: &mut R, mode: u32, buffer: &mut [u8]) -> 
             Err(e) => return Err(e),
         }
     }
-    Ok(Some(hasher.finalize().into()))
+    Ok(Some(Digest(hasher.finalize().into())))
 }

@@ -6,7 +6,6 @@ use provgate_oci_testkit::{
     oci::{self, LAYER_GZIP, LAYER_TAR, LAYER_ZSTD},
     tarball,
 };
-use sha2::{Digest as _, Sha256};
 use tar::EntryType;
 
 use super::*;
@@ -15,8 +14,8 @@ use crate::{Digest, limits::Limits, manifest::Descriptor};
 const ELF: &[u8] = b"\x7fELF\x02\x01\x01\0 a program";
 const SCRIPT: &[u8] = b"#!/bin/sh\necho hello\n";
 
-fn sha(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
+fn sha(bytes: &[u8]) -> Digest {
+    Digest::of(bytes)
 }
 
 fn descriptor(blob: &provgate_oci_testkit::Blob) -> Descriptor {
@@ -35,7 +34,7 @@ fn read(blob: &provgate_oci_testkit::Blob, limits: &Limits) -> Result<(LayerChan
 }
 
 /// The candidate files after applying `layers` in order, as (path, digest).
-fn image(layers: &[Vec<Member>]) -> Result<Vec<(String, [u8; 32])>, LayerError> {
+fn image(layers: &[Vec<Member>]) -> Result<Vec<(String, Digest)>, LayerError> {
     let mut files = ImageFiles::default();
     for members in layers {
         let (changes, _) = read(&oci::layer(members, LAYER_GZIP), &Limits::default())?;
@@ -69,7 +68,7 @@ fn candidates_are_hashed_in_every_compression() {
         );
         let mut files = ImageFiles::default();
         files.apply(changes).unwrap();
-        let found: Vec<(String, [u8; 32])> = files.candidates().map(|f| (f.path, f.sha256)).collect();
+        let found: Vec<(String, Digest)> = files.candidates().map(|f| (f.path, f.sha256)).collect();
         assert_eq!(
             found,
             vec![

@@ -1,7 +1,7 @@
 //! A file's identity as the kernel programs see it, computed from `stat()`.
 use std::{fs::Metadata, os::unix::fs::MetadataExt};
 
-use provgate_common::{FileKey, VERDICT_ALLOW, Verdict};
+use provgate_common::{FileKey, FileState, VERDICT_ALLOW, Verdict};
 
 /// Converts `stat()`'s `st_dev` (glibc's encoding) to the kernel's internal `s_dev`
 /// (`MAJOR << 20 | MINOR`), which is what the programs read from the superblock.
@@ -28,6 +28,11 @@ impl FileStamp {
             ctime_nsec: meta.ctime_nsec() as u32,
             size: meta.size() as i64,
         }
+    }
+
+    /// Whether the digest the enforcing programs keep for the file is for its content now.
+    pub fn is_current(&self, state: &FileState) -> bool {
+        state.is_current(state.write_gen, self.ctime_sec, self.ctime_nsec, self.size)
     }
 
     pub fn allow_verdict(&self) -> Verdict {

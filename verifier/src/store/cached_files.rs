@@ -3,21 +3,21 @@
 use rusqlite::params;
 
 use super::{Result, Store, now_ms};
-use crate::{hashing::Sha256Digest, identity::FileStamp};
+use crate::{file_stamp::FileStamp, hashing::Sha256};
 use provgate_common::FileKey;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CachedFile {
     pub stamp: FileStamp,
-    pub digest: Sha256Digest,
+    pub digest: Sha256,
     pub path: String,
 }
 
-fn digest_from(bytes: Vec<u8>) -> rusqlite::Result<Sha256Digest> {
+fn digest_from(bytes: Vec<u8>) -> rusqlite::Result<Sha256> {
     let array: [u8; 32] = bytes
         .try_into()
         .map_err(|_| rusqlite::Error::InvalidColumnType(0, "sha256".into(), rusqlite::types::Type::Blob))?;
-    Ok(Sha256Digest(array))
+    Ok(Sha256(array))
 }
 
 fn row_to_cached(row: &rusqlite::Row<'_>) -> rusqlite::Result<CachedFile> {
@@ -55,7 +55,7 @@ impl Store {
     }
 
     /// Files on disk last seen with this digest.
-    pub fn cached_files_with_digest(&self, digest: &Sha256Digest) -> Result<Vec<CachedFile>> {
+    pub fn cached_files_with_digest(&self, digest: &Sha256) -> Result<Vec<CachedFile>> {
         let mut stmt = self
             .conn
             .prepare(&format!("SELECT {COLUMNS} FROM file_cache WHERE sha256 = ?1 ORDER BY path"))

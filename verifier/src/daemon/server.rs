@@ -1,32 +1,20 @@
-//! The daemon's API to the CLI: newline-delimited JSON over a Unix socket that only root can
-//! open, and Prometheus metrics over HTTP on a loopback address. Both hand requests to the
-//! daemon's main loop, which owns the state, through one channel.
+//! Serving the API ([`crate::api`]): newline-delimited JSON over a Unix socket that only root
+//! can open, and Prometheus metrics over HTTP on a loopback address. Both hand requests to the
+//! daemon's loop, which owns the state, through one channel.
 use std::{net::SocketAddr, path::Path};
 
 use anyhow::{Context as _, Result};
-use serde::Deserialize;
+
+use crate::api::{Answer, Request};
 use tokio::{
     io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader},
     net::{TcpListener, UnixListener},
     sync::{mpsc, oneshot},
 };
 
-#[derive(Debug, Deserialize)]
-#[serde(tag = "op", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Request {
-    /// The daemon's status.
-    Status,
-    /// Re-read trust from the store now and update the kernel map.
-    Reload,
-    /// The verdict the daemon holds for a file identity (kernel device encoding).
-    Verdict { dev: u32, ino: u64 },
-    /// Metrics in the Prometheus text format.
-    Metrics,
-}
-
 pub struct Call {
     pub request: Request,
-    pub reply: oneshot::Sender<serde_json::Value>,
+    pub reply: oneshot::Sender<Answer>,
 }
 
 const MAX_REQUEST: u64 = 64 * 1024;
@@ -50,23 +38,24 @@ pub async fn serve_socket(listener: UnixListener, calls: mpsc::Sender<Call>) {
             if reader.read_line(&mut line).await.is_err() {
                 return;
             }
-            let response = match serde_json::from_str::<Request>(line.trim()) {
+            let answer = match serde_json::from_str::<Request>(line.trim()) {
                 Ok(request) => ask(&calls, request).await,
-                Err(e) => serde_json::json!({ "ok": false, "error": format!("bad request: {e}") }),
+                Err(e) => Answer::Failed { error: format!("bad request: {e}") },
             };
-            let mut out = response.to_string();
+            let Ok(mut out) = serde_json::to_string(&answer) else { return };
             out.push('\n');
             let _ = write.write_all(out.as_bytes()).await;
         });
     }
 }
 
-async fn ask(calls: &mpsc::Sender<Call>, request: Request) -> serde_json::Value {
+async fn ask(calls: &mpsc::Sender<Call>, request: Request) -> Answer {
+    let stopping = || Answer::Failed { error: "daemon is stopping".into() };
     let (reply, answer) = oneshot::channel();
     if calls.send(Call { request, reply }).await.is_err() {
-        return serde_json::json!({ "ok": false, "error": "daemon is stopping" });
+        return stopping();
     }
-    answer.await.unwrap_or_else(|_| serde_json::json!({ "ok": false, "error": "daemon is stopping" }))
+    answer.await.unwrap_or_else(|_| stopping())
 }
 
 pub async fn bind_metrics(address: &str) -> Result<TcpListener> {
@@ -92,8 +81,8 @@ pub async fn serve_metrics(listener: TcpListener, calls: mpsc::Sender<Call>) {
                 }
             }
             let body = match ask(&calls, Request::Metrics).await {
-                serde_json::Value::String(text) => text,
-                other => other.to_string(),
+                Answer::Metrics { text } => text,
+                other => format!("{other:?}"),
             };
             let response = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -101,23 +90,5 @@ pub async fn serve_metrics(listener: TcpListener, calls: mpsc::Sender<Call>) {
             );
             let _ = stream.write_all(response.as_bytes()).await;
         });
-    }
-}
-
-/// Renders counters in the Prometheus text exposition format.
-#[derive(Default)]
-pub struct MetricsText(String);
-
-impl MetricsText {
-    pub fn metric(&mut self, name: &str, kind: &str, help: &str, samples: &[(&str, f64)]) {
-        use std::fmt::Write as _;
-        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (labels, value) in samples {
-            let _ = writeln!(self.0, "{name}{labels} {value}");
-        }
-    }
-
-    pub fn finish(self) -> String {
-        self.0
     }
 }

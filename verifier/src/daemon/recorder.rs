@@ -1,0 +1,177 @@
+//! Kernel events become stored records here, on a thread of their own: the file is named (and,
+//! when the kernel did not hash it, hashed after the fact, the engine learning the digest so
+//! that approving it takes effect at once), the cgroup and container too. That reads /proc and
+//! files, which must not hold up the ring buffer or the API. The recorder has its own
+//! connection to the store.
+use std::{
+    os::unix::fs::MetadataExt as _,
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+        mpsc::{self, SyncSender, TrySendError},
+    },
+    thread::JoinHandle,
+};
+
+use anyhow::{Context as _, Result};
+
+use provgate_common::REASON_UNTRUSTED_FS;
+
+use super::{
+    cgroups::{CgroupNames, container_of},
+    engine::Engine,
+};
+use crate::{
+    file_stamp::{FileStamp, kernel_dev},
+    hashing::{HashedFile, Sha256, hash_file},
+    kernel::events::{KernelEvent, boot_ns_to_epoch_ms, reason_name},
+    store::{EventRecord, Store},
+};
+
+/// Batches waiting for the recorder; beyond this the loop counts events as not stored rather
+/// than wait.
+const QUEUE_BATCHES: usize = 1024;
+
+#[derive(Default)]
+pub struct RecorderStats {
+    pub recorded: AtomicU64,
+    pub not_stored: AtomicU64,
+}
+
+pub struct Recorder {
+    queue: Option<SyncSender<Vec<KernelEvent>>>,
+    thread: Option<JoinHandle<()>>,
+    pub stats: Arc<RecorderStats>,
+}
+
+impl Recorder {
+    pub fn start(store_path: &Path, engine: Arc<Engine>) -> Result<Self> {
+        let mut store = Store::open(store_path)?;
+        let stats = Arc::new(RecorderStats::default());
+        let (queue, batches) = mpsc::sync_channel::<Vec<KernelEvent>>(QUEUE_BATCHES);
+        let counts = stats.clone();
+        let thread = std::thread::Builder::new()
+            .name("provgate-recorder".into())
+            .spawn(move || {
+                let mut context = EventContext::new();
+                for batch in batches {
+                    let records: Vec<_> = batch.into_iter().map(|e| context.record(&engine, e)).collect();
+                    for r in &records {
+                        tracing::info!(
+                            action = r.action, hook = r.hook, reason = r.reason, pid = r.tgid, comm = %r.comm,
+                            cgroup = r.cgroup_path.as_deref().unwrap_or("?"),
+                            "{} {}", r.action, r.path.as_deref().unwrap_or("?")
+                        );
+                    }
+                    let count = records.len() as u64;
+                    match store.insert_events(&records) {
+                        Ok(()) => counts.recorded.fetch_add(count, Ordering::Relaxed),
+                        Err(e) => {
+                            tracing::error!("{count} events could not be recorded: {e}");
+                            counts.not_stored.fetch_add(count, Ordering::Relaxed)
+                        }
+                    };
+                }
+            })
+            .context("starting the event recorder")?;
+        Ok(Self { queue: Some(queue), thread: Some(thread), stats })
+    }
+
+    pub fn submit(&self, batch: Vec<KernelEvent>) {
+        let Some(queue) = &self.queue else { return };
+        match queue.try_send(batch) {
+            Ok(()) => {}
+            Err(TrySendError::Full(batch) | TrySendError::Disconnected(batch)) => {
+                tracing::error!("{} events could not be recorded: the recorder is behind", batch.len());
+                self.stats.not_stored.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Records what is queued, then stops.
+    pub fn finish(&mut self) {
+        self.queue.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct EventContext {
+    cgroups: CgroupNames,
+}
+
+impl EventContext {
+    fn new() -> Self {
+        Self { cgroups: CgroupNames::new() }
+    }
+
+    fn record(&mut self, engine: &Engine, event: KernelEvent) -> EventRecord {
+        let path = locate(&event);
+        // The kernel's own hash when it made one; otherwise the file is hashed after the fact,
+        // except on a filesystem whose server could make that read hang or lie.
+        let sha256 = match event.digest {
+            Some(d) => Some(Sha256(d)),
+            None if event.reason == reason_name(REASON_UNTRUSTED_FS) => None,
+            None => path.as_ref().and_then(|p| digest(engine, p, &event)),
+        };
+        let cgroup_path = self.cgroups.path(event.cgroup_id);
+        EventRecord {
+            at_ms: boot_ns_to_epoch_ms(event.boot_ns),
+            hook: event.hook,
+            action: event.action,
+            reason: event.reason,
+            tgid: event.tgid,
+            pid: event.pid,
+            uid: event.uid,
+            comm: event.comm,
+            cgroup_id: event.cgroup_id,
+            container: cgroup_path.as_deref().and_then(container_of),
+            cgroup_path,
+            dev: event.dev,
+            ino: event.ino,
+            path: path.map(|p| p.display().to_string()).or(event.path),
+            sha256,
+        }
+    }
+}
+
+/// An absolute path for the event's file: the kernel's path when it is absolute, else the
+/// process's own view (its executable, or a mapping with the same device and inode).
+fn locate(event: &KernelEvent) -> Option<PathBuf> {
+    if let Some(p) = event.path.as_deref().filter(|p| p.starts_with('/')) {
+        return Some(PathBuf::from(p));
+    }
+    if event.ino == 0 {
+        return None;
+    }
+    let exe = std::fs::read_link(format!("/proc/{}/exe", event.tgid)).ok();
+    if let Some(exe) = exe.filter(|e| std::fs::metadata(e).is_ok_and(|m| same_identity(&m, event))) {
+        return Some(exe);
+    }
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", event.tgid)).ok()?;
+    let dev = format!("{:02x}:{:02x}", event.dev >> 20, event.dev & 0xf_ffff);
+    maps.lines().find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f.len() >= 6 && f[3] == dev && f[4] == event.ino.to_string()).then(|| PathBuf::from(f[5]))
+    })
+}
+
+fn digest(engine: &Engine, path: &PathBuf, event: &KernelEvent) -> Option<Sha256> {
+    let meta = std::fs::metadata(path).ok()?;
+    if event.ino != 0 && !same_identity(&meta, event) {
+        return None; // the name now points at another file
+    }
+    let stamp = FileStamp::of(&meta);
+    if let Some(d) = engine.cached_digest(&stamp) {
+        return Some(d);
+    }
+    let hashed: HashedFile = hash_file(path).ok()?;
+    engine.record(&path.display().to_string(), hashed, true);
+    Some(hashed.digest)
+}
+
+fn same_identity(meta: &std::fs::Metadata, event: &KernelEvent) -> bool {
+    meta.ino() == event.ino && kernel_dev(meta.dev()) == event.dev
+}

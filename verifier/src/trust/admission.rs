@@ -1,0 +1,393 @@
+//! Evidence in, an admission or a refusal out; an admission stored as one source.
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use provgate_attestations::{ArtifactRef, Rejection, SignedContent};
+use provgate_sbom::{DigestRecord, Sha256};
+use serde_json::json;
+
+use super::{
+    Evidence, SourceKind, StoredEvidence, Trust,
+    actor::current_user,
+    policy::describe,
+    sbom::{self, PredicateReader},
+};
+use crate::{
+    hashing::sha256_reader,
+    store::{NewSource, Store},
+};
+
+/// Why evidence was not admitted, for the user; nothing was stored.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refusal(pub String);
+
+/// Where an admitted source's records come from.
+pub enum Records {
+    List(Vec<DigestRecord>),
+    /// An SBOM file, streamed into the store as it is read, so memory does not grow with the
+    /// document; when signed, it must still have the digest that was verified.
+    SbomFile {
+        path: PathBuf,
+        verified: Option<Sha256>,
+    },
+}
+
+/// Evidence that passed: the source to add and its records.
+pub struct Admission {
+    pub source: NewSource,
+    pub records: Records,
+    /// How the evidence was verified, one line (empty for unsigned kinds).
+    pub verified: String,
+}
+
+/// A source stored: its id, how many records, its name, how it was verified.
+pub struct Committed {
+    pub id: i64,
+    pub records: u64,
+    pub name: String,
+    /// One line on the signature that vouched (empty for unsigned kinds).
+    pub verified: String,
+}
+
+/// [`admit`], then [`commit`]: what every command that adds trust calls.
+pub fn accept(
+    store: &mut Store,
+    evidence: Evidence,
+    circumstances: Circumstances<'_>,
+) -> anyhow::Result<Result<Committed, Refusal>> {
+    match admit(evidence, circumstances)? {
+        Ok(admission) => commit(store, admission),
+        Err(refusal) => Ok(Err(refusal)),
+    }
+}
+
+/// What `admit` needs beyond the evidence.
+pub struct Circumstances<'a> {
+    /// The trust in force; signed evidence is refused without it.
+    pub trust: Option<&'a Trust>,
+    /// Unsigned SBOMs are refused (configuration, environment or flag).
+    pub forbid_unsigned: bool,
+    /// Why the admin trusts this (kept in the audit log).
+    pub reason: Option<String>,
+}
+
+/// Judges evidence. The outer error is for I/O (an unreadable bundle, say); the inner one is a
+/// refusal to report.
+pub fn admit(evidence: Evidence, circumstances: Circumstances<'_>) -> anyhow::Result<Result<Admission, Refusal>> {
+    let Circumstances { trust, forbid_unsigned, reason } = circumstances;
+    let unsigned = |kind: SourceKind, name: String, detail: Option<serde_json::Value>, records: Records| Admission {
+        source: NewSource {
+            kind,
+            name,
+            signer: None,
+            issuer: None,
+            detail,
+            created_by: current_user(),
+            reason: reason.clone(),
+            evidence: None,
+        },
+        records,
+        verified: String::new(),
+    };
+    Ok(Ok(match evidence {
+        Evidence::Manual { records } => unsigned(
+            SourceKind::Manual,
+            format!("provgate allow ({} files)", records.len()),
+            None,
+            Records::List(records),
+        ),
+        Evidence::Baseline { paths, records, skipped } => {
+            if records.is_empty() {
+                return Ok(Err(Refusal(format!("no candidate files under {}", list(&paths)))));
+            }
+            let detail = json!({ "paths": paths, "files": records.len(), "skipped": skipped });
+            unsigned(
+                SourceKind::Baseline,
+                format!("baseline of {}", list(&paths)),
+                Some(detail),
+                Records::List(records),
+            )
+        }
+        Evidence::Approval { sha256, path } => {
+            if reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                return Ok(Err(Refusal("an approval must say why this code may run (--reason)".into())));
+            }
+            let detail = path.as_ref().map(|p| json!({ "path": p }));
+            let records = Records::List(vec![DigestRecord { sha256, path, package: None }]);
+            unsigned(SourceKind::Approval, format!("approval of {sha256}"), detail, records)
+        }
+        Evidence::UnsignedSbom { sbom } => {
+            if forbid_unsigned {
+                return Ok(Err(Refusal(
+                    "unsigned registration is forbidden by policy (forbid_unsigned in the configuration, \
+                     PROVGATE_FORBID_UNSIGNED or --forbid-unsigned)"
+                        .into(),
+                )));
+            }
+            let name = sbom.display().to_string();
+            unsigned(SourceKind::SbomUnsigned, name, None, Records::SbomFile { path: sbom, verified: None })
+        }
+        Evidence::SignedSbom { sbom, bundle } => return signed_sbom(need(trust)?, &sbom, &bundle, reason),
+        Evidence::Artifact { file, bundle } => return artifact(need(trust)?, &file, &bundle, reason),
+        Evidence::Attestation { bundle } => return attestation(need(trust)?, &bundle, reason),
+        Evidence::Image(image) => image_admission(*image, reason),
+    }))
+}
+
+fn need(trust: Option<&Trust>) -> anyhow::Result<&Trust> {
+    trust.context("signed evidence needs a trust policy")
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ")
+}
+
+fn read_bundle(path: &Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("bundle {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("bundle {}: not JSON", path.display()))
+}
+
+/// Signatures that sign the message itself (Ed25519) need the bytes; digests suffice for the
+/// rest, so large files are not held in memory.
+const VERIFY_BYTES_UP_TO: u64 = 64 << 20;
+
+fn subject_bytes(path: &Path) -> anyhow::Result<(Sha256, Option<Vec<u8>>)> {
+    let file = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
+    let len = file.metadata().with_context(|| format!("{}", path.display()))?.len();
+    if len <= VERIFY_BYTES_UP_TO {
+        let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+        Ok((Sha256::of(&bytes), Some(bytes)))
+    } else {
+        Ok((sha256_reader(&file).with_context(|| format!("{}", path.display()))?, None))
+    }
+}
+
+fn artifact_ref(digest: Sha256, bytes: &Option<Vec<u8>>) -> ArtifactRef<'_> {
+    match bytes {
+        Some(bytes) => ArtifactRef::Bytes(bytes),
+        None => ArtifactRef::Sha256(digest),
+    }
+}
+
+fn rejected(bundle: &Path, rejection: Rejection) -> anyhow::Result<Result<Admission, Refusal>> {
+    Ok(Err(Refusal(format!("{}: {rejection}", bundle.display()))))
+}
+
+fn signed_source(
+    kind: SourceKind,
+    name: String,
+    verified: &provgate_attestations::VerifiedProvenance,
+    about: serde_json::Value,
+    evidence: StoredEvidence,
+    reason: Option<String>,
+) -> anyhow::Result<NewSource> {
+    let mut detail = verified.detail();
+    if let (Some(detail), Some(about)) = (detail.as_object_mut(), about.as_object()) {
+        detail.extend(about.clone());
+    }
+    let signer = &verified.bundle.signer;
+    Ok(NewSource {
+        kind,
+        name,
+        signer: Some(signer.identity()),
+        issuer: signer.issuer().map(str::to_owned),
+        detail: Some(detail),
+        created_by: current_user(),
+        reason,
+        evidence: Some(serde_json::to_value(evidence)?),
+    })
+}
+
+fn signed_sbom(
+    trust: &Trust,
+    sbom_path: &Path,
+    bundle_path: &Path,
+    reason: Option<String>,
+) -> anyhow::Result<Result<Admission, Refusal>> {
+    let format = match sbom::detect_file(sbom_path) {
+        Ok(format) => format,
+        Err(message) => return Ok(Err(Refusal(message))),
+    };
+    let (digest, bytes) = subject_bytes(sbom_path)?;
+    let bundle = read_bundle(bundle_path)?;
+    let predicate_type = sbom::predicate_type(format);
+    let verified = match trust.verify_bundle(&bundle, Some(artifact_ref(digest, &bytes)), Some(predicate_type)) {
+        Ok(v) => v,
+        Err(rejection) => return rejected(bundle_path, rejection),
+    };
+    let evidence = StoredEvidence::Sbom { bundle, subject: digest, sbom_predicate_type: predicate_type.to_owned() };
+    let name = sbom_path.display().to_string();
+    let source = signed_source(SourceKind::Sbom, name, &verified, json!({}), evidence, reason)?;
+    let records = Records::SbomFile { path: sbom_path.to_owned(), verified: Some(digest) };
+    Ok(Ok(Admission { source, records, verified: describe(&verified) }))
+}
+
+fn artifact(
+    trust: &Trust,
+    file: &Path,
+    bundle_path: &Path,
+    reason: Option<String>,
+) -> anyhow::Result<Result<Admission, Refusal>> {
+    let (digest, bytes) = subject_bytes(file)?;
+    let bundle = read_bundle(bundle_path)?;
+    let verified = match trust.verify_bundle(&bundle, Some(artifact_ref(digest, &bytes)), None) {
+        Ok(v) => v,
+        Err(rejection) => return rejected(bundle_path, rejection),
+    };
+    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_owned()).display().to_string();
+    let evidence = StoredEvidence::Artifact { bundle, subject: digest };
+    let about = json!({ "file": absolute });
+    let source = signed_source(SourceKind::Artifact, absolute.clone(), &verified, about, evidence, reason)?;
+    let records = Records::List(vec![DigestRecord { sha256: digest, path: Some(absolute), package: None }]);
+    Ok(Ok(Admission { source, records, verified: describe(&verified) }))
+}
+
+fn attestation(
+    trust: &Trust,
+    bundle_path: &Path,
+    reason: Option<String>,
+) -> anyhow::Result<Result<Admission, Refusal>> {
+    let bundle = read_bundle(bundle_path)?;
+    let verified = match trust.verify_bundle(&bundle, None, None) {
+        Ok(v) => v,
+        Err(rejection) => return rejected(bundle_path, rejection),
+    };
+    let predicate_type = match &verified.bundle.content {
+        SignedContent::Statement(s) => s.predicate_type.clone(),
+        SignedContent::ArtifactSignature { .. } => {
+            return Ok(Err(Refusal(format!(
+                "{}: a signature over an artifact, not an attestation; register it with --artifact FILE --bundle",
+                bundle_path.display()
+            ))));
+        }
+    };
+    let records = match verified.allowlist(&PredicateReader) {
+        Ok(records) => records,
+        Err(e) => return Ok(Err(Refusal(format!("{}: {e}", bundle_path.display())))),
+    };
+    if records.is_empty() {
+        return Ok(Err(Refusal(format!(
+            "{}: the {predicate_type} statement vouches for no SHA-256 digest provgate can use",
+            bundle_path.display()
+        ))));
+    }
+    let name = format!("{predicate_type} ({})", bundle_path.display());
+    let about = json!({ "bundle": bundle_path.display().to_string() });
+    let evidence = StoredEvidence::Attestation { bundle };
+    let source = signed_source(SourceKind::Attestation, name, &verified, about, evidence, reason)?;
+    Ok(Ok(Admission { source, records: Records::List(records), verified: describe(&verified) }))
+}
+
+fn image_admission(image: provgate_oci::TrustedImage, reason: Option<String>) -> Admission {
+    let records = image
+        .allowlist()
+        .into_iter()
+        // Paths inside the image, relative to its root: never taken for paths of this host.
+        .map(|d| DigestRecord { path: d.path.map(|p| p.trim_start_matches('/').to_owned()), ..d })
+        .collect();
+    let signature = &image.signature().provenance;
+    let signer = &signature.bundle.signer;
+    let source = NewSource {
+        kind: SourceKind::Image,
+        name: image.pinned(),
+        signer: Some(signer.identity()),
+        issuer: signer.issuer().map(str::to_owned),
+        detail: Some(image.detail()),
+        created_by: current_user(),
+        reason,
+        evidence: serde_json::to_value(StoredEvidence::Image { image: image.evidence() }).ok(),
+    };
+    Admission { source, records: Records::List(records), verified: describe(signature) }
+}
+
+/// Stores an admission as one source, all or nothing; an SBOM file is streamed in and refused
+/// if it reads badly, has no SHA-256 record, or changed since its signature was verified. An
+/// approval marks the events about its digest approved in the same transaction.
+pub fn commit(store: &mut Store, admission: Admission) -> anyhow::Result<Result<Committed, Refusal>> {
+    let Admission { source, records, verified } = admission;
+    match records {
+        Records::List(records) => {
+            let mut writer = store.begin_source(&source)?;
+            for record in &records {
+                writer.add(record)?;
+            }
+            if source.kind == SourceKind::Approval {
+                for record in &records {
+                    writer.mark_events_approved(&record.sha256)?;
+                }
+            }
+            let id = writer.commit(None)?;
+            Ok(Ok(Committed { id, records: records.len() as u64, name: source.name, verified }))
+        }
+        Records::SbomFile { path, verified: digest } => commit_sbom(store, source, &path, digest, verified),
+    }
+}
+
+fn commit_sbom(
+    store: &mut Store,
+    source: NewSource,
+    path: &Path,
+    verified_digest: Option<Sha256>,
+    verified: String,
+) -> anyhow::Result<Result<Committed, Refusal>> {
+    let mut writer = store.begin_source(&source)?;
+    let mut store_error = None;
+    let read = sbom::read_sbom(path, &mut |r| {
+        if store_error.is_none()
+            && let Err(e) = writer.add(&r.into())
+        {
+            store_error = Some(e);
+        }
+    });
+    if let Some(e) = store_error {
+        return Err(e.into());
+    }
+    let read = match read {
+        Ok(read) => read,
+        Err(e) => return Ok(Err(Refusal(e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")))),
+    };
+    let summary = &read.summary;
+    // Printed here, as they are found, whether or not the document is then refused.
+    for line in sbom::problem_lines(path, summary) {
+        eprintln!("provgate: warning: {line}");
+    }
+    if writer.records() == 0 {
+        return Ok(Err(Refusal(format!(
+            "{}: no SHA-256 digest in this SBOM ({} files, {} packages, {} digests in other algorithms)",
+            path.display(),
+            summary.files,
+            summary.packages,
+            summary.skipped_total()
+        ))));
+    }
+    if verified_digest.is_some_and(|d| d != read.file_sha256) {
+        return Ok(Err(Refusal(format!("{}: changed after its signature was verified", path.display()))));
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut detail = source.detail.clone().unwrap_or_else(|| json!({}));
+    if let Some(object) = detail.as_object_mut() {
+        object.extend(
+            json!({
+                "file": absolute.display().to_string(),
+                "sbom_sha256": read.file_sha256.to_hex(),
+                "format": summary.format,
+                "spec_version": summary.spec_version,
+                "name": summary.name,
+                "namespace": summary.namespace,
+                "files": summary.files,
+                "packages": summary.packages,
+                "sha256_digests": summary.sha256_digests,
+                "skipped_algorithms": summary.skipped_algorithms,
+                "signed": source.signer.is_some(),
+            })
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        );
+    }
+    let name = summary.name.clone().unwrap_or_else(|| absolute.display().to_string());
+    let records = writer.records();
+    let id = writer.commit(Some((name.clone(), Some(detail))))?;
+    Ok(Ok(Committed { id, records, name, verified }))
+}
