@@ -68,4 +68,90 @@ fn observe_only_on_request() {
     let out = host.provgate().args(["status", "--wait", "5"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "observe-only was asked for, so the daemon is ready");
     assert_observes_unknown_exec_in_scope(&host);
+    // Named fields only: LSMs as a list, counters per hook by name.
+    let status: serde_json::Value = serde_json::from_str(&host.ok(&["status", "--json"])).unwrap();
+    assert!(status["kernel"]["active_lsms"].as_array().is_some_and(|l| !l.is_empty()), "{status}");
+    assert!(status["kernel"]["lsm_list_error"].is_null(), "{status}");
+    assert!(status["counters"]["allowed"]["exec-observed"].as_u64().is_some(), "{status}");
+    assert!(status["counters"]["audited"]["exec-observed"].as_u64().is_some_and(|n| n >= 1), "{status}");
+}
+
+/// The row `denials` prints for `file`, split into its columns.
+fn denials_row(host: &Host, args: &[&str], file: &Path) -> Option<Vec<String>> {
+    let mut all = vec!["denials"];
+    all.extend_from_slice(args);
+    let out = host.ok(&all);
+    let name = file.display().to_string();
+    out.lines().find(|l| l.contains(&name)).map(|l| l.split_whitespace().map(str::to_owned).collect())
+}
+
+fn column(row: &[String], prefix: &str) -> String {
+    row.iter().find(|c| c.starts_with(prefix)).cloned().unwrap_or_else(|| panic!("no {prefix}… column in {row:?}"))
+}
+
+/// What `denials` prints, every review command takes back; review states follow the allowlist
+/// as it changes, and every change is in the audit log under ids never reused.
+#[test]
+fn review_identifiers_round_trip_and_states_follow_trust() {
+    let Some(mut host) = setup("review") else {
+        return;
+    };
+    host.start(&["--observe-only"]);
+    let files: Vec<_> = ["first", "second", "third"].iter().map(|n| host.copy_of_true(host.dir(), n, true)).collect();
+    for file in &files {
+        host.exec(file, true);
+        host.reported(file, Duration::from_secs(5)).unwrap_or_else(|| panic!("not reported: {}", host.log()));
+    }
+    let row = denials_row(&host, &[], &files[0]).unwrap();
+    let (event, short) = (column(&row, "#"), row[row.len() - 5].clone());
+    assert_eq!(short.len(), 12, "a short digest in {row:?}");
+    let digest = host.reported(&files[0], Duration::ZERO).unwrap()["sha256"].as_str().unwrap().to_owned();
+    assert!(digest.starts_with(&short));
+    // explain takes the event and the short digest as printed.
+    for target in [event.as_str(), short.as_str(), &format!("event:{}", &event[1..])] {
+        let out = host.provgate().args(["explain", target]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{target}: {text}");
+        assert!(text.contains(&digest), "{target}: {text}");
+    }
+    // denials takes the cgroup as its CGROUP column prints it, and a file by short digest.
+    let cgroup = column(&row, "/provgate-test-review");
+    assert!(denials_row(&host, &["--cgroup", &cgroup], &files[1]).is_some());
+    let only_first = host.ok(&["denials", &short]);
+    assert!(only_first.contains(&files[0].display().to_string()) && !only_first.contains("second"), "{only_first}");
+    // States: trusting a file by another way makes its denials "now allowed".
+    assert_eq!(denials_row(&host, &[], &files[1]).unwrap().last().unwrap(), "new");
+    host.ok(&["allow", files[1].to_str().unwrap()]);
+    assert!(denials_row(&host, &["--review", "now-allowed"], &files[1]).is_some());
+    assert!(denials_row(&host, &["--review", "new"], &files[1]).is_none());
+    // Approving by short digest; a second approval adds nothing unless forced.
+    host.ok(&["approve", &short, "--reason", "built by CI"]);
+    let again = host.provgate().args(["approve", &short, "--reason", "again"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is already allowed by source #"));
+    assert_eq!(denials_row(&host, &[], &files[0]).unwrap().last().unwrap(), "approved");
+    // Revoking the approval: its denials are "no longer allowed", not "approved".
+    let sources: serde_json::Value = serde_json::from_str(&host.ok(&["sources", "--json"])).unwrap();
+    let approval =
+        sources.as_array().unwrap().iter().find(|s| s["kind"] == "approval").unwrap()["id"].as_i64().unwrap();
+    host.ok(&["revoke", &format!("#{approval}"), "--reason", "key leaked"]);
+    assert!(denials_row(&host, &["--review", "no-longer-allowed"], &files[0]).is_some());
+    // Dismissed: blocked on purpose.
+    let third = column(&denials_row(&host, &[], &files[2]).unwrap(), "#");
+    host.ok(&["dismiss", &third, "--reason", "crypto miner"]);
+    assert_eq!(denials_row(&host, &[], &files[2]).unwrap().last().unwrap(), "dismissed");
+    // Ids never reused, and the log names each once.
+    host.ok(&["allow", files[2].to_str().unwrap(), "--reason", "changed my mind"]);
+    let audit: serde_json::Value = serde_json::from_str(&host.ok(&["audit", "--json"])).unwrap();
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["add-source", "add-source", "revoke-source", "dismiss", "add-source"]);
+    let added: Vec<i64> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "add-source")
+        .map(|e| e["detail"]["source"].as_i64().unwrap())
+        .collect();
+    assert!(added.windows(2).all(|w| w[0] < w[1]), "{added:?}");
+    assert!(host.ok(&["audit"]).contains("key leaked"));
 }

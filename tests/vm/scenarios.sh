@@ -150,7 +150,9 @@ if start_daemon --mode audit --cgroup "$CG" --event-buffer-kib 4; then
   unknown_copy $T/hello /tmp/flooded flood
   out=$(inscope $T/mmapflood /tmp/flooded 3000 2>&1)
   accounted() {
-    audited=$("$PG" status --json | tr -d ' \n' | grep -o '"audited":\[[0-9,]*\]' | head -n 1 | tr -dc '0-9,' | tr ',' '+')
+    # The would-deny counts per hook, summed: "audited":{"exec":0,"mmap":3000,...}.
+    audited=$("$PG" status --json | tr -d ' \n' | grep -o '"audited":{[^}]*}' | head -n 1 \
+      | grep -o ':[0-9][0-9]*' | tr -d ':' | tr '\n' '+')0
     recorded=$(json_number events_recorded)
     dropped=$(json_number events_dropped)
     [ -n "$audited" ] && [ -n "$recorded" ] && [ -n "$dropped" ] \

@@ -1,9 +1,10 @@
-use std::{os::unix::fs::MetadataExt as _, path::Path, time::SystemTime};
+use std::{os::unix::fs::MetadataExt as _, path::Path};
 
-use anyhow::{Context as _, bail};
-
-use super::{Paths, table};
-use crate::store::{DenialFilter, Store};
+use super::{
+    Paths, table,
+    target::{self, Target},
+};
+use crate::store::{DenialFilter, ReviewState, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -11,9 +12,16 @@ pub struct Args {
     /// (RFC 3339, "2026-11-25T10:00:00Z").
     #[arg(long, value_name = "WHEN")]
     since: Option<String>,
-    /// Only events of this cgroup: a cgroup v2 path, or its numeric id.
+    /// Only events of this file: a path, a digest or a prefix of 8 or more hex digits, or an
+    /// event (#N); as `explain` takes them.
+    target: Option<String>,
+    /// Only events of this cgroup: as the CGROUP column prints it (its path below the cgroup2
+    /// root), a full cgroup v2 path, or its numeric id.
     #[arg(long, value_name = "PATH|ID")]
     cgroup: Option<String>,
+    /// Only groups in this review state.
+    #[arg(long, value_enum, value_name = "STATE")]
+    review: Option<ReviewState>,
     /// Only real denials (enforce), would-denies (audit) or observations (observe-only).
     #[arg(long, value_enum)]
     mode: Option<EventMode>,
@@ -31,45 +39,43 @@ enum EventMode {
     Observe,
 }
 
-fn since_ms(text: &str) -> anyhow::Result<i64> {
-    let at = match humantime::parse_duration(text) {
-        Ok(ago) => SystemTime::now() - ago,
-        Err(_) => humantime::parse_rfc3339_weak(text).with_context(|| {
-            format!("--since {text:?}: neither a duration (10m, 2h) nor a time (2026-11-25T10:00:00Z)")
-        })?,
-    };
-    Ok(at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0))
-}
-
-fn cgroup_id(text: &str) -> anyhow::Result<u64> {
+/// A cgroup as the user gave it: its recorded path (below the cgroup2 root) and, when it names
+/// a cgroup that exists now or is a number, its id.
+fn cgroup(text: &str) -> anyhow::Result<(Option<String>, Option<u64>)> {
     if let Ok(id) = text.parse() {
-        return Ok(id);
+        return Ok((None, Some(id)));
     }
-    let path = Path::new(text);
-    let full = if path.is_absolute() {
-        path.to_owned()
-    } else {
-        match crate::daemon::scope::cgroup2_mount_point() {
-            Some(root) => root.join(path),
-            None => bail!("--cgroup {text}: no cgroup v2 filesystem is mounted"),
-        }
-    };
-    Ok(std::fs::metadata(&full).with_context(|| format!("--cgroup {}", full.display()))?.ino())
+    let root = crate::daemon::scope::cgroup2_mount_point();
+    let relative = match &root {
+        Some(root) => Path::new(text).strip_prefix(root).map(|p| format!("/{}", p.display())).ok(),
+        None => None,
+    }
+    .unwrap_or_else(|| format!("/{}", text.trim_start_matches('/')));
+    let id = root.map(|root| root.join(relative.trim_start_matches('/'))).and_then(|p| std::fs::metadata(p).ok());
+    Ok((Some(relative), id.map(|m| m.ino())))
 }
 
 pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
+    let store = Store::open(&paths.db)?;
+    let (sha256, path, like_event) = match args.target.as_deref().map(|t| target::resolve(&store, t)).transpose()? {
+        None => (None, args.path, None),
+        Some(Target::Digest(digest)) => (Some(digest), args.path, None),
+        Some(Target::Path(path)) => (None, Some(std::path::absolute(&path)?.display().to_string()), None),
+        Some(Target::Event(event)) => (None, args.path, Some(event)),
+    };
     let filter = DenialFilter {
-        since_ms: args.since.as_deref().map(since_ms).transpose()?,
-        cgroup_id: args.cgroup.as_deref().map(cgroup_id).transpose()?,
+        since_ms: args.since.as_deref().map(table::since_ms).transpose()?,
+        cgroup: args.cgroup.as_deref().map(cgroup).transpose()?,
         action: args.mode.map(|m| match m {
             EventMode::Enforce => "denied",
             EventMode::Audit => "would-deny",
             EventMode::Observe => "observed",
         }),
-        sha256: None,
-        path: args.path,
+        sha256,
+        path,
+        like_event,
+        state: args.review,
     };
-    let store = Store::open(&paths.db)?;
     let groups = store.denial_groups(&filter)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&groups)?);
@@ -104,8 +110,8 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
             g.sha256.as_deref().map_or("-".into(), table::short_digest),
             processes.join(","),
             where_,
-            g.last_event.to_string(),
-            g.review.join(","),
+            format!("#{}", g.last_event),
+            g.state.as_str().to_owned(),
         ]);
     }
     println!("{t}");

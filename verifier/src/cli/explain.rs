@@ -3,17 +3,16 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::{Paths, table};
+use super::{Paths, table, target};
 use crate::{
     api::{KernelFileState, client},
-    file_stamp::FileStamp,
-    hashing::{Sha256, hash_file},
     store::{DenialFilter, Store},
 };
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A file, or a digest (sha256:<hex> or <hex>).
+    /// A file, a digest (sha256:<hex>, or a unique prefix of 8 or more hex digits), or an event
+    /// (#N, as `denials` prints it).
     target: String,
     #[arg(long)]
     json: bool,
@@ -21,26 +20,15 @@ pub struct Args {
 
 pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
     let store = Store::open(&paths.db)?;
-    let path = PathBuf::from(&args.target);
-    let (digest, file) = match (path.exists(), Sha256::parse_lenient(&args.target)) {
-        (false, Some(digest)) => (digest, None),
-        _ => {
-            let meta = std::fs::metadata(&path).map_err(|e| crate::hashing::HashError::from_io(&path, e))?;
-            let stamp = FileStamp::of(&meta);
-            let cached = store.cached_file(&stamp.key)?.filter(|c| c.stamp == stamp).map(|c| c.digest);
-            let digest = match cached {
-                Some(d) => d,
-                None => hash_file(&path)?.digest,
-            };
-            (digest, Some((path.clone(), stamp)))
-        }
-    };
+    let subject = target::subject(&store, &args.target)?;
+    let digest = subject.digest;
+    let file = subject.file.clone().or_else(|| subject.recorded_path.as_ref().map(PathBuf::from));
     let vouchers = store.vouchers(&digest)?;
     let allowed = !vouchers.is_empty();
     let seen_at = store.cached_files_with_digest(&digest)?;
     let events = store.denial_groups(&DenialFilter { sha256: Some(digest), ..Default::default() })?;
     // For a file: what does the running daemon's kernel hold for this exact content?
-    let kernel = file.as_ref().map(|(path, _)| match kernel_state(paths, path) {
+    let kernel = subject.file.as_ref().map(|path| match kernel_state(paths, path) {
         Ok(KernelFileState::Current { allowed: true, sha256 }) => {
             format!("current: the kernel allows this file{}", hashed_as(sha256.as_deref()))
         }
@@ -59,7 +47,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
             "{}",
             serde_json::to_string_pretty(&json!({
                 "sha256": digest.to_hex(),
-                "path": file.as_ref().map(|(p, _)| p.display().to_string()),
+                "path": file.as_ref().map(|p| p.display().to_string()),
                 "allowed": allowed,
                 "sources": vouchers,
                 "seen_at": seen_at.iter().map(|c| &c.path).collect::<Vec<_>>(),
@@ -69,7 +57,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
         );
         return Ok(if allowed { 0 } else { 1 });
     }
-    if let Some((p, _)) = &file {
+    if let Some(p) = &file {
         println!("{}", p.display());
     }
     println!("  {digest}");

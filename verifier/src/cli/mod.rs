@@ -1,5 +1,6 @@
 //! The command line: one module per command group.
 mod allow;
+mod audit;
 mod baseline;
 mod check_policy;
 mod config;
@@ -14,6 +15,7 @@ mod sbom;
 mod sources;
 mod status;
 mod table;
+mod target;
 mod verify_bundle;
 
 use std::path::PathBuf;
@@ -64,6 +66,10 @@ pub enum Command {
     Approve(review::ApproveArgs),
     /// Remove a source and exactly the trust it gave; audited.
     Revoke(review::RevokeArgs),
+    /// Keep a denied file blocked on purpose: its denials leave the review queue; audited.
+    Dismiss(review::DismissArgs),
+    /// The trust-change log: sources added and revoked, approvals, dismissals; who, when, why.
+    Audit(audit::Args),
     /// What the allowlist is made of.
     Sources(sources::Args),
     /// Inspect an SBOM, or generate one for a build output directory.
@@ -111,6 +117,8 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Explain(args) => explain::run(&paths, args),
         Command::Approve(args) => review::approve(&paths, args),
         Command::Revoke(args) => review::revoke(&paths, args),
+        Command::Dismiss(args) => review::dismiss(&paths, args),
+        Command::Audit(args) => audit::run(&paths, args),
         Command::Sources(args) => sources::run(&paths, &config, args),
         Command::Sbom(args) => sbom::run(args),
         Command::Register(args) => register::run(&paths, &config, args),

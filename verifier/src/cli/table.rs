@@ -20,6 +20,18 @@ fn arrangement(terminal_width: Option<u16>) -> ContentArrangement {
     }
 }
 
+/// `--since`: a duration ago ("90s", "10m", "2h 30m", "7d") or a time (RFC 3339), as Unix ms.
+pub fn since_ms(text: &str) -> anyhow::Result<i64> {
+    use anyhow::Context as _;
+    let at = match humantime::parse_duration(text) {
+        Ok(ago) => std::time::SystemTime::now() - ago,
+        Err(_) => humantime::parse_rfc3339_weak(text).with_context(|| {
+            format!("--since {text:?}: neither a duration (10m, 2h) nor a time (2026-11-25T10:00:00Z)")
+        })?,
+    };
+    Ok(at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0))
+}
+
 pub fn time_ms(ms: i64) -> String {
     let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
     humantime::format_rfc3339_seconds(at).to_string()

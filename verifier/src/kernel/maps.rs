@@ -26,11 +26,15 @@ pub struct KernelMaps {
     events: Option<RingBuf<MapData>>,
 }
 
-/// Counters summed over CPUs. Per-hook arrays are indexed by the `HOOK_*` constants.
+/// Counters summed over CPUs. Per-hook arrays are indexed by the `HOOK_*` constants, and read
+/// and written in JSON as objects keyed by hook name.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Counters {
+    #[serde(with = "per_hook")]
     pub allowed: [u64; HOOK_COUNT],
+    #[serde(with = "per_hook")]
     pub denied: [u64; HOOK_COUNT],
+    #[serde(with = "per_hook")]
     pub audited: [u64; HOOK_COUNT],
     pub events_dropped: u64,
     pub anon_exec: u64,
@@ -39,6 +43,30 @@ pub struct Counters {
     pub kernel_hashes: u64,
     pub kernel_hashed_bytes: u64,
     pub invalidations: u64,
+}
+
+/// `[u64; HOOK_COUNT]` as `{"exec": 3, "mmap": 0, ...}`.
+mod per_hook {
+    use std::collections::BTreeMap;
+
+    use provgate_common::HOOK_COUNT;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::kernel::events::hook_name;
+
+    pub fn serialize<S: Serializer>(counts: &[u64; HOOK_COUNT], serializer: S) -> Result<S::Ok, S::Error> {
+        let named: BTreeMap<&str, u64> = counts.iter().enumerate().map(|(h, n)| (hook_name(h as u8), *n)).collect();
+        named.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u64; HOOK_COUNT], D::Error> {
+        let named = BTreeMap::<String, u64>::deserialize(deserializer)?;
+        let mut counts = [0; HOOK_COUNT];
+        for (h, count) in counts.iter_mut().enumerate() {
+            *count = named.get(hook_name(h as u8)).copied().unwrap_or(0);
+        }
+        Ok(counts)
+    }
 }
 
 fn take<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, LoadError>

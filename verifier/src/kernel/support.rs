@@ -11,24 +11,35 @@ pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct KernelSupport {
     pub release: String,
-    /// Active LSMs in order, or why the list could not be read.
-    pub active_lsms: Result<Vec<String>, String>,
+    /// Active LSMs in order; empty when the list could not be read (see `lsm_list_error`).
+    pub active_lsms: Vec<String>,
+    /// Why the list of active LSMs could not be read.
+    pub lsm_list_error: Option<String>,
     pub bpf_lsm_active: bool,
     pub btf: bool,
 }
 
 impl KernelSupport {
     pub fn probe() -> Self {
-        let active_lsms = read_lsm_list();
-        let bpf_lsm_active = active_lsms.as_ref().is_ok_and(|l| l.iter().any(|m| m == "bpf"));
-        Self { release: kernel_release(), active_lsms, bpf_lsm_active, btf: Path::new(VMLINUX_BTF).exists() }
+        let (active_lsms, lsm_list_error) = match read_lsm_list() {
+            Ok(list) => (list, None),
+            Err(why) => (Vec::new(), Some(why)),
+        };
+        let bpf_lsm_active = active_lsms.iter().any(|m| m == "bpf");
+        Self {
+            release: kernel_release(),
+            active_lsms,
+            lsm_list_error,
+            bpf_lsm_active,
+            btf: Path::new(VMLINUX_BTF).exists(),
+        }
     }
 
     /// One line for logs and status: release, LSMs, bpf presence.
     pub fn summary(&self) -> String {
-        let lsms = match &self.active_lsms {
-            Ok(list) => list.join(","),
-            Err(why) => format!("unknown ({why})"),
+        let lsms = match &self.lsm_list_error {
+            None => self.active_lsms.join(","),
+            Some(why) => format!("unknown ({why})"),
         };
         format!(
             "kernel {}; active LSMs: {lsms}; bpf LSM {}; BTF {}",

@@ -40,9 +40,17 @@ impl Store {
     pub fn begin_source(&mut self, source: &NewSource) -> Result<SourceWriter<'_>> {
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| super::classify(&path, e))?;
+        let id: i64 = tx
+            .query_row(
+                "UPDATE id_sequence SET last = max(last, (SELECT coalesce(max(id), 0) FROM sources)) + 1
+                 WHERE name = 'sources' RETURNING last",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|e| super::classify(&path, e))?;
         tx.execute(
-            "INSERT INTO sources (kind, name, signer, issuer, detail, created_at, created_by, reason, evidence)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO sources (id, kind, name, signer, issuer, detail, created_at, created_by, reason, evidence)
+             VALUES (?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 source.kind.as_str(),
                 source.name,
@@ -53,10 +61,10 @@ impl Store {
                 source.created_by,
                 source.reason,
                 source.evidence.as_ref().map(|e| e.to_string()),
+                id,
             ],
         )
         .map_err(|e| super::classify(&path, e))?;
-        let id = tx.last_insert_rowid();
         Ok(SourceWriter { tx, id, records: 0, source: source.clone(), path })
     }
 
@@ -183,6 +191,39 @@ impl Store {
     }
 }
 
+/// One entry of the trust-change log.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub detail: serde_json::Value,
+}
+
+impl Store {
+    /// The trust-change log, oldest first, from `since_ms` on.
+    pub fn audit_entries(&self, since_ms: Option<i64>) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, at_ms, actor, action, detail FROM audit_log WHERE at_ms >= ?1 ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([since_ms.unwrap_or(0)], |row| {
+                let detail: String = row.get(4)?;
+                Ok(AuditEntry {
+                    id: row.get(0)?,
+                    at_ms: row.get(1)?,
+                    actor: row.get(2)?,
+                    action: row.get(3)?,
+                    detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+}
+
 /// A source as `sources`, `explain` and `revoke` show it.
 #[derive(Clone, Debug, Serialize)]
 pub struct SourceSummary {
@@ -199,7 +240,12 @@ pub struct SourceSummary {
     pub digests: i64,
 }
 
-fn audit(tx: &Transaction<'_>, actor: &str, action: &str, detail: &serde_json::Value) -> rusqlite::Result<()> {
+pub(super) fn audit(
+    tx: &Transaction<'_>,
+    actor: &str,
+    action: &str,
+    detail: &serde_json::Value,
+) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO audit_log (at_ms, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
         params![now_ms(), actor, action, detail.to_string()],

@@ -28,11 +28,55 @@ pub struct EventRecord {
 #[derive(Clone, Debug, Default)]
 pub struct DenialFilter {
     pub since_ms: Option<i64>,
-    pub cgroup_id: Option<u64>,
+    /// A cgroup as recorded (its path below the cgroup2 root, as `denials` prints it) or its id.
+    pub cgroup: Option<(Option<String>, Option<u64>)>,
     /// `denied` (enforce) or `would-deny` (audit) or `observed` (observe-only).
     pub action: Option<&'static str>,
     pub sha256: Option<Sha256>,
     pub path: Option<String>,
+    /// Events of the file whose event this is (by digest, else by identity).
+    pub like_event: Option<i64>,
+    pub state: Option<ReviewState>,
+}
+
+/// Where a group of events stands. Only `new`, `approved` and `dismissed` are stored; whether
+/// the file is allowed now is read from the allowlist at each query, so it is never stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReviewState {
+    /// Not reviewed, and still not allowed.
+    New,
+    /// Not reviewed, but allowed since by some source.
+    NowAllowed,
+    /// Approved, and still allowed.
+    Approved,
+    /// Approved, but the trust was revoked since.
+    NoLongerAllowed,
+    /// Dismissed by an admin: blocked on purpose.
+    Dismissed,
+}
+
+impl ReviewState {
+    fn of(stored: &[String], allowed_now: bool) -> Self {
+        let has = |state: &str| stored.iter().any(|s| s == state);
+        match (has("dismissed"), has("approved"), allowed_now) {
+            (true, _, _) => Self::Dismissed,
+            (false, true, true) => Self::Approved,
+            (false, true, false) => Self::NoLongerAllowed,
+            (false, false, true) => Self::NowAllowed,
+            (false, false, false) => Self::New,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::NowAllowed => "now-allowed",
+            Self::Approved => "approved",
+            Self::NoLongerAllowed => "no-longer-allowed",
+            Self::Dismissed => "dismissed",
+        }
+    }
 }
 
 /// Events about one file (by digest when known, else by identity), aggregated.
@@ -56,11 +100,34 @@ pub struct DenialGroup {
     pub cgroup_ids: Vec<u64>,
     pub cgroups: Vec<String>,
     pub containers: Vec<String>,
-    /// `new` until an approval covers the digest.
+    /// The review states stored on its events (`new`, `approved`, `dismissed`).
     pub review: Vec<String>,
+    /// Where the group stands, with the allowlist as it is now.
+    pub state: ReviewState,
 }
 
 impl Store {
+    /// The digests the store knows (vouched for, seen in events, cached for files) whose hex
+    /// form starts with `prefix` (lowercase hex), at most `limit` of them.
+    pub fn digests_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<Sha256>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT sha256 FROM (
+                     SELECT sha256 FROM source_digests UNION SELECT sha256 FROM events WHERE sha256 IS NOT NULL
+                     UNION SELECT sha256 FROM file_cache)
+                 WHERE lower(hex(sha256)) LIKE ?1 || '%' ORDER BY sha256 LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![prefix, limit as i64], |row| {
+                let bytes: Vec<u8> = row.get(0)?;
+                Ok(bytes.try_into().map(Sha256).ok())
+            })
+            .map_err(|e| self.err(e))?;
+        Ok(rows.filter_map(|r| r.ok().flatten()).collect())
+    }
+
     pub fn insert_events(&mut self, events: &[EventRecord]) -> Result<()> {
         let path = self.path.clone();
         let err = |e| super::classify(&path, e);
@@ -105,9 +172,17 @@ impl Store {
             conditions.push("at_ms >= ?");
             values.push(since.into());
         }
-        if let Some(id) = filter.cgroup_id {
-            conditions.push("cgroup_id = ?");
-            values.push((id as i64).into());
+        if let Some((path, id)) = &filter.cgroup {
+            conditions.push("(cgroup_path = ? OR cgroup_id = ?)");
+            values.push(path.clone().into());
+            values.push(id.map(|id| id as i64).into());
+        }
+        if let Some(event) = filter.like_event {
+            conditions.push(
+                "coalesce(hex(sha256), dev || ':' || ino) =
+                 (SELECT coalesce(hex(sha256), dev || ':' || ino) FROM events WHERE id = ?)",
+            );
+            values.push(event.into());
         }
         if let Some(action) = filter.action {
             conditions.push("action = ?");
@@ -129,7 +204,8 @@ impl Store {
                     json_group_array(DISTINCT reason), json_group_array(DISTINCT comm),
                     json_group_array(DISTINCT tgid), json_group_array(DISTINCT uid),
                     json_group_array(DISTINCT cgroup_id), json_group_array(DISTINCT cgroup_path),
-                    json_group_array(DISTINCT container), json_group_array(DISTINCT review)
+                    json_group_array(DISTINCT container), json_group_array(DISTINCT review),
+                    max(EXISTS (SELECT 1 FROM source_digests d WHERE d.sha256 = events.sha256))
              FROM events {filter_sql}
              GROUP BY coalesce(hex(sha256), dev || ':' || ino)
              ORDER BY max(at_ms) DESC"
@@ -144,6 +220,8 @@ impl Store {
                     Ok(values.into_iter().flatten().collect())
                 }
                 let sha256: Option<String> = row.get(0)?;
+                let review: Vec<String> = list(row, 17)?;
+                let state = ReviewState::of(&review, row.get::<_, i64>(18)? != 0);
                 Ok(DenialGroup {
                     sha256: sha256.filter(|s| !s.is_empty()),
                     path: row.get(1)?,
@@ -162,10 +240,46 @@ impl Store {
                     cgroup_ids: list(row, 14)?,
                     cgroups: list(row, 15)?,
                     containers: list(row, 16)?,
-                    review: list(row, 17)?,
+                    review,
+                    state,
                 })
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+        let groups: Vec<DenialGroup> = rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))?;
+        Ok(groups.into_iter().filter(|g| filter.state.is_none_or(|s| s == g.state)).collect())
+    }
+
+    /// Marks the new events about a file dismissed (blocked on purpose), with an audit entry, in
+    /// one transaction: the events with this digest, or those of the file of event `like_event`.
+    /// Returns how many events were marked.
+    pub fn dismiss(
+        &mut self,
+        digest: Option<&Sha256>,
+        like_event: Option<i64>,
+        actor: &str,
+        reason: &str,
+    ) -> Result<usize> {
+        let path = self.path.clone();
+        let err = |e| super::classify(&path, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        let marked = match (digest, like_event) {
+            (Some(digest), _) => tx.execute(
+                "UPDATE events SET review = 'dismissed' WHERE sha256 = ?1 AND review = 'new'",
+                params![&digest.0[..]],
+            ),
+            (None, Some(event)) => tx.execute(
+                "UPDATE events SET review = 'dismissed' WHERE review = 'new' AND coalesce(hex(sha256), dev || ':' || ino) =
+                 (SELECT coalesce(hex(sha256), dev || ':' || ino) FROM events WHERE id = ?1)",
+                [event],
+            ),
+            (None, None) => Ok(0),
+        }
+        .map_err(err)?;
+        let detail = serde_json::json!({
+            "sha256": digest.map(ToString::to_string), "event": like_event, "events": marked, "reason": reason,
+        });
+        super::allowlist::audit(&tx, actor, "dismiss", &detail).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(marked)
     }
 }

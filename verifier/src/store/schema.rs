@@ -78,6 +78,14 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sources ADD COLUMN evidence TEXT;
     "#,
+    // Source ids are never reused: the audit log names sources by id. Seeded with the highest id
+    // a source or the audit log has ever had.
+    r#"
+    CREATE TABLE id_sequence (name TEXT PRIMARY KEY, last INTEGER NOT NULL);
+    INSERT INTO id_sequence (name, last) VALUES ('sources', max(
+        coalesce((SELECT max(id) FROM sources), 0),
+        coalesce((SELECT max(CAST(json_extract(detail, '$.source') AS INTEGER)) FROM audit_log), 0)));
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

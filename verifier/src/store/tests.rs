@@ -185,8 +185,8 @@ fn filters_denials() {
     let count = |f: DenialFilter| store.denial_groups(&f).unwrap().len();
     assert_eq!(count(DenialFilter::default()), 3);
     assert_eq!(count(DenialFilter { since_ms: Some(150), ..Default::default() }), 2);
-    assert_eq!(count(DenialFilter { cgroup_id: Some(8), ..Default::default() }), 2);
-    assert_eq!(count(DenialFilter { action: Some("denied"), cgroup_id: Some(8), ..Default::default() }), 1);
+    assert_eq!(count(DenialFilter { cgroup: Some((None, Some(8))), ..Default::default() }), 2);
+    assert_eq!(count(DenialFilter { action: Some("denied"), cgroup: Some((None, Some(8))), ..Default::default() }), 1);
     let groups = store.denial_groups(&DenialFilter::default()).unwrap();
     assert_eq!(groups[0].containers, vec!["abc".to_string()]);
     assert_eq!(groups[0].review, vec!["new".to_string()]);
@@ -240,7 +240,7 @@ fn approving_marks_events_and_adds_an_approval_source() {
         }])
         .unwrap();
     assert_eq!(store.event_file(1).unwrap(), Some((Some(digest(4)), Some("/tmp/tool".into()))));
-    let approval = crate::trust::Evidence::Approval { sha256: digest(4), path: Some("/tmp/tool".into()) };
+    let approval = crate::trust::Evidence::Approval { sha256: digest(4), path: Some("/tmp/tool".into()), force: false };
     let circumstances =
         crate::trust::Circumstances { trust: None, forbid_unsigned: true, reason: Some("needed by the build".into()) };
     let id = crate::trust::accept(&mut store, approval, circumstances).unwrap().unwrap().id;
@@ -269,4 +269,24 @@ fn file_cache_round_trips() {
     assert_eq!(store.cached_files_with_digest(&digest(5)).unwrap(), vec![file]);
     store.forget_files(&[stamp.key]).unwrap();
     assert!(store.load_file_cache().unwrap().is_empty());
+}
+
+#[test]
+fn source_ids_are_never_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("p.db")).unwrap();
+    let first = store.add_source(&manual("one"), &[record(1, "/a")]).unwrap();
+    let second = store.add_source(&manual("two"), &[record(2, "/b")]).unwrap();
+    store.revoke_source(second, "test", None).unwrap();
+    let third = store.add_source(&manual("three"), &[record(3, "/c")]).unwrap();
+    assert!(third > second && second > first, "{first} {second} {third}");
+    // The log names each id once, for one source.
+    let added: Vec<i64> = store
+        .audit_entries(None)
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "add-source")
+        .map(|e| e.detail["source"].as_i64().unwrap())
+        .collect();
+    assert_eq!(added, vec![first, second, third]);
 }

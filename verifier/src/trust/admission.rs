@@ -39,6 +39,8 @@ pub struct Admission {
     pub records: Records,
     /// How the evidence was verified, one line (empty for unsigned kinds).
     pub verified: String,
+    /// Refused at commit if every digest is vouched for already (an approval not forced).
+    pub only_if_new: bool,
 }
 
 /// A source stored: its id, how many records, its name, how it was verified.
@@ -89,6 +91,7 @@ pub fn admit(evidence: Evidence, circumstances: Circumstances<'_>) -> anyhow::Re
         },
         records,
         verified: String::new(),
+        only_if_new: false,
     };
     Ok(Ok(match evidence {
         Evidence::Manual { records } => unsigned(
@@ -109,13 +112,15 @@ pub fn admit(evidence: Evidence, circumstances: Circumstances<'_>) -> anyhow::Re
                 Records::List(records),
             )
         }
-        Evidence::Approval { sha256, path } => {
+        Evidence::Approval { sha256, path, force } => {
             if reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
                 return Ok(Err(Refusal("an approval must say why this code may run (--reason)".into())));
             }
             let detail = path.as_ref().map(|p| json!({ "path": p }));
             let records = Records::List(vec![DigestRecord { sha256, path, package: None }]);
-            unsigned(SourceKind::Approval, format!("approval of {sha256}"), detail, records)
+            let mut admission = unsigned(SourceKind::Approval, format!("approval of {sha256}"), detail, records);
+            admission.only_if_new = !force;
+            admission
         }
         Evidence::UnsignedSbom { sbom } => {
             if forbid_unsigned {
@@ -220,7 +225,7 @@ fn signed_sbom(
     let name = sbom_path.display().to_string();
     let source = signed_source(SourceKind::Sbom, name, &verified, json!({}), evidence, reason)?;
     let records = Records::SbomFile { path: sbom_path.to_owned(), verified: Some(digest) };
-    Ok(Ok(Admission { source, records, verified: describe(&verified) }))
+    Ok(Ok(Admission { source, records, verified: describe(&verified), only_if_new: false }))
 }
 
 fn artifact(
@@ -240,7 +245,7 @@ fn artifact(
     let about = json!({ "file": absolute });
     let source = signed_source(SourceKind::Artifact, absolute.clone(), &verified, about, evidence, reason)?;
     let records = Records::List(vec![DigestRecord { sha256: digest, path: Some(absolute), package: None }]);
-    Ok(Ok(Admission { source, records, verified: describe(&verified) }))
+    Ok(Ok(Admission { source, records, verified: describe(&verified), only_if_new: false }))
 }
 
 fn attestation(
@@ -276,7 +281,7 @@ fn attestation(
     let about = json!({ "bundle": bundle_path.display().to_string() });
     let evidence = StoredEvidence::Attestation { bundle };
     let source = signed_source(SourceKind::Attestation, name, &verified, about, evidence, reason)?;
-    Ok(Ok(Admission { source, records: Records::List(records), verified: describe(&verified) }))
+    Ok(Ok(Admission { source, records: Records::List(records), verified: describe(&verified), only_if_new: false }))
 }
 
 fn image_admission(image: provgate_oci::TrustedImage, reason: Option<String>) -> Admission {
@@ -298,16 +303,19 @@ fn image_admission(image: provgate_oci::TrustedImage, reason: Option<String>) ->
         reason,
         evidence: serde_json::to_value(StoredEvidence::Image { image: image.evidence() }).ok(),
     };
-    Admission { source, records: Records::List(records), verified: describe(signature) }
+    Admission { source, records: Records::List(records), verified: describe(signature), only_if_new: false }
 }
 
 /// Stores an admission as one source, all or nothing; an SBOM file is streamed in and refused
 /// if it reads badly, has no SHA-256 record, or changed since its signature was verified. An
 /// approval marks the events about its digest approved in the same transaction.
 pub fn commit(store: &mut Store, admission: Admission) -> anyhow::Result<Result<Committed, Refusal>> {
-    let Admission { source, records, verified } = admission;
+    let Admission { source, records, verified, only_if_new } = admission;
     match records {
         Records::List(records) => {
+            if only_if_new && let Some(refusal) = vouched_already(store, &records)? {
+                return Ok(Err(refusal));
+            }
             let mut writer = store.begin_source(&source)?;
             for record in &records {
                 writer.add(record)?;
@@ -322,6 +330,21 @@ pub fn commit(store: &mut Store, admission: Admission) -> anyhow::Result<Result<
         }
         Records::SbomFile { path, verified: digest } => commit_sbom(store, source, &path, digest, verified),
     }
+}
+
+/// When every record is vouched for already: who vouches, as a refusal to add more.
+fn vouched_already(store: &Store, records: &[DigestRecord]) -> anyhow::Result<Option<Refusal>> {
+    let mut lines = Vec::new();
+    for record in records {
+        let vouchers = store.vouchers(&record.sha256)?;
+        if vouchers.is_empty() {
+            return Ok(None);
+        }
+        let by: Vec<String> = vouchers.iter().map(|s| format!("source #{} ({} {:?})", s.id, s.kind, s.name)).collect();
+        lines.push(format!("{} is already allowed by {}", record.sha256, by.join(", ")));
+    }
+    lines.push("--force records an approval anyway".into());
+    Ok(Some(Refusal(lines.join("; "))))
 }
 
 fn commit_sbom(

@@ -9,8 +9,9 @@ pub enum Evidence {
     Manual { records: Vec<DigestRecord> },
     /// What is installed under `paths` now (`baseline`): trust on first use.
     Baseline { paths: Vec<PathBuf>, records: Vec<DigestRecord>, skipped: usize },
-    /// One digest an admin approves (`approve`), typically after a denial at `path`.
-    Approval { sha256: Sha256, path: Option<String> },
+    /// One digest an admin approves (`approve`), typically after a denial at `path`. Unless
+    /// `force`d, a digest other sources vouch for already is not approved again.
+    Approval { sha256: Sha256, path: Option<String>, force: bool },
     /// An SBOM taken without a signature, said explicitly (`register --sbom --unsigned`).
     UnsignedSbom { sbom: PathBuf },
     /// An SBOM and the bundle that signs it.
