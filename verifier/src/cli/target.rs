@@ -136,16 +136,7 @@ mod tests {
                 0, 0, 0, 0,
             ])
         };
-        let source = crate::store::NewSource {
-            kind: crate::trust::SourceKind::Manual,
-            name: "test".into(),
-            signer: None,
-            issuer: None,
-            detail: None,
-            created_by: "test".into(),
-            reason: None,
-            evidence: None,
-        };
+        let source = crate::store::tests::manual("test");
         let records: Vec<_> = [near(1), near(2)]
             .into_iter()
             .map(|sha256| provgate_sbom::DigestRecord { sha256, path: None, package: None })

@@ -10,7 +10,7 @@ fn allowed(store: &Store, d: &Sha256) -> Result<bool> {
     store.allowed_digests().map(|set| set.contains(d))
 }
 
-fn manual(name: &str) -> NewSource {
+pub(crate) fn manual(name: &str) -> NewSource {
     NewSource {
         kind: crate::trust::SourceKind::Manual,
         name: name.into(),
