@@ -155,3 +155,115 @@ fn review_identifiers_round_trip_and_states_follow_trust() {
     assert!(added.windows(2).all(|w| w[0] < w[1]), "{added:?}");
     assert!(host.ok(&["audit"]).contains("key leaked"));
 }
+
+/// A private tmux server running one command in a pane, for a test to type into and read.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(command: &std::process::Command) -> Option<Self> {
+        if std::process::Command::new("tmux").arg("-V").output().is_err() {
+            return provgate_test_support::missing("tmux is not installed");
+        }
+        let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', r"'\''"));
+        let mut line: Vec<String> = command
+            .get_envs()
+            .map(|(k, v)| match v {
+                Some(v) => format!("{}={}", k.to_string_lossy(), quote(v)),
+                None => format!("-u {}", k.to_string_lossy()),
+            })
+            .collect();
+        line.insert(0, "env".into());
+        line.push(quote(command.get_program()));
+        line.extend(command.get_args().map(quote));
+        // Kept open after the command ends, to read what it printed last.
+        let shell = format!("{}; echo provgate-exited-$?; sleep 60", line.join(" "));
+        let socket = format!("provgate-test-{}", std::process::id());
+        let ok = std::process::Command::new("tmux")
+            .args(["-L", &socket, "new-session", "-d", "-x", "160", "-y", "45", &shell])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "tmux new-session");
+        Some(Self { socket })
+    }
+
+    fn screen(&self) -> String {
+        let out = std::process::Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen shows `text`; panics with the screen if it does not.
+    #[track_caller]
+    fn wait_for(&self, text: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.screen().contains(text) {
+            assert!(std::time::Instant::now() < deadline, "{text:?} never showed:\n{}", self.screen());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let ok =
+            std::process::Command::new("tmux").args(["-L", &self.socket, "send-keys"]).args(keys).status().unwrap();
+        assert!(ok.success());
+    }
+
+    fn type_text(&self, text: &str) {
+        self.keys(&["-l", text]);
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+    }
+}
+
+/// The review queue, driven through a real terminal: newest first, with who tried; an approval
+/// and a dismissal are applied and audited at once; a pipe is refused.
+#[test]
+fn the_review_queue_applies_each_decision_at_once() {
+    let Some(mut host) = setup("queue") else {
+        return;
+    };
+    host.start(&["--observe-only"]);
+    let files: Vec<_> = ["older", "newer"].iter().map(|n| host.copy_of_true(host.dir(), n, true)).collect();
+    for file in &files {
+        host.exec(file, true);
+        host.reported(file, Duration::from_secs(5)).unwrap_or_else(|| panic!("not reported: {}", host.log()));
+    }
+    let piped = host.provgate().arg("review").output().unwrap();
+    assert_ne!(piped.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&piped.stderr).contains("needs a terminal"));
+    let mut review = host.provgate();
+    review.arg("review");
+    let Some(tmux) = Tmux::start(&review) else {
+        return;
+    };
+    tmux.wait_for("provgate review: 1 of 2");
+    let first = tmux.screen();
+    assert!(first.contains(&files[1].display().to_string()), "newest first:\n{first}");
+    assert!(first.contains("nothing vouches for this content"), "{first}");
+    // Who tried: the test process is the parent of each exec.
+    let parents = first.lines().find(|l| l.contains("PARENTS")).unwrap_or_else(|| panic!("no PARENTS:\n{first}"));
+    assert!(parents.contains(&format!("PARENTS     {} ", std::process::id())), "the parent pid:\n{first}");
+    tmux.keys(&["a"]);
+    tmux.wait_for("approve: why may this run?");
+    tmux.type_text("built by our CI");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("provgate review: 2 of 2");
+    assert!(tmux.screen().contains("approved sha256:"), "{}", tmux.screen());
+    assert!(tmux.screen().contains(&files[0].display().to_string()));
+    tmux.keys(&["d"]);
+    tmux.type_text("not ours");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("1 approved, 1 dismissed, 0 skipped");
+    tmux.wait_for("provgate-exited-0");
+    let state = |file: &Path| host.reported(file, Duration::ZERO).unwrap()["state"].as_str().unwrap().to_owned();
+    assert_eq!(state(&files[1]), "approved");
+    assert_eq!(state(&files[0]), "dismissed");
+    let audit = host.ok(&["audit"]);
+    assert!(audit.contains("built by our CI") && audit.contains("not ours"), "{audit}");
+}

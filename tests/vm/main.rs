@@ -104,6 +104,7 @@ macro_rules! kernel {
             scenarios!($suite:
                 allowlisted_binary_runs,
                 unknown_binary_denied,
+                denial_names_its_parent,
                 ld_so_trick_denied,
                 dlopen_unknown_library_denied,
                 ld_preload_unknown_library_denied,

@@ -36,6 +36,11 @@ if echo "$out" | grep -q "exec-errno=1 " && has_event denied exec /tmp/unknown >
   result unknown_binary_denied PASS
 else result unknown_binary_denied FAIL "$out $(cat /tmp/ev.out)"; fi
 
+# Who tried: the kernel records the parent (this script's shell), the daemon its command line.
+parents=$("$PG" denials --json /tmp/unknown | tr -d '\n' | grep -o '"parents": *\[[^]]*\]')
+if echo "$parents" | grep -q "\"$$ [^\"]*sh"; then result denial_names_its_parent PASS "$parents"
+else result denial_names_its_parent FAIL "$parents"; fi
+
 out=$(inscope $LD /tmp/unknown 2>&1); rc=$?
 if [ $rc -ne 0 ] && ! echo "$out" | grep -q "hello from" && echo "$out" | grep -q "failed to map segment" \
     && has_event denied mmap /tmp/unknown > /tmp/ev.out; then

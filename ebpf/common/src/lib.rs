@@ -183,6 +183,7 @@ pub struct KernelOffsets {
     pub mount_parent: u32,
     pub mount_mountpoint: u32,
     pub task_group_leader: u32,
+    pub task_real_parent: u32,
     pub task_tgid: u32,
     pub task_start_boottime: u32,
     pub task_personality: u32,
@@ -241,6 +242,7 @@ impl KernelOffsets {
         mount_parent: 0,
         mount_mountpoint: 0,
         task_group_leader: 0,
+        task_real_parent: 0,
         task_tgid: 0,
         task_start_boottime: 0,
         task_personality: 0,
@@ -375,6 +377,8 @@ pub struct Event {
     pub flags: u32,
     /// For tracing and signals: the target process; for kernel code and BPF: the object id.
     pub target: u32,
+    /// The parent process (`real_parent`'s thread-group id), for the admin's context.
+    pub ppid: u32,
     pub digest: [u8; 32],
     pub comm: [u8; COMM_LEN],
     pub path: [u8; PATH_LEN],

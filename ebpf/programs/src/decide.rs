@@ -283,6 +283,17 @@ pub fn refuse_with(
     verdict
 }
 
+/// The current process's parent, by its thread-group id; 0 when it cannot be read.
+#[inline(always)]
+fn parent_tgid() -> u32 {
+    // SAFETY: the helper returns the current task, valid for the whole program run.
+    let task = unsafe { aya_ebpf::helpers::bpf_get_current_task() } as *const u8;
+    read::<*const u8>(task, off!(task_real_parent))
+        .ok()
+        .and_then(|parent| read::<u32>(parent, off!(task_tgid)).ok())
+        .unwrap_or(0)
+}
+
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn emit(
@@ -315,6 +326,7 @@ fn emit(
         (*event).action = action;
         (*event).reason = reason;
         (*event).target = target;
+        (*event).ppid = parent_tgid();
         // Always a copy of initialised bytes: the verifier refuses reads of stack slots a
         // skipped branch left unwritten.
         let none = [0u8; 32];

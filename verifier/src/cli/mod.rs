@@ -4,12 +4,13 @@ mod audit;
 mod baseline;
 mod check_policy;
 mod config;
+mod decisions;
 mod denials;
 mod explain;
 mod hash;
 mod image;
+mod queue;
 mod register;
-mod review;
 mod run;
 mod sbom;
 mod sources;
@@ -62,12 +63,15 @@ pub enum Command {
     /// Say whether a file or digest is allowed, and which sources vouch for it.
     /// Exits 0 when allowed, 1 when not.
     Explain(explain::Args),
+    /// Work through the denials waiting for a decision, in the terminal: approve, dismiss or
+    /// skip each, with what `explain` knows and who tried.
+    Review(queue::Args),
     /// Trust a digest (or the file of a recorded event) on an admin's word; audited.
-    Approve(review::ApproveArgs),
+    Approve(decisions::ApproveArgs),
     /// Remove a source and exactly the trust it gave; audited.
-    Revoke(review::RevokeArgs),
+    Revoke(decisions::RevokeArgs),
     /// Keep a denied file blocked on purpose: its denials leave the review queue; audited.
-    Dismiss(review::DismissArgs),
+    Dismiss(decisions::DismissArgs),
     /// The trust-change log: sources added and revoked, approvals, dismissals; who, when, why.
     Audit(audit::Args),
     /// What the allowlist is made of.
@@ -115,10 +119,11 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Status(args) => status::run(&paths, args),
         Command::Denials(args) => denials::run(&paths, args),
         Command::Explain(args) => explain::run(&paths, args),
-        Command::Approve(args) => review::approve(&paths, args),
-        Command::Revoke(args) => review::revoke(&paths, args),
-        Command::Dismiss(args) => review::dismiss(&paths, args),
+        Command::Approve(args) => decisions::approve(&paths, args),
+        Command::Revoke(args) => decisions::revoke(&paths, args),
+        Command::Dismiss(args) => decisions::dismiss(&paths, args),
         Command::Audit(args) => audit::run(&paths, args),
+        Command::Review(args) => queue::run(&paths, args),
         Command::Sources(args) => sources::run(&paths, &config, args),
         Command::Sbom(args) => sbom::run(args),
         Command::Register(args) => register::run(&paths, &config, args),

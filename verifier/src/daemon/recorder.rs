@@ -26,7 +26,7 @@ use crate::{
     file_stamp::{FileStamp, kernel_dev},
     hashing::{HashedFile, Sha256, hash_file},
     kernel::events::{KernelEvent, boot_ns_to_epoch_ms, reason_name},
-    store::{EventRecord, Store},
+    store::{EventRecord, ProcessContext, Store},
 };
 
 /// Batches waiting for the recorder; beyond this the loop counts events as not stored rather
@@ -117,6 +117,7 @@ impl EventContext {
             None => path.as_ref().and_then(|p| digest(engine, p, &event)),
         };
         let cgroup_path = self.cgroups.path(event.cgroup_id);
+        let context = process_context(&event);
         EventRecord {
             at_ms: boot_ns_to_epoch_ms(event.boot_ns),
             hook: event.hook,
@@ -133,7 +134,27 @@ impl EventContext {
             ino: event.ino,
             path: path.map(|p| p.display().to_string()).or(event.path),
             sha256,
+            context,
         }
+    }
+}
+
+/// The longest command line kept per process.
+const MAX_COMMAND: usize = 512;
+
+/// Who tried: read from /proc now, so a process that already exited leaves only its parent.
+fn process_context(event: &KernelEvent) -> ProcessContext {
+    let command = |pid: u32| -> Option<String> {
+        let mut raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        raw.truncate(MAX_COMMAND);
+        let text: String = String::from_utf8_lossy(&raw).replace('\0', " ").trim_end().to_owned();
+        (!text.is_empty()).then_some(text)
+    };
+    ProcessContext {
+        ppid: event.ppid,
+        exe: std::fs::read_link(format!("/proc/{}/exe", event.tgid)).ok().map(|p| p.display().to_string()),
+        command: command(event.tgid),
+        parent_command: (event.ppid != 0).then(|| command(event.ppid)).flatten(),
     }
 }
 

@@ -19,6 +19,8 @@ pub struct KernelEvent {
     pub digest: Option<[u8; 32]>,
     /// The process traced or signalled, or the BPF object id, for the hooks that have one.
     pub target: u32,
+    /// The parent of the process that tried.
+    pub ppid: u32,
 }
 
 pub fn hook_name(hook: u8) -> &'static str {
@@ -123,6 +125,7 @@ pub fn decode(bytes: &[u8]) -> Option<KernelEvent> {
         path,
         digest: (event.flags & EVENT_HAS_DIGEST != 0).then_some(event.digest),
         target: event.target,
+        ppid: event.ppid,
     })
 }
 
@@ -167,6 +170,7 @@ mod tests {
             path_len: 10,
             flags: EVENT_HAS_DIGEST,
             target: 0,
+            ppid: 1,
             digest: [7; 32],
             comm,
             path,
@@ -181,6 +185,7 @@ mod tests {
         assert_eq!((e.hook, e.action, e.reason), ("mmap", "denied", "changed-since-verdict"));
         assert_eq!((e.cgroup_id, e.ino, e.dev, e.tgid, e.pid, e.uid), (2, 3, 4, 5, 6, 7));
         assert_eq!(e.digest, Some([7; 32]));
+        assert_eq!(e.ppid, 1);
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         mount_parent: m("mount", "mnt_parent")?,
         mount_mountpoint: m("mount", "mnt_mountpoint")?,
         task_group_leader: m("task_struct", "group_leader")?,
+        task_real_parent: m("task_struct", "real_parent")?,
         task_tgid: m("task_struct", "tgid")?,
         task_start_boottime: m("task_struct", "start_boottime")?,
         task_personality: m("task_struct", "personality")?,

@@ -22,6 +22,19 @@ pub struct EventRecord {
     pub ino: u64,
     pub path: Option<String>,
     pub sha256: Option<Sha256>,
+    /// The process's context: its parent, its executable and command line, its parent's command
+    /// line.
+    pub context: ProcessContext,
+}
+
+/// Who tried, as far as could be read when the event was recorded (a process that exited by
+/// then has none of it but its parent's pid).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProcessContext {
+    pub ppid: u32,
+    pub exe: Option<String>,
+    pub command: Option<String>,
+    pub parent_command: Option<String>,
 }
 
 /// Which events `denial_groups` considers.
@@ -100,6 +113,10 @@ pub struct DenialGroup {
     pub cgroup_ids: Vec<u64>,
     pub cgroups: Vec<String>,
     pub containers: Vec<String>,
+    /// Executables and command lines of the processes that tried, as recorded.
+    pub commands: Vec<String>,
+    /// Their parents: `PID command line`.
+    pub parents: Vec<String>,
     /// The review states stored on its events (`new`, `approved`, `dismissed`).
     pub review: Vec<String>,
     /// Where the group stands, with the allowlist as it is now.
@@ -136,8 +153,8 @@ impl Store {
             let mut insert = tx
                 .prepare(
                     "INSERT INTO events (at_ms, hook, action, reason, tgid, pid, uid, comm, cgroup_id, dev, ino, path,
-                                         sha256, cgroup_path, container)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                                         sha256, cgroup_path, container, ppid, exe, command, parent_command)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
                 )
                 .map_err(err)?;
             for e in events {
@@ -158,6 +175,10 @@ impl Store {
                         e.sha256.as_ref().map(|d| d.0.to_vec()),
                         e.cgroup_path,
                         e.container,
+                        e.context.ppid,
+                        e.context.exe,
+                        e.context.command,
+                        e.context.parent_command,
                     ])
                     .map_err(err)?;
             }
@@ -205,7 +226,9 @@ impl Store {
                     json_group_array(DISTINCT tgid), json_group_array(DISTINCT uid),
                     json_group_array(DISTINCT cgroup_id), json_group_array(DISTINCT cgroup_path),
                     json_group_array(DISTINCT container), json_group_array(DISTINCT review),
-                    max(EXISTS (SELECT 1 FROM source_digests d WHERE d.sha256 = events.sha256))
+                    max(EXISTS (SELECT 1 FROM source_digests d WHERE d.sha256 = events.sha256)),
+                    json_group_array(DISTINCT coalesce(command, exe)),
+                    json_group_array(DISTINCT ppid || ' ' || coalesce(parent_command, '?'))
              FROM events {filter_sql}
              GROUP BY coalesce(hex(sha256), dev || ':' || ino)
              ORDER BY max(at_ms) DESC"
@@ -242,6 +265,8 @@ impl Store {
                     containers: list(row, 16)?,
                     review,
                     state,
+                    commands: list(row, 19)?,
+                    parents: list(row, 20)?,
                 })
             })
             .map_err(|e| self.err(e))?;

@@ -86,6 +86,14 @@ const MIGRATIONS: &[&str] = &[
         coalesce((SELECT max(id) FROM sources), 0),
         coalesce((SELECT max(CAST(json_extract(detail, '$.source') AS INTEGER)) FROM audit_log), 0)));
     "#,
+    // Who tried: the parent process, the executable and command line of the process and of
+    // its parent, as far as the daemon could read them when it recorded the event.
+    r#"
+    ALTER TABLE events ADD COLUMN ppid INTEGER;
+    ALTER TABLE events ADD COLUMN exe TEXT;
+    ALTER TABLE events ADD COLUMN command TEXT;
+    ALTER TABLE events ADD COLUMN parent_command TEXT;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

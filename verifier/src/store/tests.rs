@@ -145,6 +145,7 @@ fn groups_events_by_file() {
         ino: 2,
         path: Some("/tmp/x".into()),
         sha256: sha,
+        context: Default::default(),
     };
     store
         .insert_events(&[event(1, "a", Some(digest(9))), event(3, "b", Some(digest(9))), event(2, "c", None)])
@@ -178,6 +179,7 @@ fn filters_denials() {
         ino: byte as u64,
         path: None,
         sha256: Some(digest(byte)),
+        context: Default::default(),
     };
     store
         .insert_events(&[event(100, "denied", 7, 1), event(200, "would-deny", 8, 2), event(300, "denied", 8, 3)])
@@ -237,6 +239,7 @@ fn approving_marks_events_and_adds_an_approval_source() {
             ino: 1,
             path: Some("/tmp/tool".into()),
             sha256: Some(digest(4)),
+            context: Default::default(),
         }])
         .unwrap();
     assert_eq!(store.event_file(1).unwrap(), Some((Some(digest(4)), Some("/tmp/tool".into()))));
