@@ -40,7 +40,8 @@ pub struct RevokeArgs {
 pub fn approve(paths: &Paths, args: ApproveArgs) -> anyhow::Result<i32> {
     let mut store = Store::open(&paths.db)?;
     let subject = target::subject(&store, &args.target)?;
-    let (digest, path) = (subject.digest, subject.file.map(|p| p.display().to_string()).or(subject.recorded_path));
+    let file = subject.file.map(|p| std::path::absolute(&p).unwrap_or(p).display().to_string());
+    let (digest, path) = (subject.digest, file.or(subject.recorded_path));
     let about = path.as_ref().map(|p| format!(" ({p})")).unwrap_or_default();
     let evidence = Evidence::Approval { sha256: digest, path, force: args.force };
     let circumstances = Circumstances { trust: None, forbid_unsigned: false, reason: Some(args.reason) };
@@ -58,7 +59,10 @@ pub fn dismiss(paths: &Paths, args: DismissArgs) -> anyhow::Result<i32> {
     anyhow::ensure!(!args.reason.trim().is_empty(), "--reason must say why this stays blocked");
     let mut store = Store::open(&paths.db)?;
     let (digest, event) = match target::resolve(&store, &args.target)? {
-        target::Target::Event(event) => (store.event_file(event)?.and_then(|(digest, _)| digest), Some(event)),
+        target::Target::Event(event) => match store.event_file(event)? {
+            Some((digest, _)) => (digest, Some(event)),
+            None => anyhow::bail!("no event #{event} in {}", store.path().display()),
+        },
         _ => (Some(target::subject(&store, &args.target)?.digest), None),
     };
     let marked = store.dismiss(digest.as_ref(), event, &current_user(), &args.reason)?;

@@ -1,7 +1,9 @@
 //! One grammar for what the review commands are about, so that what one command prints another
 //! takes: a path, a digest (`sha256:<hex>` or 64 hex digits), a unique prefix of at least 8 hex
-//! digits of a digest the store knows, or an event number (`#5`, `event:5`, or `5` when no file
-//! of that name exists).
+//! digits of a digest the store knows, or an event number (`#5`, `event:5` or `5`). Every input
+//! has one reading or is refused: digits are an event, never a file of that name in the working
+//! directory (`./5` is the file), and digits that are also a digest prefix are refused as
+//! ambiguous.
 use std::path::PathBuf;
 
 use anyhow::bail;
@@ -37,15 +39,23 @@ pub fn resolve(store: &Store, text: &str) -> anyhow::Result<Target> {
     if let Some(digest) = Sha256::parse_lenient(trimmed) {
         return Ok(Target::Digest(digest));
     }
-    let path = PathBuf::from(trimmed);
-    if path.symlink_metadata().is_ok() {
-        return Ok(Target::Path(path));
-    }
-    if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(Target::Event(trimmed.parse()?));
-    }
+    let digits = !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit());
     let hex = trimmed.strip_prefix("sha256:").unwrap_or(trimmed).to_ascii_lowercase();
-    if hex.len() >= MIN_PREFIX && hex.len() < 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let prefix = hex.len() >= MIN_PREFIX && hex.len() < 64 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    if digits {
+        let event: i64 = trimmed.parse()?;
+        if prefix && !store.digests_with_prefix(&hex, 1)?.is_empty() {
+            bail!("{text:?}: ambiguous, both event #{event} and a digest prefix; write #{event} or sha256:{hex}");
+        }
+        return Ok(Target::Event(event));
+    }
+    let path = PathBuf::from(trimmed);
+    if !prefix || trimmed.contains('/') {
+        if path.symlink_metadata().is_ok() {
+            return Ok(Target::Path(path));
+        }
+    }
+    if prefix {
         let found = store.digests_with_prefix(&hex, SHOWN + 1)?;
         return match found.as_slice() {
             [] => bail!("{text:?}: no digest known to the store starts with {hex}"),
@@ -125,6 +135,8 @@ mod tests {
         let file = dir.path().join("12");
         std::fs::write(&file, b"").unwrap();
         assert_eq!(resolve(&store, file.to_str().unwrap()).unwrap(), Target::Path(file));
+        // Digits are an event whatever files exist (a file named so is given with a `/`).
+        assert_eq!(resolve(&store, "12").unwrap(), Target::Event(12));
         let unknown = resolve(&store, "deadbeef00").unwrap_err().to_string();
         assert!(unknown.contains("no digest known to the store starts with deadbeef00"), "{unknown}");
         let short = resolve(&store, "abc").unwrap_err().to_string();
@@ -145,6 +157,16 @@ mod tests {
         assert_eq!(resolve(&store, "abababab0101").unwrap(), Target::Digest(near(1)));
         let ambiguous = resolve(&store, "sha256:abababab01").unwrap_err().to_string();
         assert!(ambiguous.contains("ambiguous") && ambiguous.contains(&near(2).to_string()), "{ambiguous}");
+        let decimal = Sha256([
+            0x12, 0x34, 0x56, 0x78, 0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0,
+        ]);
+        store
+            .add_source(&source, &[provgate_sbom::DigestRecord { sha256: decimal, path: None, package: None }])
+            .unwrap();
+        let both = resolve(&store, "1234567890").unwrap_err().to_string();
+        assert!(both.contains("both event #1234567890 and a digest prefix"), "{both}");
+        assert_eq!(resolve(&store, "sha256:1234567890").unwrap(), Target::Digest(decimal));
         assert_eq!(source_id("#3").unwrap(), 3);
         assert_eq!(source_id("source:4").unwrap(), 4);
         assert!(source_id("x").is_err());

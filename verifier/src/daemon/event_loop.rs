@@ -16,6 +16,7 @@ use super::{
 };
 use crate::{
     api::{Answer, KernelFileState, MapChanges, Request, State},
+    file_stamp::FileStamp,
     filecache::FileCache,
     kernel::{
         events::decode,
@@ -35,7 +36,12 @@ const REFRESH: Duration = Duration::from_millis(500);
 pub struct Daemon {
     pub config: DaemonConfig,
     pub store: Store,
-    pub store_version: i64,
+    /// The store's trust generation the kernel maps reflect.
+    pub trust_generation: i64,
+    /// The worker hashing files new sources name (observe-only), at most one at a time.
+    pub rehash: Option<tokio::task::JoinHandle<()>>,
+    /// A trust change came while a worker ran: hash again when it ends.
+    pub rehash_wanted: bool,
     pub engine: Arc<Engine>,
     pub watcher: Option<watch::Watcher>,
     pub attached: Attached,
@@ -69,11 +75,12 @@ impl Daemon {
                 }
                 _ = poll.tick() => self.drain(ring.get_mut()),
                 _ = refresh.tick() => {
-                    let version = self.store.data_version()?;
-                    if version != self.store_version {
-                        self.store_version = version;
+                    let generation = self.store.trust_generation()?;
+                    if generation != self.trust_generation {
+                        self.trust_generation = generation;
                         self.reload_trust()?;
                     }
+                    self.rehash_named_files();
                     self.save_cache();
                     self.watch_drops();
                 }
@@ -100,24 +107,37 @@ impl Daemon {
             "trust reloaded"
         );
         // The observe-only program has verdicts only for files the daemon hashed: files a new
-        // source names by path may never have been, and are hashed off this loop.
+        // source names by path may never have been.
         if self.attached.enforcement != Enforcement::Lsm {
-            let unknown: Vec<PathBuf> =
-                self.store.recorded_paths()?.into_iter().filter(|p| self.is_unknown(p)).collect();
-            let engine = self.engine.clone();
-            tokio::task::spawn_blocking(move || {
-                let (hashed, _, _) = scan::hash_paths(&unknown, scan::Select::All, &mut FileCache::default(), None);
-                for h in hashed {
-                    engine.record(&h.path.display().to_string(), h.file, true);
-                }
-            });
+            self.rehash_wanted = true;
+            self.rehash_named_files();
         }
         Ok(changes)
     }
 
-    fn is_unknown(&self, path: &Path) -> bool {
-        std::fs::metadata(path)
-            .is_ok_and(|m| self.engine.cached_digest(&crate::file_stamp::FileStamp::of(&m)).is_none())
+    /// Hashes, off this loop and one worker at a time, the files sources name that the engine
+    /// has no digest for; the worker reads the paths through its own store connection.
+    fn rehash_named_files(&mut self) {
+        if !self.rehash_wanted || self.rehash.as_ref().is_some_and(|worker| !worker.is_finished()) {
+            return;
+        }
+        self.rehash_wanted = false;
+        let engine = self.engine.clone();
+        let store_path = self.config.store.clone();
+        self.rehash = Some(tokio::task::spawn_blocking(move || {
+            let named = match Store::open(&store_path).and_then(|store| store.recorded_paths()) {
+                Ok(named) => named,
+                Err(e) => return tracing::warn!("reading the paths sources name: {e}"),
+            };
+            let unknown: Vec<PathBuf> = named
+                .into_iter()
+                .filter(|p| std::fs::metadata(p).is_ok_and(|m| engine.cached_digest(&FileStamp::of(&m)).is_none()))
+                .collect();
+            let (hashed, _, _) = scan::hash_paths(&unknown, scan::Select::All, &mut FileCache::default(), None);
+            for h in hashed {
+                engine.record(&h.path.display().to_string(), h.file, true);
+            }
+        }));
     }
 
     pub fn save_cache(&mut self) {
@@ -144,10 +164,17 @@ impl Daemon {
     /// Hands what the ring buffer holds to the recorder.
     fn drain(&mut self, ring: &mut RingBuf<MapData>) {
         let mut batch = Vec::new();
+        let mut undecoded = 0;
         while let Some(item) = ring.next() {
-            if let Some(event) = decode(&item) {
-                batch.push(event);
+            match decode(&item) {
+                Some(event) => batch.push(event),
+                // A record of another layout: left by an older version's pinned programs.
+                None => undecoded += 1,
             }
+        }
+        if undecoded > 0 {
+            tracing::warn!("{undecoded} events of an unknown layout could not be read");
+            self.recorder.count_not_stored(undecoded);
         }
         if !batch.is_empty() {
             self.recorder.submit(batch);

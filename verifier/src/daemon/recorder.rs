@@ -89,6 +89,11 @@ impl Recorder {
         }
     }
 
+    /// Events read but not handed to the recorder.
+    pub fn count_not_stored(&self, count: u64) {
+        self.stats.not_stored.fetch_add(count, Ordering::Relaxed);
+    }
+
     /// Records what is queued, then stops.
     pub fn finish(&mut self) {
         self.queue.take();

@@ -115,7 +115,9 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
     let recorder = recorder::Recorder::start(&config.store, engine.clone())?;
 
     let mut daemon = Daemon {
-        store_version: store.data_version()?,
+        trust_generation: store.trust_generation()?,
+        rehash: None,
+        rehash_wanted: false,
         store,
         engine,
         watcher,
@@ -139,15 +141,15 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
     let result = daemon.serve(ring, calls, &mut stop).await;
 
     daemon.state = State::Stopping;
-    daemon.watcher.take();
-    daemon.recorder.finish();
-    daemon.save_cache();
     if daemon.config.keep_on_exit {
         // The pinned programs keep enforcing; no exemption must outlive this process, whose
-        // pid could be reused by anything.
+        // pid could be reused by anything. First, before anything that can take time.
         daemon.attached.maps.write_settings(&Settings { daemon_tgid: 0, ..settings })?;
     }
     let _ = std::fs::remove_file(socket_path(&daemon.config.run_dir));
+    daemon.watcher.take();
+    daemon.recorder.finish();
+    daemon.save_cache();
     daemon.attached.shutdown();
     result
 }

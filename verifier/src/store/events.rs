@@ -37,6 +37,9 @@ pub struct ProcessContext {
     pub parent_command: Option<String>,
 }
 
+/// Distinct values listed per group and field (processes, command lines, cgroups...).
+const MAX_LISTED: usize = 16;
+
 /// Which events `denial_groups` considers.
 #[derive(Clone, Debug, Default)]
 pub struct DenialFilter {
@@ -70,13 +73,14 @@ pub enum ReviewState {
 }
 
 impl ReviewState {
-    fn of(stored: &[String], allowed_now: bool) -> Self {
+    pub(crate) fn of(stored: &[String], allowed_now: bool) -> Self {
         let has = |state: &str| stored.iter().any(|s| s == state);
-        match (has("dismissed"), has("approved"), allowed_now) {
-            (true, _, _) => Self::Dismissed,
-            (false, true, true) => Self::Approved,
-            (false, true, false) => Self::NoLongerAllowed,
-            (false, false, true) => Self::NowAllowed,
+        // Trust wins over a dismissal: a dismissed file some source vouches for since runs.
+        match (has("approved"), has("dismissed"), allowed_now) {
+            (true, _, true) => Self::Approved,
+            (true, _, false) => Self::NoLongerAllowed,
+            (false, _, true) => Self::NowAllowed,
+            (false, true, false) => Self::Dismissed,
             (false, false, false) => Self::New,
         }
     }
@@ -113,7 +117,9 @@ pub struct DenialGroup {
     pub cgroup_ids: Vec<u64>,
     pub cgroups: Vec<String>,
     pub containers: Vec<String>,
-    /// Executables and command lines of the processes that tried, as recorded.
+    /// The executables of the processes that tried, as the kernel names them (`/proc/PID/exe`).
+    pub executables: Vec<String>,
+    /// Their command lines: what each process says about itself, which it can set to anything.
     pub commands: Vec<String>,
     /// Their parents: `PID command line`.
     pub parents: Vec<String>,
@@ -127,17 +133,22 @@ impl Store {
     /// The digests the store knows (vouched for, seen in events, cached for files) whose hex
     /// form starts with `prefix` (lowercase hex), at most `limit` of them.
     pub fn digests_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<Sha256>> {
+        // The digests between prefix-000… and prefix-fff…: a range the digest indexes answer.
+        let bound = |fill: char| {
+            let padded: String = prefix.chars().chain(std::iter::repeat(fill)).take(64).collect();
+            hex::decode(padded).unwrap_or_default()
+        };
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT DISTINCT sha256 FROM (
-                     SELECT sha256 FROM source_digests UNION SELECT sha256 FROM events WHERE sha256 IS NOT NULL
-                     UNION SELECT sha256 FROM file_cache)
-                 WHERE lower(hex(sha256)) LIKE ?1 || '%' ORDER BY sha256 LIMIT ?2",
+                "SELECT sha256 FROM source_digests WHERE sha256 BETWEEN ?1 AND ?2
+                 UNION SELECT sha256 FROM events WHERE sha256 BETWEEN ?1 AND ?2
+                 UNION SELECT sha256 FROM file_cache WHERE sha256 BETWEEN ?1 AND ?2
+                 ORDER BY sha256 LIMIT ?3",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![prefix, limit as i64], |row| {
+            .query_map(params![bound('0'), bound('f'), limit as i64], |row| {
                 let bytes: Vec<u8> = row.get(0)?;
                 Ok(bytes.try_into().map(Sha256).ok())
             })
@@ -227,7 +238,7 @@ impl Store {
                     json_group_array(DISTINCT cgroup_id), json_group_array(DISTINCT cgroup_path),
                     json_group_array(DISTINCT container), json_group_array(DISTINCT review),
                     max(EXISTS (SELECT 1 FROM source_digests d WHERE d.sha256 = events.sha256)),
-                    json_group_array(DISTINCT coalesce(command, exe)),
+                    json_group_array(DISTINCT exe), json_group_array(DISTINCT command),
                     json_group_array(DISTINCT ppid || ' ' || coalesce(parent_command, '?'))
              FROM events {filter_sql}
              GROUP BY coalesce(hex(sha256), dev || ':' || ino)
@@ -238,9 +249,10 @@ impl Store {
             .query_map(params_from_iter(values), |row| {
                 fn list<T: serde::de::DeserializeOwned>(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Vec<T>> {
                     let json: String = row.get(i)?;
-                    // json_group_array keeps NULLs; they mean "not known" and are left out.
+                    // json_group_array keeps NULLs; they mean "not known" and are left out. What
+                    // processes say about themselves is kept to a few values per group.
                     let values: Vec<Option<T>> = serde_json::from_str(&json).unwrap_or_default();
-                    Ok(values.into_iter().flatten().collect())
+                    Ok(values.into_iter().flatten().take(MAX_LISTED).collect())
                 }
                 let sha256: Option<String> = row.get(0)?;
                 let review: Vec<String> = list(row, 17)?;
@@ -265,8 +277,9 @@ impl Store {
                     containers: list(row, 16)?,
                     review,
                     state,
-                    commands: list(row, 19)?,
-                    parents: list(row, 20)?,
+                    executables: list(row, 19)?,
+                    commands: list(row, 20)?,
+                    parents: list(row, 21)?,
                 })
             })
             .map_err(|e| self.err(e))?;

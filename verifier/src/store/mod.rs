@@ -117,9 +117,10 @@ impl Store {
         if result == "ok" { Ok(()) } else { Err(StoreError::Corrupt { path: self.path.clone(), detail: result }) }
     }
 
-    /// Changes whenever another connection commits; cheap to poll.
-    pub fn data_version(&self) -> Result<i64> {
-        self.conn.pragma_query_value(None, "data_version", |r| r.get(0)).map_err(|e| self.err(e))
+    /// Changes whenever trust changes: every change writes the audit log. Cheap to poll (the
+    /// largest rowid), and unmoved by events, which are written all the time.
+    pub fn trust_generation(&self) -> Result<i64> {
+        self.conn.query_row("SELECT coalesce(max(id), 0) FROM audit_log", [], |r| r.get(0)).map_err(|e| self.err(e))
     }
 }
 

@@ -84,7 +84,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE id_sequence (name TEXT PRIMARY KEY, last INTEGER NOT NULL);
     INSERT INTO id_sequence (name, last) VALUES ('sources', max(
         coalesce((SELECT max(id) FROM sources), 0),
-        coalesce((SELECT max(CAST(json_extract(detail, '$.source') AS INTEGER)) FROM audit_log), 0)));
+        coalesce((SELECT max(CAST(json_extract(detail, '$.source') AS INTEGER)) FROM audit_log
+                  WHERE json_valid(detail)), 0)));
     "#,
     // Who tried: the parent process, the executable and command line of the process and of
     // its parent, as far as the daemon could read them when it recorded the event.

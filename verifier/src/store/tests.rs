@@ -293,3 +293,16 @@ fn source_ids_are_never_reused() {
         .collect();
     assert_eq!(added, vec![first, second, third]);
 }
+
+#[test]
+fn review_states_follow_the_allowlist() {
+    use super::ReviewState::{self, *};
+    let of =
+        |stored: &[&str], allowed| ReviewState::of(&stored.iter().map(|s| s.to_string()).collect::<Vec<_>>(), allowed);
+    assert_eq!(of(&["new"], false), New);
+    assert_eq!(of(&["new"], true), NowAllowed);
+    assert_eq!(of(&["approved"], true), Approved);
+    assert_eq!(of(&["approved", "new"], false), NoLongerAllowed, "revoked, then denied again");
+    assert_eq!(of(&["dismissed"], false), Dismissed);
+    assert_eq!(of(&["dismissed"], true), NowAllowed, "trust given since wins over a dismissal");
+}

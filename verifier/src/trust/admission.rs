@@ -136,7 +136,7 @@ pub fn admit(evidence: Evidence, circumstances: Circumstances<'_>) -> anyhow::Re
         Evidence::SignedSbom { sbom, bundle } => return signed_sbom(need(trust)?, &sbom, &bundle, reason),
         Evidence::Artifact { file, bundle } => return artifact(need(trust)?, &file, &bundle, reason),
         Evidence::Attestation { bundle } => return attestation(need(trust)?, &bundle, reason),
-        Evidence::Image(image) => image_admission(*image, reason),
+        Evidence::Image(image) => image_admission(*image, reason)?,
     }))
 }
 
@@ -284,7 +284,7 @@ fn attestation(
     Ok(Ok(Admission { source, records: Records::List(records), verified: describe(&verified), only_if_new: false }))
 }
 
-fn image_admission(image: provgate_oci::TrustedImage, reason: Option<String>) -> Admission {
+fn image_admission(image: provgate_oci::TrustedImage, reason: Option<String>) -> anyhow::Result<Admission> {
     let records = image
         .allowlist()
         .into_iter()
@@ -301,9 +301,9 @@ fn image_admission(image: provgate_oci::TrustedImage, reason: Option<String>) ->
         detail: Some(image.detail()),
         created_by: current_user(),
         reason,
-        evidence: serde_json::to_value(StoredEvidence::Image { image: image.evidence() }).ok(),
+        evidence: Some(serde_json::to_value(StoredEvidence::Image { image: image.evidence() })?),
     };
-    Admission { source, records: Records::List(records), verified: describe(signature), only_if_new: false }
+    Ok(Admission { source, records: Records::List(records), verified: describe(signature), only_if_new: false })
 }
 
 /// Stores an admission as one source, all or nothing; an SBOM file is streamed in and refused

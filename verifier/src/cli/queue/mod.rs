@@ -38,8 +38,10 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
         bail!("provgate review is interactive and needs a terminal; scripts use denials, approve and dismiss");
     }
     let mut store = Store::open(&paths.db)?;
-    let state = (!args.all).then_some(ReviewState::New);
-    let groups = store.denial_groups(&DenialFilter { state, ..Default::default() })?;
+    // Waiting for a decision: never reviewed, or approved once and revoked since.
+    let waiting = |state: ReviewState| matches!(state, ReviewState::New | ReviewState::NoLongerAllowed);
+    let groups: Vec<_> =
+        store.denial_groups(&DenialFilter::default())?.into_iter().filter(|g| args.all || waiting(g.state)).collect();
     if groups.is_empty() {
         println!("nothing to review");
         return Ok(0);

@@ -133,8 +133,11 @@ fn details(group: &DenialGroup, context: &Context) -> Vec<Line<'static>> {
         field("VOUCHED BY", vouchers),
         field("ALSO AT", list(&context.seen_at)),
     ];
+    if !group.executables.is_empty() {
+        lines.push(field("EXECUTABLES", list(&group.executables)));
+    }
     if !group.commands.is_empty() {
-        lines.push(field("COMMANDS", list(&group.commands)));
+        lines.push(field("CLAIMED", format!("{} (command lines, as the processes set them)", list(&group.commands))));
     }
     if !group.parents.is_empty() {
         lines.push(field("PARENTS", list(&group.parents)));
