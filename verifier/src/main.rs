@@ -25,10 +25,35 @@ fn main() {
     match cli::main(cli) {
         Ok(code) => std::process::exit(code),
         Err(error) => {
-            // One line: the error and its causes, outermost first.
-            let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
-            eprintln!("provgate: {}", chain.join(": "));
+            eprintln!("provgate: {}", one_line(&error));
             std::process::exit(1);
         }
+    }
+}
+
+/// The error and its causes on one line, outermost first, each said once: a cause that a message
+/// already includes (`{path}: {source}`) is not repeated.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain().map(ToString::to_string) {
+        if line.contains(&cause) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&cause);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let inner = crate::hashing::HashError::Io { path: "/x".into(), source: io };
+        let error = anyhow::Error::new(inner).context("hashing /x");
+        assert_eq!(super::one_line(&error), "hashing /x: /x: entity not found");
     }
 }
