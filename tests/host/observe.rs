@@ -266,4 +266,15 @@ fn the_review_queue_applies_each_decision_at_once() {
     assert_eq!(state(&files[0]), "dismissed");
     let audit = host.ok(&["audit"]);
     assert!(audit.contains("built by our CI") && audit.contains("not ours"), "{audit}");
+    drop(tmux);
+    // Tables fit the terminal: long reasons are for --wide.
+    let long = "a reason long enough to make a row wider than any terminal ".repeat(4);
+    host.ok(&["allow", files[0].to_str().unwrap(), "--reason", &long]);
+    let mut sources = host.provgate();
+    sources.arg("sources");
+    let tmux = Tmux::start(&sources).unwrap();
+    tmux.wait_for("provgate-exited-0");
+    let screen = tmux.screen();
+    assert!(screen.contains("manual") && !screen.contains("a reason long enough"), "{screen}");
+    assert!(host.ok(&["sources", "--wide"]).contains(&long));
 }

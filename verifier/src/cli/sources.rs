@@ -15,6 +15,9 @@ pub struct Args {
     action: Option<Action>,
     #[arg(long, global = true)]
     json: bool,
+    /// Every column (who added each source, and why), however wide.
+    #[arg(long, global = true)]
+    wide: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -39,12 +42,12 @@ struct VerifyArgs {
 
 pub fn run(paths: &Paths, config: &Config, args: Args) -> anyhow::Result<i32> {
     match args.action {
-        None | Some(Action::List) => list(paths, args.json),
+        None | Some(Action::List) => list(paths, args.json, args.wide),
         Some(Action::Verify(verify_args)) => verify(paths, config, verify_args, args.json),
     }
 }
 
-fn list(paths: &Paths, json: bool) -> anyhow::Result<i32> {
+fn list(paths: &Paths, json: bool, wide: bool) -> anyhow::Result<i32> {
     let store = Store::open(&paths.db)?;
     let sources = store.sources()?;
     if json {
@@ -55,18 +58,24 @@ fn list(paths: &Paths, json: bool) -> anyhow::Result<i32> {
         println!("no sources: nothing is allowed");
         return Ok(0);
     }
-    let mut t = table::new(&["ID", "KIND", "NAME", "SIGNER", "DIGESTS", "ADDED", "BY", "REASON"]);
+    let mut header = vec!["ID", "KIND", "NAME", "SIGNER", "DIGESTS", "ADDED"];
+    if wide {
+        header.extend(["BY", "REASON"]);
+    }
+    let mut t = if wide { table::wide(&header) } else { table::new(&header) };
     for s in &sources {
-        t.add_row(vec![
+        let mut row = vec![
             s.id.to_string(),
             s.kind.to_string(),
             s.name.clone(),
             s.signer.clone().unwrap_or_else(|| "-".into()),
             s.digests.to_string(),
             table::time_ms(s.created_at * 1000),
-            s.created_by.clone(),
-            s.reason.clone().unwrap_or_default(),
-        ]);
+        ];
+        if wide {
+            row.extend([s.created_by.clone(), s.reason.clone().unwrap_or_default()]);
+        }
+        t.add_row(row);
     }
     println!("{t}");
     println!("{} sources, {} distinct digests allowed", sources.len(), store.allowed_digests()?.len());

@@ -13,6 +13,13 @@ pub fn new(header: &[&str]) -> Table {
     table
 }
 
+/// A table that is never wrapped to the terminal: `--wide`, for everything on one line per row.
+pub fn wide(header: &[&str]) -> Table {
+    let mut table = new(header);
+    table.set_content_arrangement(ContentArrangement::Disabled);
+    table
+}
+
 fn arrangement(terminal_width: Option<u16>) -> ContentArrangement {
     match terminal_width {
         Some(width) if width >= MIN_WRAP_WIDTH => ContentArrangement::Dynamic,
