@@ -50,10 +50,9 @@ pub fn resolve(store: &Store, text: &str) -> anyhow::Result<Target> {
         return Ok(Target::Event(event));
     }
     let path = PathBuf::from(trimmed);
-    if !prefix || trimmed.contains('/') {
-        if path.symlink_metadata().is_ok() {
-            return Ok(Target::Path(path));
-        }
+    // Hex that could be a prefix is a path only when written as one.
+    if (!prefix || trimmed.contains('/')) && path.symlink_metadata().is_ok() {
+        return Ok(Target::Path(path));
     }
     if prefix {
         let found = store.digests_with_prefix(&hex, SHOWN + 1)?;
