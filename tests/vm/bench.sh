@@ -17,13 +17,13 @@ while [ $r -le $ROUNDS ]; do
   b=$(inscope $T/execbench "$N" $T/noop | per_exec)
   start_daemon --mode enforce --cgroup "$CG" || exit 1
   before=$(bpf_ns)
-  i=$(inscope $T/execbench "$N" $T/noop | per_exec)
+  in_scope=$(inscope $T/execbench "$N" $T/noop | per_exec)
   after=$(bpf_ns)
   p=$(( (after - before) / N ))
   o=$($T/execbench "$N" $T/noop | per_exec)
   stop_daemon
-  echo "PROVGATE-BENCH-ROUND $r baseline_ns=$b in_scope_ns=$i outside_scope_ns=$o bpf_ns_per_exec=$p"
-  base="$base $b"; inside="$inside $i"; outside="$outside $o"; bpf="$bpf $p"
+  echo "PROVGATE-BENCH-ROUND $r baseline_ns=$b in_scope_ns=$in_scope outside_scope_ns=$o bpf_ns_per_exec=$p"
+  base="$base $b"; inside="$inside $in_scope"; outside="$outside $o"; bpf="$bpf $p"
   r=$((r + 1))
 done
 echo "PROVGATE-BENCH n=$N rounds=$ROUNDS baseline_ns=$(echo $base | median) in_scope_ns=$(echo $inside | median) outside_scope_ns=$(echo $outside | median) bpf_ns_per_exec=$(echo $bpf | median)"

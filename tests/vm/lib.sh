@@ -28,12 +28,13 @@ start_daemon() {
 # Stops the daemon started last; gives up after 30 s (a hardened daemon ignores signals from
 # its own enforced scope), saying so.
 stop_daemon() {
+  # local: a caller's variable of the same name (the benchmark's `i`) must survive.
+  local waited=0
   kill -TERM "$DAEMON" 2>/dev/null
-  i=0
-  while [ -d "/proc/$DAEMON" ] && [ $i -lt 150 ]; do
-    if ! grep -q '^State:.*Z' "/proc/$DAEMON/status" 2>/dev/null; then sleep 0.2; i=$((i + 1)); else break; fi
+  while [ -d "/proc/$DAEMON" ] && [ $waited -lt 150 ]; do
+    if ! grep -q '^State:.*Z' "/proc/$DAEMON/status" 2>/dev/null; then sleep 0.2; waited=$((waited + 1)); else break; fi
   done
-  if [ $i -ge 150 ]; then echo "daemon $DAEMON did not stop"; return 1; fi
+  if [ $waited -ge 150 ]; then echo "daemon $DAEMON did not stop"; return 1; fi
   wait "$DAEMON"
 }
 
