@@ -153,8 +153,9 @@ pub fn refused(refusal: &crate::trust::Refusal) -> i32 {
 pub fn notify_daemon(paths: &Paths) {
     match client::reload(&paths.run_dir) {
         Ok((changes, micros)) => eprintln!(
-            "provgate: the daemon applied it to the kernel map ({} verdicts added, {} removed, {micros} µs)",
-            changes.inserted, changes.removed
+            "provgate: the daemon applied it to the kernel maps ({} digests added, {} removed; {} file verdicts \
+             added, {} removed, {micros} µs)",
+            changes.digests_inserted, changes.digests_removed, changes.inserted, changes.removed
         ),
         Err(client::ClientError::NotRunning(_)) => {
             eprintln!("provgate: no daemon is running; it takes effect when the daemon starts")
