@@ -37,6 +37,15 @@ pub struct ProcessContext {
     pub parent_command: Option<String>,
 }
 
+/// Which file an event is about: its digest when known, else its identity. Groups, the
+/// "same file as event N" filter and dismissals all use it.
+const FILE_KEY: &str = "coalesce(hex(sha256), dev || ':' || ino)";
+
+/// The condition: an event about the same file as event `?`.
+fn same_file_as_event() -> String {
+    format!("{FILE_KEY} = (SELECT {FILE_KEY} FROM events WHERE id = ?)")
+}
+
 /// Distinct values listed per group and field (processes, command lines, cgroups...).
 const MAX_LISTED: usize = 16;
 
@@ -70,6 +79,13 @@ pub enum ReviewState {
     NoLongerAllowed,
     /// Dismissed by an admin: blocked on purpose.
     Dismissed,
+}
+
+impl DenialGroup {
+    /// The digest of the group's file, when the events know it.
+    pub fn digest(&self) -> Option<Sha256> {
+        self.sha256.as_deref().and_then(Sha256::parse_lenient)
+    }
 }
 
 impl ReviewState {
@@ -198,6 +214,7 @@ impl Store {
     }
 
     pub fn denial_groups(&self, filter: &DenialFilter) -> Result<Vec<DenialGroup>> {
+        let same_file = same_file_as_event();
         let mut conditions = Vec::new();
         let mut values: Vec<rusqlite::types::Value> = Vec::new();
         if let Some(since) = filter.since_ms {
@@ -210,10 +227,7 @@ impl Store {
             values.push(id.map(|id| id as i64).into());
         }
         if let Some(event) = filter.like_event {
-            conditions.push(
-                "coalesce(hex(sha256), dev || ':' || ino) =
-                 (SELECT coalesce(hex(sha256), dev || ':' || ino) FROM events WHERE id = ?)",
-            );
+            conditions.push(&same_file);
             values.push(event.into());
         }
         if let Some(action) = filter.action {
@@ -241,7 +255,7 @@ impl Store {
                     json_group_array(DISTINCT exe), json_group_array(DISTINCT command),
                     json_group_array(DISTINCT ppid || ' ' || coalesce(parent_command, '?'))
              FROM events {filter_sql}
-             GROUP BY coalesce(hex(sha256), dev || ':' || ino)
+             GROUP BY {FILE_KEY}
              ORDER BY max(at_ms) DESC"
         );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
@@ -306,8 +320,7 @@ impl Store {
                 params![&digest.0[..]],
             ),
             (None, Some(event)) => tx.execute(
-                "UPDATE events SET review = 'dismissed' WHERE review = 'new' AND coalesce(hex(sha256), dev || ':' || ino) =
-                 (SELECT coalesce(hex(sha256), dev || ':' || ino) FROM events WHERE id = ?1)",
+                &format!("UPDATE events SET review = 'dismissed' WHERE review = 'new' AND {}", same_file_as_event()),
                 [event],
             ),
             (None, None) => Ok(0),

@@ -119,7 +119,7 @@ fn decide(
     let reason = prompt.reason.trim().to_owned();
     match prompt.kind {
         view::Decision::Approve => {
-            let sha256 = group.sha256.as_deref().and_then(crate::hashing::Sha256::parse_lenient);
+            let sha256 = group.digest();
             let Some(sha256) = sha256 else { bail!("no digest for this file") };
             let evidence = Evidence::Approval { sha256, path: group.path.clone(), force: false };
             let circumstances = Circumstances { trust: None, forbid_unsigned: false, reason: Some(reason) };
@@ -135,7 +135,7 @@ fn decide(
             Ok(format!("approved {sha256} as source #{}{applied}", committed.id))
         }
         view::Decision::Dismiss => {
-            let digest = group.sha256.as_deref().and_then(crate::hashing::Sha256::parse_lenient);
+            let digest = group.digest();
             let marked = store.dismiss(digest.as_ref(), Some(group.last_event), &current_user(), &reason)?;
             Ok(format!("dismissed {marked} events"))
         }

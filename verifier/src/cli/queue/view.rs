@@ -32,7 +32,7 @@ pub struct Context {
 
 impl Context {
     pub fn gather(store: &Store, group: &DenialGroup) -> anyhow::Result<Self> {
-        let digest = group.sha256.as_deref().and_then(crate::hashing::Sha256::parse_lenient);
+        let digest = group.digest();
         let Some(digest) = digest else {
             return Ok(Self { vouchers: Vec::new(), seen_at: Vec::new() });
         };
