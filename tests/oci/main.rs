@@ -1,8 +1,9 @@
-//! `provgate image` end to end: the real binary, a real SQLite store, and Debian's
+//! `provgate image` and trust feeds (`provgate publish`, `provgate feed`) end to end: the real binary, a real SQLite store, and Debian's
 //! `docker-registry` on a loopback port, serving images built here and signed with the tests'
 //! own Sigstore (cosign's tags and OCI referrers). Without docker-registry, skopeo or htpasswd
 //! the run fails when CI=true and otherwise skips with one line.
 mod accept;
+mod feeds;
 mod fixture;
 mod refuse;
 mod registries;
@@ -23,5 +24,6 @@ fn main() {
     trials.extend(accept::trials());
     trials.extend(refuse::trials());
     trials.extend(registries::trials());
+    trials.extend(feeds::trials());
     libtest_mimic::run(&args, trials).exit();
 }

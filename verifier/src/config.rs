@@ -70,6 +70,15 @@ trusted_filesystems = []
 # Refuse `provgate register --unsigned`.
 forbid_unsigned = false
 
+# Trust feeds ("registry/repository:tag") followed besides those added with `provgate feed add`;
+# their items are verified with trust_policy and trusted_root. The daemon syncs every feed this
+# often ("0s" never); an unchanged feed costs one manifest request.
+feeds = []
+feed_interval = "5m"
+# Registry credentials for feeds, a Docker config.json [default: $DOCKER_CONFIG/config.json,
+# else ~/.docker/config.json].
+# registry_config = "/etc/provgate/registries.json"
+
 # Prometheus metrics, served on a loopback address only; "" disables them.
 metrics_address = "127.0.0.1:9464"
 
@@ -105,6 +114,10 @@ pub struct Config {
     pub trust_policy: Option<PathBuf>,
     pub trusted_root: Option<PathBuf>,
     pub forbid_unsigned: bool,
+    pub feeds: Vec<String>,
+    #[serde(with = "humantime_serde_compat")]
+    pub feed_interval: std::time::Duration,
+    pub registry_config: Option<PathBuf>,
     pub verdict_capacity: u32,
     pub event_buffer_kib: u32,
     #[serde(rename = "scope")]
@@ -139,6 +152,9 @@ impl Default for Config {
             trust_policy: None,
             trusted_root: None,
             forbid_unsigned: false,
+            feeds: Vec::new(),
+            feed_interval: std::time::Duration::from_secs(300),
+            registry_config: None,
             verdict_capacity: 1 << 18,
             event_buffer_kib: 1024,
             scopes: Vec::new(),
@@ -195,6 +211,17 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+/// Durations written as humantime reads them ("5m", "90s", "1h 30m").
+mod humantime_serde_compat {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<std::time::Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text)
+            .map_err(|e| serde::de::Error::custom(format!("{text:?} is not a duration (5m, 90s, 1h): {e}")))
     }
 }
 

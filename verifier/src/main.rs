@@ -3,6 +3,7 @@ mod api;
 mod cli;
 mod config;
 mod daemon;
+mod feeds;
 mod file_stamp;
 mod filecache;
 mod hashing;

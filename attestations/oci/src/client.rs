@@ -46,6 +46,8 @@ pub enum RegistryError {
     Malformed { what: String, problem: String },
     #[error("authenticating to registry {registry}: {detail}")]
     Auth { registry: String, detail: String },
+    #[error("pushing {what} to registry {registry}: {detail}")]
+    Push { registry: String, what: String, detail: String },
     #[error("getting the credentials for registry {registry}: {source}")]
     Credentials { registry: String, source: crate::credential_helper::HelperError },
 }
@@ -128,6 +130,59 @@ impl Repository {
         };
         repository.authenticate().await?;
         Ok(repository)
+    }
+
+    /// Connects as [`Repository::connect`] does, and also authenticates for pushing.
+    pub async fn connect_for_push(reference: &ImageReference, config: &RegistryConfig) -> Result<Self, RegistryError> {
+        let repository = Self::connect(reference, config).await?;
+        repository
+            .oci
+            .auth(reference.oci(), &repository.auth, RegistryOperation::Push)
+            .await
+            .map_err(|e| RegistryError::Auth { registry: repository.registry().to_owned(), detail: chain(&e) })?;
+        Ok(repository)
+    }
+
+    /// Uploads `bytes` unless the repository has them already; their descriptor.
+    pub async fn push_blob(&self, media_type: &str, bytes: Bytes) -> Result<Descriptor, RegistryError> {
+        let digest = Digest::of(&bytes);
+        let what = format!("blob {digest}");
+        let descriptor = Descriptor::new(media_type, digest, bytes.len() as u64);
+        let exists = self.oci.blob_exists(self.reference.oci(), &digest.to_string()).await.unwrap_or(false);
+        if !exists {
+            self.oci
+                .push_blob(self.reference.oci(), bytes, &digest.to_string())
+                .await
+                .map_err(|e| self.push_error(&what, &e))?;
+        }
+        Ok(descriptor)
+    }
+
+    /// Stores a manifest under `reference` (a tag, or its own digest); its digest.
+    pub async fn push_manifest(
+        &self,
+        reference: &str,
+        media_type: &str,
+        bytes: Bytes,
+    ) -> Result<Digest, RegistryError> {
+        let digest = Digest::of(&bytes);
+        let what = format!("manifest {}:{reference}", self.reference.repository());
+        let target = match reference.parse::<Digest>() {
+            Ok(d) => self.reference.oci().clone_with_digest(d.to_string()),
+            Err(_) => oci_client::Reference::with_tag(
+                self.reference.registry().to_owned(),
+                self.reference.repository().to_owned(),
+                reference.to_owned(),
+            ),
+        };
+        let content_type = header::HeaderValue::from_str(media_type)
+            .map_err(|e| RegistryError::Malformed { what: what.clone(), problem: e.to_string() })?;
+        self.oci.push_manifest_raw(&target, bytes, content_type).await.map_err(|e| self.push_error(&what, &e))?;
+        Ok(digest)
+    }
+
+    fn push_error(&self, what: &str, error: &oci_client::errors::OciDistributionError) -> RegistryError {
+        RegistryError::Push { registry: self.registry().to_owned(), what: what.to_owned(), detail: chain(error) }
     }
 
     /// The handshake: ask `/v2/` how to authenticate, and get a bearer token if the registry
@@ -320,6 +375,46 @@ impl Repository {
             });
         }
         Ok(bytes)
+    }
+
+    /// A blob of at most `max` bytes written to `out` as it arrives, checked against its
+    /// descriptor's size and digest at the end (the caller discards `out` on an error).
+    pub async fn blob_to(
+        &self,
+        descriptor: &Descriptor,
+        max: u64,
+        out: &mut (impl std::io::Write + Send),
+    ) -> Result<(), RegistryError> {
+        use sha2::Digest as _;
+        let what = format!("blob {}", descriptor.digest);
+        if descriptor.size() > max {
+            return Err(RegistryError::TooLarge { what, max });
+        }
+        let mut response = self.blob_stream(descriptor).await?;
+        let (mut hasher, mut size) = (sha2::Sha256::new(), 0u64);
+        let unreachable = |e: &dyn std::error::Error| RegistryError::Unreachable {
+            registry: self.registry().to_owned(),
+            detail: format!("reading {what}: {}", chain(e)),
+        };
+        while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(&e))? {
+            size += chunk.len() as u64;
+            if size > descriptor.size() {
+                break;
+            }
+            hasher.update(&chunk);
+            out.write_all(&chunk).map_err(|e| unreachable(&e))?;
+        }
+        let actual = Digest(hasher.finalize().into());
+        if actual != descriptor.digest || size != descriptor.size() {
+            return Err(RegistryError::DigestMismatch {
+                what,
+                expected: descriptor.digest,
+                actual,
+                expected_size: descriptor.size(),
+                actual_size: size,
+            });
+        }
+        Ok(())
     }
 
     async fn body(&self, response: reqwest::Response, max: u64, what: &str) -> Result<Bytes, RegistryError> {

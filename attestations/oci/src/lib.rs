@@ -10,12 +10,14 @@
 //! plain HTTP), [`client`] (one repository: bounded requests), [`manifest`] (manifests and
 //! indexes), [`cosign`] (cosign's formats as Sigstore bundles), [`signed`] (finding and
 //! verifying signatures and attestations), [`layer`] (tar layers: bounds, whiteouts, hard
-//! links), [`ingest`] (layers from the network into the reader), [`image`] (all of it).
+//! links), [`ingest`] (layers from the network into the reader), [`image`] (all of it),
+//! [`feed`] (trust feeds: signed evidence as OCI 1.1 artifacts listed under a tag).
 //! The library never prints; it logs through `tracing`.
 pub mod client;
 pub mod cosign;
 pub mod credential_helper;
 pub mod digest;
+pub mod feed;
 pub mod image;
 pub mod ingest;
 pub mod layer;

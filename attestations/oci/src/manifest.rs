@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use provgate_attestations::limits::{self, LimitError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     digest::Digest,
@@ -45,29 +45,43 @@ pub enum ManifestError {
 }
 
 /// A pointer to content: its media type, digest and size.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
     pub media_type: String,
     pub digest: Digest,
     /// Signed in the spec; a negative size is refused when the manifest is read.
     pub size: i64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<PlatformEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<String>,
 }
 
 impl Descriptor {
+    pub fn new(media_type: &str, digest: Digest, size: u64) -> Self {
+        Self {
+            media_type: media_type.to_owned(),
+            digest,
+            size: size as i64,
+            annotations: BTreeMap::new(),
+            platform: None,
+            artifact_type: None,
+        }
+    }
+
     pub fn size(&self) -> u64 {
         self.size.max(0) as u64
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct PlatformEntry {
     pub os: String,
     pub architecture: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
 }
 
@@ -83,11 +97,14 @@ pub struct ImageManifest {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImageIndex {
     #[serde(skip)]
     pub media_type: String,
     #[serde(default)]
     pub manifests: Vec<Descriptor>,
+    /// OCI 1.1: what an index of artifacts holds (a provgate feed says so here).
+    pub artifact_type: Option<String>,
 }
 
 #[derive(Debug, Clone)]

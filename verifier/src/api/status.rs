@@ -99,6 +99,9 @@ pub struct DaemonStatus {
     pub daemon: DaemonCounters,
     pub events_recorded: u64,
     pub program_stats: Vec<ProgramStat>,
+    /// Trust feeds followed and how their last sync went.
+    #[serde(default)]
+    pub feeds: Vec<crate::store::FeedRecord>,
 }
 
 impl DaemonStatus {

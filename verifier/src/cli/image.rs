@@ -4,9 +4,9 @@
 //! kind `image` tied to the image's digest.
 use std::path::PathBuf;
 
-use provgate_oci::{Digest, ImageOptions, ImageReference, Limits, Platform, RegistryConfig, TrustedImage};
+use provgate_oci::{Digest, ImageOptions, ImageReference, Limits, Platform, TrustedImage};
 
-use super::{Paths, Reason, notify_daemon, refused, table};
+use super::{Paths, Reason, notify_daemon, refused, registry_args::RegistryArgs, table};
 use crate::{
     config::Config,
     store::Store,
@@ -46,14 +46,8 @@ struct AddArgs {
     /// public-good instance's].
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
-    /// A Docker config.json with registry credentials (auths, credHelpers, credsStore) [default:
-    /// $DOCKER_CONFIG/config.json, else ~/.docker/config.json].
-    #[arg(long, value_name = "FILE", env = "PROVGATE_REGISTRY_CONFIG")]
-    registry_config: Option<PathBuf>,
-    /// Reach this registry (HOST[:PORT]) over plain HTTP; loopback registries always are.
-    /// Repeatable; also the registry configuration's "insecure-registries" list.
-    #[arg(long = "insecure-registry", value_name = "HOST")]
-    insecure_registries: Vec<String>,
+    #[command(flatten)]
+    registry: RegistryArgs,
     /// Do not read the layers: only trusted SBOM attestations vouch for files.
     #[arg(long)]
     no_layer_contents: bool,
@@ -95,10 +89,7 @@ pub fn run(paths: &Paths, config: &Config, args: Args) -> anyhow::Result<i32> {
 fn add(paths: &Paths, config: &Config, args: AddArgs) -> anyhow::Result<i32> {
     let reference: ImageReference = args.reference.parse()?;
     let trust = Trust::load(config, args.policy.as_deref(), args.trusted_root.as_deref())?;
-    let mut registries = RegistryConfig::load(args.registry_config.as_deref())?;
-    for host in &args.insecure_registries {
-        registries.allow_insecure(host);
-    }
+    let registries = args.registry.load(config.registry_config.as_deref())?;
     let defaults = Limits::default();
     let options = ImageOptions {
         platform: args.platform,

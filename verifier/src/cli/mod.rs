@@ -7,10 +7,13 @@ mod config;
 mod decisions;
 mod denials;
 mod explain;
+mod feed;
 mod hash;
 mod image;
+mod publish;
 mod queue;
 mod register;
+mod registry_args;
 mod run;
 mod sbom;
 mod sources;
@@ -89,6 +92,13 @@ pub enum Command {
     CheckPolicy(check_policy::Args),
     /// Container images from OCI registries: trust a signed image's files, list, remove.
     Image(image::Args),
+    /// CI: verify signed evidence, then add it to a trust feed on an OCI registry; prints the
+    /// item's digest.
+    Publish(publish::PublishArgs),
+    /// CI: remove an item from a trust feed; nodes drop its trust at their next sync.
+    Unpublish(publish::UnpublishArgs),
+    /// Trust feeds this node follows: add, list, remove, sync.
+    Feed(feed::Args),
 }
 
 /// The store and run directory every command uses: flag or environment, else the config file,
@@ -131,6 +141,9 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::VerifyBundle(args) => verify_bundle::run(args),
         Command::CheckPolicy(args) => check_policy::run(args),
         Command::Image(args) => image::run(&paths, &config, args),
+        Command::Publish(args) => publish::publish(&config, args),
+        Command::Unpublish(args) => publish::unpublish(&config, args),
+        Command::Feed(args) => feed::run(&paths, &config, args),
     }
 }
 

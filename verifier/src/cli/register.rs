@@ -8,7 +8,7 @@ use super::{Paths, Reason, notify_daemon, refused};
 use crate::{
     config::Config,
     store::Store,
-    trust::{self, Circumstances, Evidence, Trust},
+    trust::{self, ArtifactSubject, Circumstances, Evidence, Trust},
 };
 
 #[derive(Debug, clap::Args)]
@@ -41,7 +41,7 @@ pub struct Args {
 /// What to register: exactly one.
 #[derive(Debug, clap::Args)]
 #[group(required = true, multiple = false)]
-struct EvidenceArgs {
+pub struct EvidenceArgs {
     /// An SBOM (SPDX 2 JSON or tag-value, SPDX 3 JSON-LD, CycloneDX JSON or XML), signed by
     /// --bundle (or --unsigned): its files' and single-artifact packages' SHA-256 digests.
     #[arg(long, value_name = "FILE")]
@@ -50,37 +50,47 @@ struct EvidenceArgs {
     /// predicate (its subjects and every file it lists).
     #[arg(long, value_name = "BUNDLE")]
     attestation: Option<PathBuf>,
-    /// A file signed by --bundle: its own digest.
+    /// A file signed by --bundle, or only its digest (sha256:HEX): that digest.
     #[arg(long, value_name = "FILE")]
     artifact: Option<PathBuf>,
 }
 
+impl EvidenceArgs {
+    /// The evidence named, with `bundle` or, for an SBOM said to be `unsigned`, without; a
+    /// misuse of the flags is a message.
+    pub fn evidence(self, bundle: Option<PathBuf>, unsigned: bool) -> Result<Evidence, String> {
+        let EvidenceArgs { sbom, attestation, artifact } = self;
+        Ok(match (sbom, attestation, artifact, bundle, unsigned) {
+            (Some(sbom), None, None, None, true) => Evidence::UnsignedSbom { sbom },
+            (Some(sbom), None, None, Some(bundle), false) => Evidence::SignedSbom { sbom, bundle },
+            (None, None, Some(file), Some(bundle), false) => {
+                Evidence::Artifact { subject: ArtifactSubject::parse(file.as_os_str()), bundle }
+            }
+            (None, Some(bundle), None, None, false) => Evidence::Attestation { bundle },
+            (sbom, None, artifact, None, false) => {
+                let (file, or_unsigned) = match (sbom, artifact) {
+                    (Some(sbom), _) => (sbom, ", or --unsigned"),
+                    (None, Some(artifact)) => (artifact, ""),
+                    (None, None) => unreachable!("clap requires one kind of evidence"),
+                };
+                return Err(format!(
+                    "{} is not signed evidence: give the bundle that signs it (--bundle B){or_unsigned}; nothing was added",
+                    file.display()
+                ));
+            }
+            (None, Some(_), None, Some(_), _) => {
+                return Err("--attestation is itself a bundle; --bundle goes with --sbom or --artifact".into());
+            }
+            _ => return Err("--unsigned applies only to --sbom".into()),
+        })
+    }
+}
+
 pub fn run(paths: &Paths, config: &Config, args: Args) -> anyhow::Result<i32> {
-    let EvidenceArgs { sbom, attestation, artifact } = args.evidence;
-    let evidence = match (sbom, attestation, artifact, args.bundle, args.unsigned) {
-        (Some(sbom), None, None, None, true) => Evidence::UnsignedSbom { sbom },
-        (Some(sbom), None, None, Some(bundle), false) => Evidence::SignedSbom { sbom, bundle },
-        (None, None, Some(file), Some(bundle), false) => Evidence::Artifact { file, bundle },
-        (None, Some(bundle), None, None, false) => Evidence::Attestation { bundle },
-        (sbom, None, artifact, None, false) => {
-            let (file, or_unsigned) = match (sbom, artifact) {
-                (Some(sbom), _) => (sbom, ", or --unsigned"),
-                (None, Some(artifact)) => (artifact, ""),
-                (None, None) => unreachable!("clap requires one kind of evidence"),
-            };
-            eprintln!(
-                "provgate: {} is not signed evidence: give the bundle that signs it (--bundle B){or_unsigned}; nothing \
-                 was added",
-                file.display()
-            );
-            return Ok(2);
-        }
-        (None, Some(_), None, Some(_), _) => {
-            eprintln!("provgate: --attestation is itself a bundle; --bundle goes with --sbom or --artifact");
-            return Ok(2);
-        }
-        _ => {
-            eprintln!("provgate: --unsigned applies only to --sbom");
+    let evidence = match args.evidence.evidence(args.bundle, args.unsigned) {
+        Ok(evidence) => evidence,
+        Err(misuse) => {
+            eprintln!("provgate: {misuse}");
             return Ok(2);
         }
     };

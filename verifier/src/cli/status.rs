@@ -156,6 +156,14 @@ fn print(s: &DaemonStatus, json: bool) {
         yes_no(s.keep_on_exit),
         yes_no(s.took_over)
     );
+    for feed in &s.feeds {
+        println!(
+            "feed:         {} ({}; {} items not used)",
+            feed.reference,
+            super::feed::state(feed),
+            feed.not_used.len()
+        );
+    }
     if let Some(address) = &s.metrics_address {
         println!("metrics:      http://{address}/metrics");
     }

@@ -6,6 +6,7 @@
 mod cgroups;
 pub mod engine;
 mod event_loop;
+mod feed_sync;
 mod lock;
 mod metrics;
 mod recorder;
@@ -18,6 +19,7 @@ pub mod watch;
 
 use std::path::PathBuf;
 
+pub use feed_sync::FeedSettings;
 use scope::Mode;
 
 #[derive(Clone, Debug)]
@@ -43,6 +45,8 @@ pub struct DaemonConfig {
     pub trusted_filesystems: Vec<String>,
     /// Files hardened mode protects beside the store: the configuration, trust policy and root.
     pub protected_files: Vec<PathBuf>,
+    /// Trust feeds to follow.
+    pub feeds: FeedSettings,
 }
 
 impl DaemonConfig {

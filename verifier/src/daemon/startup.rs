@@ -17,6 +17,7 @@ use super::{
     DaemonConfig,
     engine::Engine,
     event_loop::{Daemon, WAKEUP_BYTES},
+    feed_sync::FeedSyncer,
     lock, recorder,
     scope::{self, CgroupScope},
     self_trust, server, watch,
@@ -113,6 +114,7 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
         tokio::spawn(server::serve_metrics(listener, calls_tx));
     }
     let recorder = recorder::Recorder::start(&config.store, engine.clone())?;
+    let mut feeds = FeedSyncer::start(config.store.clone(), config.feeds.clone())?;
 
     let mut daemon = Daemon {
         trust_generation: store.trust_generation()?,
@@ -149,6 +151,9 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
     let _ = std::fs::remove_file(socket_path(&daemon.config.run_dir));
     daemon.watcher.take();
     daemon.recorder.finish();
+    if let Some(feeds) = feeds.as_mut() {
+        feeds.finish();
+    }
     daemon.save_cache();
     daemon.attached.shutdown();
     result

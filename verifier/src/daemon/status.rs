@@ -59,6 +59,10 @@ impl Daemon {
                     run_count,
                 })
                 .collect(),
+            feeds: self.store.feeds().unwrap_or_else(|e| {
+                tracing::warn!("reading the feeds followed: {e}");
+                Vec::new()
+            }),
         }
     }
 }

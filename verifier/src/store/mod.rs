@@ -1,9 +1,11 @@
-//! The SQLite store: sources of trust and their digests, events, and the audit log.
+//! The SQLite store: sources of trust and their digests, events, the audit log, and the trust
+//! feeds followed.
 //! Opening is strict: a file that is not a provgate store is refused with a clear error, never
 //! reset or overwritten.
 mod allowlist;
 mod cached_files;
 mod events;
+mod feeds;
 mod schema;
 
 use std::{
@@ -18,6 +20,7 @@ use thiserror::Error;
 pub use allowlist::{NewSource, SourceSummary};
 pub use cached_files::CachedFile;
 pub use events::{DenialFilter, DenialGroup, EventRecord, ProcessContext, ReviewState};
+pub use feeds::{FeedRecord, NotUsedItem};
 
 pub const DEFAULT_PATH: &str = "/var/lib/provgate/provgate.db";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(3);

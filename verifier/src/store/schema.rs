@@ -95,6 +95,23 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE events ADD COLUMN command TEXT;
     ALTER TABLE events ADD COLUMN parent_command TEXT;
     "#,
+    // Trust feeds this node follows, and how their last sync went. The sources a feed's items
+    // became name the feed and the item in their detail, so they are added in the same
+    // transaction as the source itself.
+    r#"
+    CREATE TABLE feeds (
+        reference       TEXT PRIMARY KEY,
+        policy          TEXT,
+        trusted_root    TEXT,
+        added_at_ms     INTEGER NOT NULL,
+        added_by        TEXT NOT NULL,
+        digest          TEXT,
+        synced_at_ms    INTEGER,
+        attempted_at_ms INTEGER,
+        error           TEXT,
+        not_used        TEXT
+    );
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

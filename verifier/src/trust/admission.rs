@@ -7,7 +7,7 @@ use provgate_sbom::{DigestRecord, Sha256};
 use serde_json::json;
 
 use super::{
-    Evidence, SourceKind, StoredEvidence, Trust,
+    ArtifactSubject, Evidence, SourceKind, StoredEvidence, Trust,
     actor::current_user,
     policy::describe,
     sbom::{self, PredicateReader},
@@ -130,11 +130,11 @@ pub fn admit(evidence: Evidence, circumstances: Circumstances<'_>) -> anyhow::Re
                         .into(),
                 )));
             }
-            let name = sbom.display().to_string();
+            let name = std::path::absolute(&sbom).unwrap_or_else(|_| sbom.clone()).display().to_string();
             unsigned(SourceKind::SbomUnsigned, name, None, Records::SbomFile { path: sbom, verified: None })
         }
         Evidence::SignedSbom { sbom, bundle } => return signed_sbom(need(trust)?, &sbom, &bundle, reason),
-        Evidence::Artifact { file, bundle } => return artifact(need(trust)?, &file, &bundle, reason),
+        Evidence::Artifact { subject, bundle } => return artifact(need(trust)?, &subject, &bundle, reason),
         Evidence::Attestation { bundle } => return attestation(need(trust)?, &bundle, reason),
         Evidence::Image(image) => image_admission(*image, reason)?,
     }))
@@ -222,7 +222,7 @@ fn signed_sbom(
         Err(rejection) => return rejected(bundle_path, rejection),
     };
     let evidence = StoredEvidence::Sbom { bundle, subject: digest, sbom_predicate_type: predicate_type.to_owned() };
-    let name = sbom_path.display().to_string();
+    let name = std::path::absolute(sbom_path).unwrap_or_else(|_| sbom_path.to_owned()).display().to_string();
     let source = signed_source(SourceKind::Sbom, name, &verified, json!({}), evidence, reason)?;
     let records = Records::SbomFile { path: sbom_path.to_owned(), verified: Some(digest) };
     Ok(Ok(Admission { source, records, verified: describe(&verified), only_if_new: false }))
@@ -230,21 +230,28 @@ fn signed_sbom(
 
 fn artifact(
     trust: &Trust,
-    file: &Path,
+    subject: &ArtifactSubject,
     bundle_path: &Path,
     reason: Option<String>,
 ) -> anyhow::Result<Result<Admission, Refusal>> {
-    let (digest, bytes) = subject_bytes(file)?;
+    let (digest, bytes, name, path) = match subject {
+        ArtifactSubject::File(file) => {
+            let (digest, bytes) = subject_bytes(file)?;
+            let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_owned()).display().to_string();
+            (digest, bytes, absolute.clone(), Some(absolute))
+        }
+        // Only the digest: the source names no path on this host.
+        ArtifactSubject::Digest { sha256, name } => (*sha256, None, name.clone(), None),
+    };
     let bundle = read_bundle(bundle_path)?;
     let verified = match trust.verify_bundle(&bundle, Some(artifact_ref(digest, &bytes)), None) {
         Ok(v) => v,
         Err(rejection) => return rejected(bundle_path, rejection),
     };
-    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_owned()).display().to_string();
     let evidence = StoredEvidence::Artifact { bundle, subject: digest };
-    let about = json!({ "file": absolute });
-    let source = signed_source(SourceKind::Artifact, absolute.clone(), &verified, about, evidence, reason)?;
-    let records = Records::List(vec![DigestRecord { sha256: digest, path: Some(absolute), package: None }]);
+    let about = json!({ "file": name });
+    let source = signed_source(SourceKind::Artifact, name, &verified, about, evidence, reason)?;
+    let records = Records::List(vec![DigestRecord { sha256: digest, path, package: None }]);
     Ok(Ok(Admission { source, records, verified: describe(&verified), only_if_new: false }))
 }
 
@@ -390,9 +397,10 @@ fn commit_sbom(
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
     let mut detail = source.detail.clone().unwrap_or_else(|| json!({}));
     if let Some(object) = detail.as_object_mut() {
+        // Evidence that came from elsewhere (a feed) names its file already.
+        object.entry("file").or_insert_with(|| absolute.display().to_string().into());
         object.extend(
             json!({
-                "file": absolute.display().to_string(),
                 "sbom_sha256": read.file_sha256.to_hex(),
                 "format": summary.format,
                 "spec_version": summary.spec_version,
@@ -409,7 +417,7 @@ fn commit_sbom(
             .unwrap_or_default(),
         );
     }
-    let name = summary.name.clone().unwrap_or_else(|| absolute.display().to_string());
+    let name = summary.name.clone().unwrap_or_else(|| source.name.clone());
     let records = writer.records();
     let id = writer.commit(Some((name.clone(), Some(detail))))?;
     Ok(Ok(Committed { id, records, name, verified }))

@@ -18,8 +18,29 @@ pub enum Evidence {
     SignedSbom { sbom: PathBuf, bundle: PathBuf },
     /// A DSSE bundle carrying an in-toto statement (SLSA provenance, an SBOM predicate).
     Attestation { bundle: PathBuf },
-    /// A file and the bundle that signs it.
-    Artifact { file: PathBuf, bundle: PathBuf },
+    /// A file, or only its digest, and the bundle that signs it.
+    Artifact { subject: ArtifactSubject, bundle: PathBuf },
     /// An image whose signatures and attestations [`super::verify_image`] verified.
     Image(Box<TrustedImage>),
+}
+
+/// What an artifact signature is checked against.
+#[derive(Clone, Debug)]
+pub enum ArtifactSubject {
+    /// The file itself, hashed here (and read whole when small, for signatures over the bytes).
+    File(PathBuf),
+    /// Only its digest, where the file is not at hand (`--artifact sha256:...`, a feed item);
+    /// `name` is what the source is called.
+    Digest { sha256: Sha256, name: String },
+}
+
+impl ArtifactSubject {
+    /// `sha256:<hex>` names a digest unless a file has that name; anything else is a file.
+    pub fn parse(text: &std::ffi::OsStr) -> Self {
+        let path = PathBuf::from(text);
+        match text.to_str().and_then(|t| t.parse::<Sha256>().ok()) {
+            Some(sha256) if !path.exists() => ArtifactSubject::Digest { sha256, name: sha256.to_string() },
+            _ => ArtifactSubject::File(path),
+        }
+    }
 }

@@ -18,9 +18,9 @@ mod stored;
 
 pub use actor::current_user;
 pub use admission::{Circumstances, Refusal, accept, admit, commit};
-pub use evidence::Evidence;
+pub use evidence::{ArtifactSubject, Evidence};
 pub use image::{ImageOutcome, ImageRequest, image_of, verify_image};
 pub use kind::SourceKind;
 pub use policy::Trust;
-pub use sbom::{problem_lines, read_sbom};
+pub use sbom::{detect_file as sbom_format, problem_lines, read_sbom};
 pub use stored::StoredEvidence;

@@ -40,6 +40,24 @@ impl Registry {
         Self::start_with(None, None)
     }
 
+    /// Logging every request, for tests that count them ([`Registry::requests`]).
+    pub fn start_with_access_log() -> Result<Self, String> {
+        Self::start_logged(None, None, true)
+    }
+
+    /// The requests served so far, as `METHOD PATH` (with an access log only).
+    pub fn requests(&self) -> Vec<String> {
+        let log = std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default();
+        log.lines()
+            .filter_map(|line| {
+                let request = line.split('"').nth(1)?;
+                let mut words = request.split(' ');
+                Some(format!("{} {}", words.next()?, words.next()?))
+            })
+            .filter(|r| r.contains(" /v2/"))
+            .collect()
+    }
+
     /// With HTTP Basic authentication for `user` and `password` (bcrypt htpasswd).
     pub fn start_with_auth(user: &str, password: &str) -> Result<Self, String> {
         Self::start_with(Some((user.to_owned(), password.to_owned())), None)
@@ -54,7 +72,20 @@ impl Registry {
         credentials: Option<(String, String)>,
         tokens: Option<&crate::token::TokenService>,
     ) -> Result<Self, String> {
+        Self::start_logged(credentials, tokens, false)
+    }
+
+    fn start_logged(
+        credentials: Option<(String, String)>,
+        tokens: Option<&crate::token::TokenService>,
+        access_log: bool,
+    ) -> Result<Self, String> {
         tools()?;
+        let log_config = if access_log {
+            "log:\n  level: info\n  accesslog:\n    disabled: false\n"
+        } else {
+            "log:\n  level: error\n  accesslog:\n    disabled: true\n"
+        };
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let mut auth = String::new();
         if let Some(service) = tokens {
@@ -87,7 +118,7 @@ impl Registry {
             let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
             let addr = format!("127.0.0.1:{port}");
             let config = format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{auth}",
+                "version: 0.1\n{log_config}storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n{auth}",
                 dir.path().join("storage").display()
             );
             let config_path = dir.path().join("config.yml");

@@ -1,0 +1,309 @@
+//! Trust feeds: `provgate publish` on the CI side, `provgate feed` on a node with its own store,
+//! through Debian's docker-registry on loopback and the tests' private Sigstore. The node
+//! verifies every item itself; the registry is treated as an attacker could make it.
+use std::process::{Command, Stdio};
+
+use libtest_mimic::{Failed, Trial};
+use provgate_attestations_testkit::Identity;
+use provgate_oci_testkit::Registry;
+use provgate_test_support::{Provgate, Run};
+use serde_json::{Value, json};
+
+use crate::{
+    fixture::{Expect as _, Fixture, POLICY, ensure, sha},
+    trial,
+};
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial("feeds::publish_sync_allows_and_unpublish_revokes", publish_sync_allows_and_unpublish_revokes),
+        trial("feeds::an_unchanged_feed_costs_one_manifest_request", an_unchanged_feed_costs_one_manifest_request),
+        trial("feeds::a_tampered_item_is_not_used", a_tampered_item_is_not_used),
+        trial("feeds::a_signer_outside_the_node_policy_is_not_used", a_signer_outside_the_node_policy_is_not_used),
+        trial("feeds::publish_refuses_what_would_not_be_trusted", publish_refuses_what_would_not_be_trusted),
+        trial("feeds::registry_down_or_garbage_keeps_the_last_state", registry_down_or_garbage_keeps_the_last_state),
+        trial("feeds::concurrent_publishers_lose_nothing", concurrent_publishers_lose_nothing),
+    ]
+}
+
+const TOOL_A: &[u8] = b"\x7fELF\x02\x01\x01\0 tool a, listed by the SBOM";
+const TOOL_B: &[u8] = b"\x7fELF\x02\x01\x01\0 tool b, listed by the SBOM";
+const AGENT: &[u8] = b"\x7fELF\x02\x01\x01\0 the agent, signed as an artifact";
+
+fn spdx(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let files: Vec<Value> = files
+        .iter()
+        .enumerate()
+        .map(|(i, (name, content))| {
+            json!({ "fileName": name, "SPDXID": format!("SPDXRef-File-{i}"),
+                    "checksums": [{ "algorithm": "SHA256", "checksumValue": sha(content) }] })
+        })
+        .collect();
+    serde_json::to_vec_pretty(&json!({
+        "spdxVersion": "SPDX-2.3", "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT",
+        "name": "acme-tools", "documentNamespace": format!("https://acme.example/spdx/{}", sha(&files.len().to_be_bytes())),
+        "creationInfo": { "created": "2026-12-01T00:00:00Z", "creators": ["Tool: test"] },
+        "files": files,
+    }))
+    .unwrap()
+}
+
+/// A node: its own store, the same trusted root and policy as the publisher's fixture (unless
+/// a test writes another policy).
+struct Node {
+    pg: Provgate,
+}
+
+impl Node {
+    fn new(fixture: &Fixture) -> Self {
+        let pg = Provgate::new(env!("CARGO_BIN_EXE_provgate")).env_remove("DOCKER_CONFIG");
+        pg.write("trusted_root.json", fixture.sigstore.trusted_root().to_string());
+        pg.write("policy.toml", POLICY);
+        pg.write("config.json", "{}");
+        Self { pg }
+    }
+
+    fn feed(&self, args: &[&str]) -> Run {
+        let mut command = self.pg.command();
+        command.arg("feed").args(args);
+        if args.first() == Some(&"add") {
+            command.arg("--policy").arg(self.pg.path("policy.toml"));
+            command.arg("--trusted-root").arg(self.pg.path("trusted_root.json"));
+        }
+        if matches!(args.first(), Some(&"add") | Some(&"sync")) {
+            command.arg("--registry-config").arg(self.pg.path("config.json"));
+        }
+        Run::of(&mut command)
+    }
+
+    fn allowed(&self, content: &[u8]) -> bool {
+        self.pg.run(&["explain", &format!("sha256:{}", sha(content))]).success()
+    }
+
+    fn sources(&self) -> Vec<Value> {
+        serde_json::from_str(&self.pg.run(&["sources", "--json"]).stdout).expect("sources --json")
+    }
+
+    fn feeds(&self) -> Vec<Value> {
+        serde_json::from_str(&self.feed(&["ls", "--json"]).stdout).expect("feed ls --json")
+    }
+}
+
+/// `provgate publish FEED ARGS` as the CI side, with the fixture's policy and root.
+fn publish_command(fixture: &Fixture, feed: &str, args: &[&str]) -> Command {
+    let mut command = fixture.provgate();
+    command.arg("publish").arg(feed).args(args);
+    command.arg("--policy").arg(fixture.path("policy.toml"));
+    command.arg("--trusted-root").arg(fixture.path("trusted_root.json"));
+    command.arg("--registry-config").arg(fixture.path("config.json"));
+    command
+}
+
+fn publish(fixture: &Fixture, feed: &str, args: &[&str]) -> Run {
+    Run::of(&mut publish_command(fixture, feed, args))
+}
+
+/// Signs `content` with `identity` and writes it and its bundle into the fixture's directory.
+fn signed(fixture: &mut Fixture, name: &str, content: &[u8], identity: &Identity) -> (String, String) {
+    let signer = fixture.sigstore.keyless(identity);
+    let options = fixture.sigstore.default_options();
+    let bundle = fixture.sigstore.sign_artifact(&signer, content, &options);
+    let file = fixture.pg.write(name, content);
+    let bundle_file = fixture.pg.write(format!("{name}.bundle.json"), bundle.to_string());
+    (file.display().to_string(), bundle_file.display().to_string())
+}
+
+fn release() -> Identity {
+    crate::fixture::release()
+}
+
+/// Publishes the SBOM of tools A and B, and the agent as an artifact; returns the items.
+fn publish_both(fixture: &mut Fixture, feed: &str) -> Result<(String, String), Failed> {
+    let (sbom, sbom_bundle) =
+        signed(fixture, "tools.spdx.json", &spdx(&[("bin/a", TOOL_A), ("bin/b", TOOL_B)]), &release());
+    let run = publish(fixture, feed, &["--sbom", &sbom, "--bundle", &sbom_bundle]);
+    run.succeeded()?;
+    let sbom_item = run.stdout.trim().to_owned();
+    run.check(sbom_item.starts_with("sha256:"), "publish prints the item's digest")?;
+    let (agent, agent_bundle) = signed(fixture, "agent", AGENT, &release());
+    let run = publish(fixture, feed, &["--artifact", &agent, "--bundle", &agent_bundle]);
+    run.succeeded()?;
+    Ok((sbom_item, run.stdout.trim().to_owned()))
+}
+
+fn publish_sync_allows_and_unpublish_revokes() -> Result<(), Failed> {
+    let mut fixture = Fixture::new()?;
+    let feed = format!("{}:prod", fixture.repository("acme/trust"));
+    let (sbom_item, agent_item) = publish_both(&mut fixture, &feed)?;
+    let node = Node::new(&fixture);
+    ensure(!node.allowed(TOOL_A), "nothing is allowed before the node follows the feed")?;
+    let run = node.feed(&["add", &feed]);
+    run.succeeded()?;
+    run.check(run.stderr.contains("2 items added"), "both items added")?;
+    ensure(node.allowed(TOOL_A) && node.allowed(TOOL_B) && node.allowed(AGENT), "the items' files are allowed")?;
+    let sources = node.sources();
+    ensure(sources.len() == 2, format!("one source per item: {sources:#?}"))?;
+    for source in &sources {
+        ensure(source["detail"]["feed"] == feed.as_str(), format!("tied to the feed: {source}"))?;
+        ensure(
+            [&sbom_item, &agent_item].iter().any(|i| source["detail"]["feed_item"] == i.as_str()),
+            format!("tied to its item: {source}"),
+        )?;
+    }
+    // The same item again is not listed twice.
+    let (sbom, sbom_bundle) = (fixture.path("tools.spdx.json"), fixture.path("tools.spdx.json.bundle.json"));
+    let again =
+        publish(&fixture, &feed, &["--sbom", sbom.to_str().unwrap(), "--bundle", sbom_bundle.to_str().unwrap()]);
+    again.succeeded()?;
+    again.check(
+        again.stdout.trim() == sbom_item && again.stderr.contains("already lists"),
+        "publishing twice is one item",
+    )?;
+
+    let prefix = &sbom_item["sha256:".len().."sha256:".len() + 12];
+    let run = Run::of(
+        fixture.provgate().args(["unpublish", &feed, prefix, "--registry-config"]).arg(fixture.path("config.json")),
+    );
+    run.succeeded()?;
+    ensure(node.allowed(TOOL_A), "trust stays until the node syncs")?;
+    let run = node.feed(&["sync"]);
+    run.succeeded()?;
+    run.check(run.stderr.contains("0 items added, 1 removed"), "exactly the unpublished item removed")?;
+    ensure(!node.allowed(TOOL_A) && !node.allowed(TOOL_B), "the unpublished SBOM's files lose their trust")?;
+    ensure(node.allowed(AGENT), "the other item keeps its trust")?;
+    let audit = node.pg.run(&["audit", "--json"]);
+    audit.check(audit.stdout.contains("was removed from feed"), "the revocation is audited with why")?;
+    Ok(())
+}
+
+fn an_unchanged_feed_costs_one_manifest_request() -> Result<(), Failed> {
+    let mut fixture = Fixture::with_registry(Registry::start_with_access_log()?)?;
+    let feed = format!("{}:prod", fixture.repository("acme/trust"));
+    publish_both(&mut fixture, &feed)?;
+    let node = Node::new(&fixture);
+    node.feed(&["add", &feed]).succeeded()?;
+    let before = fixture.registry.requests().len();
+    let run = node.feed(&["sync"]);
+    run.succeeded()?;
+    run.check(run.stderr.contains("unchanged"), "the sync says the feed is unchanged")?;
+    // Let the registry flush its log.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let requests: Vec<String> = fixture.registry.requests().into_iter().skip(before).collect();
+    let manifests: Vec<&String> = requests.iter().filter(|r| r.contains("/manifests/")).collect();
+    let blobs: Vec<&String> = requests.iter().filter(|r| r.contains("/blobs/")).collect();
+    ensure(
+        manifests.len() == 1 && manifests[0].ends_with("/manifests/prod") && blobs.is_empty(),
+        format!("one manifest request and no blob: {requests:#?}"),
+    )
+}
+
+fn a_tampered_item_is_not_used() -> Result<(), Failed> {
+    let mut fixture = Fixture::new()?;
+    let feed = format!("{}:prod", fixture.repository("acme/trust"));
+    let document = spdx(&[("bin/a", TOOL_A)]);
+    let (sbom, bundle) = signed(&mut fixture, "tools.spdx.json", &document, &release());
+    publish(&fixture, &feed, &["--sbom", &sbom, "--bundle", &bundle]).succeeded()?;
+    // The registry now serves other bytes under the SBOM's digest: an SBOM listing tool B.
+    let forged = String::from_utf8(document.clone()).unwrap().replace(&sha(TOOL_A), &sha(TOOL_B));
+    std::fs::write(fixture.registry.blob_path(&sha(&document)), forged)?;
+    let node = Node::new(&fixture);
+    let run = node.feed(&["add", &feed]);
+    run.check(run.code == 1, "a sync with an item not used exits 1")?;
+    run.check(run.stderr.contains("not used") && run.stderr.contains("digest"), "says the digest check failed")?;
+    ensure(!node.allowed(TOOL_A) && !node.allowed(TOOL_B), "nothing of the tampered item is allowed")?;
+    ensure(node.sources().is_empty(), "no source was added")?;
+    let feeds = node.feeds();
+    ensure(feeds[0]["not_used"].as_array().is_some_and(|n| n.len() == 1), format!("reported: {feeds:#?}"))
+}
+
+fn a_signer_outside_the_node_policy_is_not_used() -> Result<(), Failed> {
+    let mut fixture = Fixture::new()?;
+    let feed = format!("{}:prod", fixture.repository("acme/trust"));
+    let contractor =
+        Identity::github_actions("contractor/tools", ".github/workflows/build.yml", "refs/heads/main", "push");
+    // The publisher's policy trusts the contractor too; the node's does not.
+    fixture.pg.write(
+        "policy.toml",
+        format!(
+            "{POLICY}\n[[signer]]\nname = \"contractor\"\nissuer = \"https://token.actions.githubusercontent.com\"\n\
+             identity = \"https://github.com/contractor/tools/.github/workflows/build.yml@refs/heads/main\"\n\
+             artifact_signatures = true\n"
+        ),
+    );
+    let (agent, bundle) = signed(&mut fixture, "agent", AGENT, &contractor);
+    publish(&fixture, &feed, &["--artifact", &agent, "--bundle", &bundle]).succeeded()?;
+    let (tool, tool_bundle) = signed(&mut fixture, "tool-a", TOOL_A, &release());
+    publish(&fixture, &feed, &["--artifact", &tool, "--bundle", &tool_bundle]).succeeded()?;
+    let node = Node::new(&fixture);
+    let run = node.feed(&["add", &feed]);
+    run.check(run.code == 1 && run.stderr.contains("1 items added") && run.stderr.contains("1 not used"), "one used")?;
+    run.check(run.stderr.contains("contractor"), "the refusal names the signer the policy does not trust")?;
+    ensure(!node.allowed(AGENT), "the contractor's artifact is not allowed")?;
+    ensure(node.allowed(TOOL_A), "the release workflow's artifact is")
+}
+
+fn publish_refuses_what_would_not_be_trusted() -> Result<(), Failed> {
+    let mut fixture = Fixture::new()?;
+    let feed = format!("{}:prod", fixture.repository("acme/trust"));
+    let stranger = Identity::email("someone@elsewhere.example", "https://accounts.google.com");
+    let (agent, bundle) = signed(&mut fixture, "agent", AGENT, &stranger);
+    let run = publish(&fixture, &feed, &["--artifact", &agent, "--bundle", &bundle]);
+    run.refused("nothing was published")?;
+    // A bundle over other bytes than the file.
+    let (_, tool_bundle) = signed(&mut fixture, "tool-a", TOOL_A, &release());
+    let run = publish(&fixture, &feed, &["--artifact", &agent, "--bundle", &tool_bundle]);
+    run.refused("nothing was published")?;
+    let node = Node::new(&fixture);
+    let run = node.feed(&["add", &feed]);
+    run.check(run.code == 1 && run.stderr.contains("the tag does not exist"), "nothing was pushed to the feed")?;
+    Ok(())
+}
+
+fn registry_down_or_garbage_keeps_the_last_state() -> Result<(), Failed> {
+    let mut fixture = Fixture::new()?;
+    let feed = format!("{}:prod", fixture.repository("acme/trust"));
+    publish_both(&mut fixture, &feed)?;
+    let node = Node::new(&fixture);
+    node.feed(&["add", &feed]).succeeded()?;
+    let applied = node.feeds()[0]["digest"].clone();
+
+    // The tag now holds an image, not a feed: garbage for a node.
+    fixture.push("acme/trust", "prod", &[vec![provgate_oci_testkit::Member::file("x", b"x", 0o644)]]);
+    let run = node.feed(&["sync"]);
+    run.check(run.code == 1 && run.stderr.contains("not a provgate feed"), "garbage is refused")?;
+    ensure(node.allowed(TOOL_A) && node.allowed(AGENT) && node.sources().len() == 2, "nothing was lost")?;
+
+    fixture.registry.stop();
+    let run = node.feed(&["sync"]);
+    run.check(run.code == 1 && run.stderr.contains("NOT SYNCED"), "a registry that is down fails the sync")?;
+    ensure(node.allowed(TOOL_A) && node.allowed(AGENT) && node.sources().len() == 2, "nothing was lost")?;
+    let feeds = node.feeds();
+    ensure(feeds[0]["digest"] == applied && feeds[0]["error"].is_string(), format!("stale, and says why: {feeds:#?}"))?;
+    let ls = node.feed(&["ls"]);
+    ls.check(ls.stdout.contains("STALE since"), "feed ls says the state is stale")
+}
+
+fn concurrent_publishers_lose_nothing() -> Result<(), Failed> {
+    let mut fixture = Fixture::new()?;
+    let feed = format!("{}:prod", fixture.repository("acme/trust"));
+    let contents: Vec<Vec<u8>> = (0..4).map(|i| format!("\x7fELF artifact {i}").into_bytes()).collect();
+    let mut children = Vec::new();
+    for (i, content) in contents.iter().enumerate() {
+        let (file, bundle) = signed(&mut fixture, &format!("artifact-{i}"), content, &release());
+        let child = publish_command(&fixture, &feed, &["--artifact", &file, "--bundle", &bundle])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        children.push(child);
+    }
+    for child in children {
+        let output = child.wait_with_output()?;
+        ensure(output.status.success(), format!("publish: {}", String::from_utf8_lossy(&output.stderr)))?;
+    }
+    let node = Node::new(&fixture);
+    node.feed(&["add", &feed]).succeeded()?;
+    for content in &contents {
+        ensure(node.allowed(content), "every publisher's item is in the feed")?;
+    }
+    Ok(())
+}
