@@ -193,6 +193,29 @@ fn a_signer_allowed_only_artifacts_cannot_vouch_with_an_sbom() {
 }
 
 #[test]
+fn an_artifact_given_by_its_digest_alone() {
+    let mut fx = Fixture::new();
+    let (build, _) = fx.build_with_sbom();
+    let app = build.join("bin/app");
+    let digest = format!("sha256:{}", sha256_hex(&std::fs::read(&app).unwrap()));
+    let bundle = fx.sign_file(BUILDER, &app, "app.bundle.json");
+    // A digest the bundle does not sign is refused as a file's would be.
+    let helper = format!("sha256:{}", sha256_hex(&std::fs::read(build.join("bin/helper")).unwrap()));
+    let out = fx.register(&["--artifact", &helper, "--bundle", bundle.to_str().unwrap()]);
+    refused_adding_nothing(&fx, &out, 0, "check failed");
+    let out = fx.register(&["--artifact", &digest, "--bundle", bundle.to_str().unwrap()]);
+    assert!(out.success(), "{}", out.stderr);
+    assert!(fx.allowed(&app));
+    let sources = fx.run(&["sources", "--json"]).json();
+    assert_eq!(sources[0]["name"], digest.as_str(), "named by its digest: {sources}");
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[test]
 fn a_bundle_for_another_artifact_is_refused() {
     let mut fx = Fixture::new();
     let (build, _) = fx.build_with_sbom();

@@ -258,6 +258,9 @@ mod tests {
         assert_eq!(config.roots, vec![PathBuf::from("/usr")]);
         assert_eq!(config.scopes.len(), 2);
         assert_eq!(config.scopes[1].mode, Some(Mode::Audit));
+        let config = parse("feeds = [\"registry.example/acme/trust:prod\"]\nfeed_interval = \"90s\"\n").unwrap();
+        assert_eq!(config.feeds, vec!["registry.example/acme/trust:prod".to_owned()]);
+        assert_eq!(config.feed_interval, std::time::Duration::from_secs(90));
     }
 
     #[test]
@@ -270,6 +273,8 @@ mod tests {
         assert!(err.contains("loopback"), "{err}");
         let err = parse("event_buffer_kib = 3\n").unwrap_err().to_string();
         assert!(err.contains("power of two"), "{err}");
+        let err = parse("feed_interval = \"often\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 1") && err.contains("not a duration"), "{err}");
     }
 
     #[test]

@@ -189,6 +189,12 @@ fn index_bytes(items: &[Descriptor], annotations: &BTreeMap<String, String>) -> 
 
 /// Pushes the item's blobs and manifest, then lists it in the feed at `tag`.
 pub async fn publish(repository: &Repository, tag: &str, item: NewItem) -> Result<Written, FeedError> {
+    let entry = push_item(repository, item).await?;
+    list(repository, tag, vec![entry]).await
+}
+
+/// Pushes an item's blobs and manifest (by digest); its entry for the feed's index.
+pub async fn push_item(repository: &Repository, item: NewItem) -> Result<Descriptor, FeedError> {
     let config = repository.push_blob(EMPTY_MEDIA_TYPE, Bytes::from_static(b"{}")).await?;
     let titled = |mut d: Descriptor, title: &str| {
         d.annotations.insert(TITLE.into(), title.to_owned());
@@ -225,12 +231,20 @@ pub async fn publish(repository: &Repository, tag: &str, item: NewItem) -> Resul
     let mut entry = Descriptor::new(media_type::OCI_MANIFEST, digest, size);
     entry.artifact_type = Some(BUNDLE_MEDIA_TYPE.into());
     entry.annotations = annotations;
-    update(repository, tag, digest, |items| {
-        if items.iter().any(|d| d.digest == digest) {
-            return false;
+    Ok(entry)
+}
+
+/// Lists pushed items in the feed at `tag`, in one write (items listed already stay once).
+pub async fn list(repository: &Repository, tag: &str, entries: Vec<Descriptor>) -> Result<Written, FeedError> {
+    let first = entries.first().map(|e| e.digest).unwrap_or_default();
+    update(repository, tag, first, |items| {
+        let before = items.len();
+        for entry in &entries {
+            if !items.iter().any(|d| d.digest == entry.digest) {
+                items.push(entry.clone());
+            }
         }
-        items.push(entry.clone());
-        true
+        items.len() != before
     })
     .await
 }
