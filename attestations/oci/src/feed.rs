@@ -382,3 +382,41 @@ pub async fn fetch_item(
     };
     Ok(FetchedItem { digest: entry.digest, kind, bundle, sbom_title, artifact, title: annotations.get(TITLE).cloned() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(hex_start: &str) -> Descriptor {
+        let hex = format!("{hex_start}{}", "0".repeat(64 - hex_start.len()));
+        Descriptor::new(media_type::OCI_MANIFEST, format!("sha256:{hex}").parse().unwrap(), 100)
+    }
+
+    #[test]
+    fn items_are_named_by_digest_or_unique_prefix() {
+        let items = [entry("abc1"), entry("abc2"), entry("def")];
+        assert_eq!(find_item(&items, "def").unwrap(), items[2].digest);
+        assert_eq!(find_item(&items, &items[0].digest.to_string()).unwrap(), items[0].digest);
+        assert!(
+            matches!(find_item(&items, "abc"), Err(FeedError::AmbiguousItem { candidates, .. }) if candidates.len() == 2)
+        );
+        assert!(matches!(find_item(&items, "0123"), Err(FeedError::NoSuchItem(_))));
+        assert!(matches!(find_item(&items, ""), Err(FeedError::NoSuchItem(_))));
+    }
+
+    #[test]
+    fn an_index_is_a_feed_only_with_the_feed_artifact_type() {
+        let items = vec![entry("abc1")];
+        let bytes = index_bytes(&items, &BTreeMap::new());
+        let fetched = |bytes: &Bytes| FetchedManifest {
+            digest: Digest::of(bytes),
+            bytes: bytes.clone(),
+            manifest: crate::manifest::parse(bytes, None).unwrap(),
+        };
+        let feed = index_of("feed", fetched(&bytes)).unwrap();
+        assert_eq!(feed.items, items);
+        let other: Bytes =
+            String::from_utf8(bytes.to_vec()).unwrap().replace(FEED_ARTIFACT_TYPE, "application/x").into();
+        assert!(matches!(index_of("feed", fetched(&other)), Err(FeedError::NotAFeed { .. })));
+    }
+}
