@@ -13,17 +13,18 @@
 # Run it with the capabilities the daemon uses, not --privileged:
 #
 #   docker run -d --name provgate --pid=host --cgroupns=host \
-#     --cap-drop=ALL --cap-add=BPF --cap-add=PERFMON --cap-add=SYS_ADMIN \
-#     --cap-add=SYS_PTRACE --cap-add=DAC_READ_SEARCH --security-opt apparmor=unconfined \
+#     --cap-drop=ALL --cap-add=SYS_ADMIN --cap-add=SYS_PTRACE --cap-add=DAC_READ_SEARCH \
+#     --security-opt apparmor=unconfined \
 #     -v /sys/fs/bpf:/sys/fs/bpf -v /sys/kernel/security:/sys/kernel/security:ro \
 #     -v /var/lib/provgate:/var/lib/provgate -v /run/provgate:/run/provgate \
 #     -v /:/host:ro,rslave provgate run --mode audit --host-root /host
 #
 # --pid=host         the kernel programs exempt the daemon by its host pid; events name host pids.
 # --cgroupns=host    --cgroup paths and levels are those of the host hierarchy.
-# BPF, PERFMON       load the LSM programs (tracing-class programs need both), maps, BTF.
-# SYS_ADMIN          fanotify (the observe-only fallback) and listing the loaded programs to take
-#                    over pinned ones (BPF_PROG_GET_FD_BY_ID).
+# SYS_ADMIN          the bpf() calls: loading the LSM programs needs CAP_BPF and CAP_PERFMON,
+#                    and the kernel accepts CAP_SYS_ADMIN for both (Docker 20.10 refuses the two
+#                    names); fanotify (the observe-only fallback); the programs' run-time stats
+#                    (BPF_PROG_GET_NEXT_ID).
 # SYS_PTRACE         /proc/<pid>/exe, maps, root and cmdline of processes of other users or with
 #                    more capabilities than the daemon.
 # DAC_READ_SEARCH    hash any file (denied files the kernel did not hash), whatever its mode.
@@ -33,7 +34,8 @@
 #                    daemon reads the active LSMs. The default seccomp profile admits bpf,
 #                    perf_event_open and fanotify to holders of the capabilities above.
 # -v /:/host:ro      with --host-root /host: a denied file of a process that already exited is
-#                    hashed there (while the process lives, through /proc/<pid>/root).
+#                    hashed there (while the process lives, through /proc/<pid>/root); rslave
+#                    shows mounts made later, and needs / to be a shared mount (drop it if not).
 # The store (/var/lib/provgate) and the API socket (/run/provgate) stay on the host, so host-side
 # `provgate` commands reach the daemon.
 

@@ -22,7 +22,7 @@ use serde_json::Value;
 const KUBERNETES_VERSION: &str = "1.30";
 
 /// The capabilities the daemon uses (see the README's "Container image").
-const CAPABILITIES: [&str; 5] = ["BPF", "DAC_READ_SEARCH", "PERFMON", "SYS_ADMIN", "SYS_PTRACE"];
+const CAPABILITIES: [&str; 3] = ["DAC_READ_SEARCH", "SYS_ADMIN", "SYS_PTRACE"];
 
 fn manifests_dir() -> PathBuf {
     workspace_root().join("deploy/kubernetes")
