@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything provgate needs on a fresh Debian 12 machine, idempotently: apt packages,
-# the pinned nightly (ebpf/toolchain) and bpf-linker (for the eBPF programs), and the Debian kernels
-# the VM tests boot (without touching the machine's apt sources).
+# the pinned nightly (ebpf/toolchain) and bpf-linker (for the eBPF programs), the Debian kernels
+# the VM tests boot (without touching the machine's apt sources), and kubernetes-validate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +16,8 @@ APT_PACKAGES=(
   # image tests and benchmark: a loopback OCI registry, htpasswd for its Basic auth, skopeo to
   # push and to compare against
   docker-registry skopeo apache2-utils
+  # the Kubernetes manifests' validator runs in a venv (below)
+  python3-venv
 )
 
 missing=()
@@ -39,6 +41,18 @@ fi
 scripts/ebpf-toolchain.sh
 
 scripts/fetch-kernels.sh
+
+# Offline validation of deploy/kubernetes (the deploy_kubernetes test): PyPI's
+# kubernetes-validate (the Kubernetes schemas bundled, no cluster) with its PyYAML, in a venv of
+# its own under $PROVGATE_TOOLS (default /var/cache/provgate-tools), made by Debian's python3.
+tools=${PROVGATE_TOOLS:-/var/cache/provgate-tools}
+kubernetes_validate=1.37.0
+if [ "$("$tools/venv/bin/kubernetes-validate" --version 2>/dev/null)" != "$kubernetes_validate" ]; then
+  echo "setup: installing kubernetes-validate $kubernetes_validate into $tools/venv"
+  mkdir -p "$tools"
+  /usr/bin/python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$kubernetes_validate"
+fi
 
 # The shared test corpora are not in this repository: the Sigstore conformance suite, trusted
 # roots, the CycloneDX specification's test files and real-world npm and PyPI packages. Tests

@@ -185,7 +185,7 @@ fn the_watcher_survives_100000_new_files_and_still_hashes_before_exec() {
 }
 
 #[test]
-fn metrics_are_served_on_loopback_only() {
+fn metrics_are_served_on_loopback_unless_asked_otherwise() {
     let Some(mut host) = setup("metrics") else {
         return;
     };
@@ -213,7 +213,18 @@ fn metrics_are_served_on_loopback_only() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback addresses only"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not a loopback address") && stderr.contains("metrics_public = true"), "{stderr}");
+
+    // Asked for explicitly, any address is served.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    host.start(&["--observe-only", "--metrics-public", "--metrics-address", &format!("0.0.0.0:{port}")]);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    host.stop();
 }
 
 #[test]

@@ -79,8 +79,17 @@ feed_interval = "5m"
 # else ~/.docker/config.json].
 # registry_config = "/etc/provgate/registries.json"
 
-# Prometheus metrics, served on a loopback address only; "" disables them.
+# Prometheus metrics (plain HTTP, no authentication) on this address; "" disables them. Only a
+# loopback address is accepted unless metrics_public = true, which allows any address (e.g.
+# "0.0.0.0:9464" behind a Kubernetes Service): the counters then reach whoever reaches the port.
 metrics_address = "127.0.0.1:9464"
+metrics_public = false
+
+# The host's root directory as the daemon sees it: "/" on the host, "/host" in a container with
+# the host's / mounted there read-only (deploy/kubernetes). The file of a denied event that the
+# kernel did not hash is opened through /proc/<pid>/root (the process's own view, right for
+# containers too) while the process lives, else under host_root.
+host_root = "/"
 
 # Capacity of the kernel verdict map (files), and the event ring buffer in KiB.
 verdict_capacity = 262144
@@ -111,6 +120,8 @@ pub struct Config {
     pub watch_overlays: bool,
     pub trusted_filesystems: Vec<String>,
     pub metrics_address: String,
+    pub metrics_public: bool,
+    pub host_root: PathBuf,
     pub trust_policy: Option<PathBuf>,
     pub trusted_root: Option<PathBuf>,
     pub forbid_unsigned: bool,
@@ -149,6 +160,8 @@ impl Default for Config {
             watch_overlays: true,
             trusted_filesystems: Vec::new(),
             metrics_address: "127.0.0.1:9464".into(),
+            metrics_public: false,
+            host_root: "/".into(),
             trust_policy: None,
             trusted_root: None,
             forbid_unsigned: false,
@@ -199,16 +212,10 @@ impl Config {
             return Err("verdict_capacity must be positive".into());
         }
         if !self.metrics_address.is_empty() {
-            let addr: std::net::SocketAddr = self
-                .metrics_address
-                .parse()
-                .map_err(|e| format!("metrics_address = {:?}: {e}", self.metrics_address))?;
-            if !addr.ip().is_loopback() {
-                return Err(format!(
-                    "metrics_address = {:?}: metrics are served on loopback addresses only",
-                    self.metrics_address
-                ));
-            }
+            metrics_socket_address(&self.metrics_address, self.metrics_public)?;
+        }
+        if !self.host_root.is_absolute() {
+            return Err(format!("host_root = {:?}: must be an absolute path", self.host_root));
         }
         Ok(())
     }
@@ -223,6 +230,20 @@ mod humantime_serde_compat {
         humantime::parse_duration(&text)
             .map_err(|e| serde::de::Error::custom(format!("{text:?} is not a duration (5m, 90s, 1h): {e}")))
     }
+}
+
+/// The one rule for where metrics may be served: `address` must be a socket address, and a
+/// loopback one unless `public` (`metrics_public = true`, `--metrics-public`) asks for more. The
+/// endpoint has no authentication, so serving it off the host is a deliberate choice.
+pub fn metrics_socket_address(address: &str, public: bool) -> Result<std::net::SocketAddr, String> {
+    let addr: std::net::SocketAddr = address.parse().map_err(|e| format!("metrics_address = {address:?}: {e}"))?;
+    if !public && !addr.ip().is_loopback() {
+        return Err(format!(
+            "metrics_address = {address:?} is not a loopback address: set metrics_public = true \
+             (or --metrics-public) to serve metrics beyond this host"
+        ));
+    }
+    Ok(addr)
 }
 
 #[cfg(test)]
@@ -270,7 +291,7 @@ mod tests {
         let err = parse("mode = \"deny-all\"\n").unwrap_err().to_string();
         assert!(err.contains("line 1") && err.contains("deny-all"), "{err}");
         let err = parse("metrics_address = \"0.0.0.0:9464\"\n").unwrap_err().to_string();
-        assert!(err.contains("loopback"), "{err}");
+        assert!(err.contains("loopback") && err.contains("metrics_public = true"), "{err}");
         let err = parse("event_buffer_kib = 3\n").unwrap_err().to_string();
         assert!(err.contains("power of two"), "{err}");
         let err = parse("feed_interval = \"often\"\n").unwrap_err().to_string();
@@ -282,5 +303,30 @@ mod tests {
         let missing = Path::new("/nonexistent/provgate.toml");
         assert_eq!(Config::load(missing, false).unwrap(), Config::default());
         assert!(matches!(Config::load(missing, true), Err(ConfigError::Read { .. })));
+    }
+
+    #[test]
+    fn a_public_metrics_address_needs_metrics_public() {
+        for address in ["0.0.0.0:9464", "[::]:9464", "10.1.2.3:9464"] {
+            let err = parse(&format!("metrics_address = {address:?}\n")).unwrap_err().to_string();
+            assert!(err.contains("metrics_public = true") && err.contains(address), "{err}");
+            let config = parse(&format!("metrics_address = {address:?}\nmetrics_public = true\n")).unwrap();
+            assert_eq!(config.metrics_address, address);
+            assert!(config.metrics_public);
+        }
+        // Loopback stays allowed either way; a bad address is an error either way.
+        assert!(parse("metrics_address = \"[::1]:9000\"\nmetrics_public = true\n").is_ok());
+        let err = parse("metrics_address = \"nowhere\"\nmetrics_public = true\n").unwrap_err().to_string();
+        assert!(err.contains("nowhere"), "{err}");
+        assert!(metrics_socket_address("127.0.0.1:9464", false).is_ok());
+        assert!(metrics_socket_address("0.0.0.0:9464", false).unwrap_err().contains("metrics_public"));
+        assert_eq!(metrics_socket_address("0.0.0.0:9464", true).unwrap().port(), 9464);
+    }
+
+    #[test]
+    fn host_root_is_an_absolute_path() {
+        assert_eq!(parse("host_root = \"/host\"\n").unwrap().host_root, PathBuf::from("/host"));
+        let err = parse("host_root = \"host\"\n").unwrap_err().to_string();
+        assert!(err.contains("host_root") && err.contains("absolute"), "{err}");
     }
 }

@@ -68,9 +68,17 @@ pub struct Args {
     /// are dropped and counted.
     #[arg(long, value_parser = parse_ring_kib)]
     event_buffer_kib: Option<u32>,
-    /// Serve Prometheus metrics on this loopback address; "" disables them.
+    /// Serve Prometheus metrics on this address (loopback unless --metrics-public); "" disables
+    /// them.
     #[arg(long)]
     metrics_address: Option<String>,
+    /// Allow a non-loopback metrics address (the endpoint has no authentication).
+    #[arg(long)]
+    metrics_public: bool,
+    /// The host's root directory as the daemon sees it ("/host" in a container with the host's /
+    /// mounted there), where denied files of exited processes are hashed.
+    #[arg(long, value_name = "DIR")]
+    host_root: Option<PathBuf>,
     /// Trust code on this filesystem type (fuse, nfs4, ...) or mount point although the kernel
     /// cannot vouch for its bytes; repeatable. Replaces the configured list.
     #[arg(long = "trust-filesystem", value_name = "TYPE|MOUNT")]
@@ -107,6 +115,8 @@ pub fn run(paths: &Paths, config_file: &Path, config: Config, args: Args) -> any
         .chain(config.trusted_root.clone())
         .collect();
     let metrics_address = args.metrics_address.unwrap_or(config.metrics_address);
+    let host_root = args.host_root.unwrap_or(config.host_root);
+    anyhow::ensure!(host_root.is_absolute(), "--host-root {}: must be an absolute path", host_root.display());
     daemon::run(DaemonConfig {
         mode,
         scopes,
@@ -129,6 +139,8 @@ pub fn run(paths: &Paths, config_file: &Path, config: Config, args: Args) -> any
         verdict_capacity: args.verdict_capacity.unwrap_or(config.verdict_capacity),
         event_buffer_bytes: args.event_buffer_kib.unwrap_or(config.event_buffer_kib) * 1024,
         metrics_address: (!metrics_address.is_empty()).then_some(metrics_address),
+        metrics_public: args.metrics_public || config.metrics_public,
+        host_root,
         store: paths.db.clone(),
         run_dir: paths.run_dir.clone(),
         trusted_filesystems: or_config(args.trusted_filesystems, config.trusted_filesystems),

@@ -39,6 +39,10 @@ pub struct DaemonConfig {
     pub verdict_capacity: u32,
     pub event_buffer_bytes: u32,
     pub metrics_address: Option<String>,
+    /// The metrics address may be a non-loopback one (`metrics_public`).
+    pub metrics_public: bool,
+    /// The host's `/` as the daemon sees it (`/host` in the Kubernetes DaemonSet).
+    pub host_root: PathBuf,
     pub store: PathBuf,
     pub run_dir: PathBuf,
     /// Filesystem types or mount points trusted although the kernel cannot vouch for their bytes.

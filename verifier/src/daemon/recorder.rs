@@ -46,15 +46,16 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn start(store_path: &Path, engine: Arc<Engine>) -> Result<Self> {
+    pub fn start(store_path: &Path, host_root: &Path, engine: Arc<Engine>) -> Result<Self> {
         let mut store = Store::open(store_path)?;
         let stats = Arc::new(RecorderStats::default());
+        let host_root = host_root.to_owned();
         let (queue, batches) = mpsc::sync_channel::<Vec<KernelEvent>>(QUEUE_BATCHES);
         let counts = stats.clone();
         let thread = std::thread::Builder::new()
             .name("provgate-recorder".into())
             .spawn(move || {
-                let mut context = EventContext::new();
+                let mut context = EventContext::new(host_root);
                 for batch in batches {
                     let records: Vec<_> = batch.into_iter().map(|e| context.record(&engine, e)).collect();
                     for r in &records {
@@ -105,11 +106,12 @@ impl Recorder {
 
 struct EventContext {
     cgroups: CgroupNames,
+    host_root: PathBuf,
 }
 
 impl EventContext {
-    fn new() -> Self {
-        Self { cgroups: CgroupNames::new() }
+    fn new(host_root: PathBuf) -> Self {
+        Self { cgroups: CgroupNames::new(), host_root }
     }
 
     fn record(&mut self, engine: &Engine, event: KernelEvent) -> EventRecord {
@@ -119,7 +121,7 @@ impl EventContext {
         let sha256 = match event.digest {
             Some(d) => Some(Sha256(d)),
             None if event.reason == reason_name(REASON_UNTRUSTED_FS) => None,
-            None => path.as_ref().and_then(|p| digest(engine, p, &event)),
+            None => path.as_ref().and_then(|p| digest(engine, p, &event, &self.host_root)),
         };
         let cgroup_path = self.cgroups.path(event.cgroup_id);
         let context = process_context(&event);
@@ -172,9 +174,11 @@ fn locate(event: &KernelEvent) -> Option<PathBuf> {
     if event.ino == 0 {
         return None;
     }
-    let exe = std::fs::read_link(format!("/proc/{}/exe", event.tgid)).ok();
-    if let Some(exe) = exe.filter(|e| std::fs::metadata(e).is_ok_and(|m| same_identity(&m, event))) {
-        return Some(exe);
+    // The link itself is followed for the identity: its text is a path in the process's view,
+    // which need not be the daemon's (a container, or the daemon in one).
+    let exe = format!("/proc/{}/exe", event.tgid);
+    if std::fs::metadata(&exe).is_ok_and(|m| same_identity(&m, event)) {
+        return std::fs::read_link(&exe).ok();
     }
     let maps = std::fs::read_to_string(format!("/proc/{}/maps", event.tgid)).ok()?;
     let dev = format!("{:02x}:{:02x}", event.dev >> 20, event.dev & 0xf_ffff);
@@ -184,20 +188,79 @@ fn locate(event: &KernelEvent) -> Option<PathBuf> {
     })
 }
 
-fn digest(engine: &Engine, path: &PathBuf, event: &KernelEvent) -> Option<Sha256> {
-    let meta = std::fs::metadata(path).ok()?;
-    if event.ino != 0 && !same_identity(&meta, event) {
-        return None; // the name now points at another file
+/// The digest of the event's file, named `path` in the process's view: the first place to open
+/// it (see [`places_to_open`]) that holds the event's file (same device and inode) is hashed.
+fn digest(engine: &Engine, path: &Path, event: &KernelEvent, host_root: &Path) -> Option<Sha256> {
+    places_to_open(event.tgid, path, host_root).into_iter().find_map(|place| {
+        let meta = std::fs::metadata(&place).ok()?;
+        if event.ino != 0 && !same_identity(&meta, event) {
+            return None; // another file by that name here, or the name now points at another file
+        }
+        let stamp = FileStamp::of(&meta);
+        if let Some(d) = engine.cached_digest(&stamp) {
+            return Some(d);
+        }
+        let hashed: HashedFile = hash_file(&place).ok()?;
+        engine.record(&path.display().to_string(), hashed, true);
+        Some(hashed.digest)
+    })
+}
+
+/// The one mapping from a path a process named (absolute, in its own view: the kernel's path,
+/// its executable's link, a line of its maps) to the paths the daemon opens to hash that file,
+/// in order:
+///
+/// 1. `/proc/<tgid>/root/<path>`: the process's own root and mount namespace. Right for a process
+///    in a container (whose paths mean nothing on the host) and for a daemon that runs in a
+///    container itself with the host's pid namespace (the Kubernetes DaemonSet), with no mount at
+///    all; reading another user's process needs `CAP_SYS_PTRACE`. Gone once the process exits.
+/// 2. `<host_root>/<path>`: the host's `/` as the daemon sees it (`/` on the host, the read-only
+///    `/host` mount in the DaemonSet), for a process of the host's mount namespace that has
+///    already exited (a denied exec often ends its process at once).
+///
+/// This is preferred to a host-root prefix alone, which names the wrong file (or none) for
+/// every containerised process. The caller compares each place's device and inode with the
+/// event's, so a place holding another file is never hashed as this one. A path that is not
+/// absolute, or climbs with `..` (which could leave the process's root through the proc link),
+/// has no place.
+fn places_to_open(tgid: u32, path: &Path, host_root: &Path) -> Vec<PathBuf> {
+    use std::path::Component;
+    let Ok(relative) = path.strip_prefix("/") else { return Vec::new() };
+    if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return Vec::new();
     }
-    let stamp = FileStamp::of(&meta);
-    if let Some(d) = engine.cached_digest(&stamp) {
-        return Some(d);
-    }
-    let hashed: HashedFile = hash_file(path).ok()?;
-    engine.record(&path.display().to_string(), hashed, true);
-    Some(hashed.digest)
+    vec![Path::new("/proc").join(tgid.to_string()).join("root").join(relative), host_root.join(relative)]
 }
 
 fn same_identity(meta: &std::fs::Metadata, event: &KernelEvent) -> bool {
     meta.ino() == event.ino && kernel_dev(meta.dev()) == event.dev
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_is_opened_in_the_process_view_then_under_the_host_root() {
+        let places = places_to_open(42, Path::new("/usr/bin/tool"), Path::new("/host"));
+        assert_eq!(places, [PathBuf::from("/proc/42/root/usr/bin/tool"), PathBuf::from("/host/usr/bin/tool")]);
+        // On the host, the host root is `/` and the path is itself.
+        let places = places_to_open(42, Path::new("/usr/bin/tool"), Path::new("/"));
+        assert_eq!(places[1], PathBuf::from("/usr/bin/tool"));
+        // Relative paths and `..` have no place.
+        assert!(places_to_open(42, Path::new("usr/bin/tool"), Path::new("/")).is_empty());
+        assert!(places_to_open(42, Path::new("/usr/../../etc/shadow"), Path::new("/host")).is_empty());
+    }
+
+    #[test]
+    fn the_process_view_opens_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tool");
+        std::fs::write(&file, b"bytes").unwrap();
+        let places = places_to_open(std::process::id(), &file, Path::new("/nonexistent-host-root"));
+        let (a, b) = (std::fs::metadata(&file).unwrap(), std::fs::metadata(&places[0]).unwrap());
+        assert_eq!((a.dev(), a.ino()), (b.dev(), b.ino()));
+        assert_eq!(std::fs::read(&places[0]).unwrap(), b"bytes");
+        assert!(std::fs::metadata(&places[1]).is_err());
+    }
 }

@@ -1,5 +1,5 @@
 //! Serving the API ([`crate::api`]): newline-delimited JSON over a Unix socket that only root
-//! can open, and Prometheus metrics over HTTP on a loopback address. Both hand requests to the
+//! can open, and Prometheus metrics over HTTP (on a loopback address unless `metrics_public`). Both hand requests to the
 //! daemon's loop, which owns the state, through one channel.
 use std::{net::SocketAddr, path::Path};
 
@@ -58,9 +58,8 @@ async fn ask(calls: &mpsc::Sender<Call>, request: Request) -> Answer {
     answer.await.unwrap_or_else(|_| stopping())
 }
 
-pub async fn bind_metrics(address: &str) -> Result<TcpListener> {
-    let addr: SocketAddr = address.parse().with_context(|| format!("metrics address {address}"))?;
-    anyhow::ensure!(addr.ip().is_loopback(), "metrics address {address}: loopback addresses only");
+pub async fn bind_metrics(address: &str, public: bool) -> Result<TcpListener> {
+    let addr: SocketAddr = crate::config::metrics_socket_address(address, public).map_err(anyhow::Error::msg)?;
     TcpListener::bind(addr).await.with_context(|| format!("metrics address {address}"))
 }
 

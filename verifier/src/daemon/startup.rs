@@ -110,10 +110,10 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
     let socket = server::bind_socket(&socket_path(&config.run_dir))?;
     tokio::spawn(server::serve_socket(socket, calls_tx.clone()));
     if let Some(address) = &config.metrics_address {
-        let listener = server::bind_metrics(address).await?;
+        let listener = server::bind_metrics(address, config.metrics_public).await?;
         tokio::spawn(server::serve_metrics(listener, calls_tx));
     }
-    let recorder = recorder::Recorder::start(&config.store, engine.clone())?;
+    let recorder = recorder::Recorder::start(&config.store, &config.host_root, engine.clone())?;
     let mut feeds = FeedSyncer::start(config.store.clone(), config.feeds.clone())?;
 
     let mut daemon = Daemon {
