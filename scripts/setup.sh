@@ -16,6 +16,9 @@ APT_PACKAGES=(
   # image tests and benchmark: a loopback OCI registry, htpasswd for its Basic auth, skopeo to
   # push and to compare against
   docker-registry skopeo apache2-utils
+  # images trusted as a node pulls them: containerd (and ctr) started by the test on its own
+  # socket; protoc builds containerd-client's gRPC bindings
+  containerd protobuf-compiler
   # the Kubernetes manifests' validator runs in a venv (below)
   python3-venv
 )

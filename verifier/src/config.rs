@@ -100,6 +100,14 @@ event_buffer_kib = 1024
 # [[scope]]
 # cgroup = "/sys/fs/cgroup/workloads.slice"
 # mode = "enforce"
+
+# Images trusted as this node pulls them: the daemon follows containerd's events on its API
+# socket and runs `provgate image add` (with trust_policy and trusted_root) for each image pulled
+# whose repository matches a pattern ("registry.example/acme/*": `*` within one path segment,
+# `**` across segments). Unsigned or wrongly signed images are refused and listed by `image ls`.
+[images]
+auto = []
+containerd_socket = "/run/containerd/containerd.sock"
 "#;
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -133,6 +141,21 @@ pub struct Config {
     pub event_buffer_kib: u32,
     #[serde(rename = "scope")]
     pub scopes: Vec<ScopeConfig>,
+    pub images: ImagesConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImagesConfig {
+    /// Repository patterns of images trusted as containerd pulls them.
+    pub auto: Vec<String>,
+    pub containerd_socket: PathBuf,
+}
+
+impl Default for ImagesConfig {
+    fn default() -> Self {
+        Self { auto: Vec::new(), containerd_socket: "/run/containerd/containerd.sock".into() }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -171,6 +194,7 @@ impl Default for Config {
             verdict_capacity: 1 << 18,
             event_buffer_kib: 1024,
             scopes: Vec::new(),
+            images: ImagesConfig::default(),
         }
     }
 }

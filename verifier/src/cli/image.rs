@@ -68,6 +68,10 @@ struct AddArgs {
 struct LsArgs {
     #[arg(long)]
     json: bool,
+    /// List the images pulled on this node that matched `[images] auto` but were refused, with
+    /// why, instead.
+    #[arg(long)]
+    refused: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -184,6 +188,9 @@ fn print_summary(image: &TrustedImage) {
 
 fn ls(paths: &Paths, args: LsArgs) -> anyhow::Result<i32> {
     let store = Store::open(&paths.db)?;
+    if args.refused {
+        return refused_images(&store, args.json);
+    }
     let images: Vec<_> = store.sources()?.into_iter().filter_map(|s| trust::image_of(&s).map(|i| (s, i))).collect();
     if args.json {
         let sources: Vec<_> = images.iter().map(|(source, _)| source).collect();
@@ -212,6 +219,20 @@ fn ls(paths: &Paths, args: LsArgs) -> anyhow::Result<i32> {
         ]);
     }
     println!("{t}");
+    Ok(0)
+}
+
+fn refused_images(store: &Store, json: bool) -> anyhow::Result<i32> {
+    let refusals = store.image_refusals()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&refusals)?);
+    } else if refusals.is_empty() {
+        println!("no pulled image was refused");
+    } else {
+        for r in &refusals {
+            println!("{}  {}  NOT TRUSTED: {}", table::time_ms(r.at_ms), r.reference, r.problem);
+        }
+    }
     Ok(0)
 }
 

@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use super::Paths;
 use crate::{
     config::Config,
-    daemon::{self, DaemonConfig, FeedSettings, scope::Mode},
+    daemon::{self, DaemonConfig, FeedSettings, ImageWatchSettings, RepositoryPattern, scope::Mode},
     scan::CANDIDATE_HELP,
 };
 
@@ -101,6 +101,12 @@ fn parse_ring_kib(text: &str) -> Result<u32, String> {
 
 pub fn run(paths: &Paths, config_file: &Path, config: Config, args: Args) -> anyhow::Result<i32> {
     let feeds = FeedSettings { interval: config.feed_interval, config: config.clone() };
+    let patterns = config.images.auto.iter().map(|p| RepositoryPattern::parse(p)).collect::<Result<Vec<_>, _>>();
+    let images = ImageWatchSettings {
+        patterns: patterns.map_err(|e| anyhow::anyhow!("[images] auto: {e}"))?,
+        socket: config.images.containerd_socket.clone(),
+        config: config.clone(),
+    };
     let mode = args.mode.unwrap_or(config.mode);
     let scopes: Vec<(PathBuf, Mode)> = if args.cgroups.is_empty() {
         config.scopes.iter().map(|s| (s.cgroup.clone(), s.mode.unwrap_or(mode))).collect()
@@ -146,6 +152,7 @@ pub fn run(paths: &Paths, config_file: &Path, config: Config, args: Args) -> any
         trusted_filesystems: or_config(args.trusted_filesystems, config.trusted_filesystems),
         protected_files,
         feeds,
+        images,
     })?;
     Ok(0)
 }

@@ -7,6 +7,7 @@ mod cgroups;
 pub mod engine;
 mod event_loop;
 mod feed_sync;
+mod image_watch;
 mod lock;
 mod metrics;
 mod recorder;
@@ -20,6 +21,7 @@ pub mod watch;
 use std::path::PathBuf;
 
 pub use feed_sync::FeedSettings;
+pub use image_watch::{ImageWatchSettings, RepositoryPattern};
 use scope::Mode;
 
 #[derive(Clone, Debug)]
@@ -51,6 +53,8 @@ pub struct DaemonConfig {
     pub protected_files: Vec<PathBuf>,
     /// Trust feeds to follow.
     pub feeds: FeedSettings,
+    /// Images to trust as containerd pulls them.
+    pub images: ImageWatchSettings,
 }
 
 impl DaemonConfig {

@@ -18,6 +18,7 @@ use super::{
     engine::Engine,
     event_loop::{Daemon, WAKEUP_BYTES},
     feed_sync::FeedSyncer,
+    image_watch::ImageWatcher,
     lock, recorder,
     scope::{self, CgroupScope},
     self_trust, server, watch,
@@ -115,6 +116,7 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
     }
     let recorder = recorder::Recorder::start(&config.store, &config.host_root, engine.clone())?;
     let mut feeds = FeedSyncer::start(config.store.clone(), config.feeds.clone())?;
+    let mut images = ImageWatcher::start(config.store.clone(), config.images.clone())?;
 
     let mut daemon = Daemon {
         trust_generation: store.trust_generation()?,
@@ -153,6 +155,9 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
     daemon.recorder.finish();
     if let Some(feeds) = feeds.as_mut() {
         feeds.finish();
+    }
+    if let Some(images) = images.as_mut() {
+        images.finish();
     }
     daemon.save_cache();
     daemon.attached.shutdown();

@@ -6,6 +6,7 @@ mod allowlist;
 mod cached_files;
 mod events;
 mod feeds;
+mod image_refusals;
 mod schema;
 
 use std::{

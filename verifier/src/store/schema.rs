@@ -112,6 +112,14 @@ const MIGRATIONS: &[&str] = &[
         not_used        TEXT
     );
     "#,
+    // Images the daemon was asked to trust as containerd pulled them, and refused: why.
+    r#"
+    CREATE TABLE image_refusals (
+        reference   TEXT PRIMARY KEY,
+        at_ms       INTEGER NOT NULL,
+        problem     TEXT NOT NULL
+    );
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -66,6 +66,24 @@ impl Image {
         }
     }
 
+    /// An image a runtime can unpack: gzip layers of `layers`, whose uncompressed digests are the
+    /// config's `rootfs.diff_ids` (containerd checks them).
+    pub fn unpackable(layers: &[Vec<crate::Member>]) -> Self {
+        let tars: Vec<Vec<u8>> = layers.iter().map(|members| crate::tarball::tar(members)).collect();
+        let diff_ids: Vec<String> = tars.iter().map(|tar| digest(tar)).collect();
+        let config = json!({
+            "architecture": "amd64", "os": "linux",
+            "rootfs": { "type": "layers", "diff_ids": diff_ids },
+            "config": {},
+        });
+        Self {
+            config: Blob::new(OCI_CONFIG, config.to_string().into_bytes()),
+            layers: tars.iter().map(|tar| Blob::new(LAYER_GZIP, crate::tarball::gzip(tar))).collect(),
+            subject: None,
+            artifact_type: None,
+        }
+    }
+
     /// An OCI 1.1 artifact manifest: empty config, `artifact_type`, about `subject`.
     pub fn artifact(artifact_type: &str, layers: Vec<Blob>, subject: Value) -> Self {
         Self {
