@@ -132,6 +132,7 @@ pub fn run(paths: &Paths, config_file: &Path, config: Config, args: Args) -> any
         run_dir: paths.run_dir.clone(),
         trusted_filesystems: or_config(args.trusted_filesystems, config.trusted_filesystems),
         protected_files,
+        events: config.events,
     })?;
     Ok(0)
 }

@@ -43,6 +43,8 @@ pub struct DaemonConfig {
     pub trusted_filesystems: Vec<String>,
     /// Files hardened mode protects beside the store: the configuration, trust policy and root.
     pub protected_files: Vec<PathBuf>,
+    /// Where events go besides the store.
+    pub events: crate::events_out::EventsConfig,
 }
 
 impl DaemonConfig {

@@ -62,6 +62,11 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
     let mut store = Store::open(&config.store)?;
     store.integrity_check()?;
     let scopes = resolve_scopes(&config)?;
+    // Before anything is attached: an events output that cannot be opened stops the start.
+    let sink = crate::events_out::Sink::open(&config.events)?;
+    if let Some(sink) = &sink {
+        tracing::info!("events out: one JSON object per line to {}", sink.name());
+    }
 
     let mut loaded = loader::load(&LoaderConfig {
         pin_dir: config.pin_dir.clone(),
@@ -112,7 +117,7 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
         let listener = server::bind_metrics(address).await?;
         tokio::spawn(server::serve_metrics(listener, calls_tx));
     }
-    let recorder = recorder::Recorder::start(&config.store, engine.clone())?;
+    let recorder = recorder::Recorder::start(&config.store, engine.clone(), sink)?;
 
     let mut daemon = Daemon {
         trust_generation: store.trust_generation()?,
