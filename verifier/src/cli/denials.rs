@@ -135,6 +135,8 @@ const FOLLOW_BATCH: usize = 1000;
 fn follow(store: &Store, json: bool) -> anyhow::Result<i32> {
     let host = hostname();
     let mut last = store.last_event_id()?;
+    // On stderr, so stdout holds events only; it also tells a script that waiting has begun.
+    eprintln!("following new events (after #{last}); interrupt to stop");
     let mut line = Vec::with_capacity(4096);
     loop {
         let events = store.events_after(last, FOLLOW_BATCH)?;
