@@ -193,4 +193,64 @@ mod tests {
         let relative = EventsConfig { output: Output::File, file: "events.jsonl".into(), ..Default::default() };
         assert!(relative.validate().is_err());
     }
+
+    /// The figure for bench/event-sink.sh: events per second through the file sink (JSON built,
+    /// rotated at the default size, flushed per batch as the recorder does when the ring buffer
+    /// is full) against a plain BufWriter writing the same bytes. Run in release, ignored by
+    /// default.
+    #[test]
+    #[ignore = "benchmark: bench/event-sink.sh"]
+    fn bench_json_lines_sink() {
+        use std::time::Instant;
+        let count: usize =
+            std::env::var("PROVGATE_BENCH_EVENTS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000_000);
+        // What one drain of a full ring buffer hands the recorder: the default 1 MiB holds about
+        // 2,000 kernel events of about 500 bytes.
+        const BATCH: usize = 2048;
+        let dir =
+            tempfile::tempdir_in(std::env::var_os("PROVGATE_BENCH_DIR").unwrap_or_else(|| "/var/tmp".into())).unwrap();
+        let mut events: Vec<EventRecord> = (0..BATCH).map(|_| json::tests::kubernetes_event()).collect();
+        for (i, e) in events.iter_mut().enumerate() {
+            e.path = Some(format!("/var/lib/containerd/rootfs/usr/local/bin/tool-{i}"));
+            e.ino += i as u64;
+        }
+        let config = EventsConfig { output: Output::File, file: dir.path().join("events.jsonl"), ..Default::default() };
+        let mut sink = Sink::open(&config).unwrap().unwrap();
+        let start = Instant::now();
+        for n in 0..count / BATCH {
+            for (i, e) in events.iter().enumerate() {
+                assert!(sink.write(Some((n * BATCH + i) as i64), e).unwrap());
+            }
+            sink.flush().unwrap();
+        }
+        let sink_secs = start.elapsed().as_secs_f64();
+        let sink_bytes: u64 =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+        // Baseline: the same lines, serialized beforehand, through a BufWriter to one file.
+        let mut lines = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            EventJson::new(Some(i as i64), e, &hostname()).write_line(&mut lines);
+        }
+        let mut plain = BufWriter::with_capacity(64 * 1024, std::fs::File::create(dir.path().join("plain")).unwrap());
+        let start = Instant::now();
+        for _ in 0..count / BATCH {
+            plain.write_all(&lines).unwrap();
+            plain.flush().unwrap();
+        }
+        let plain_secs = start.elapsed().as_secs_f64();
+        let written = (count / BATCH * BATCH) as f64;
+        println!(
+            "events: {written}, {} bytes per event, rotated files on disk: {sink_bytes} bytes (bound {})",
+            lines.len() / BATCH,
+            (u64::from(config.keep) + 1) * config.max_bytes
+        );
+        println!(
+            "json-lines sink: {:.0} events/s ({:.1} MiB/s)",
+            written / sink_secs,
+            lines.len() as f64 * (count / BATCH) as f64 / sink_secs / (1 << 20) as f64
+        );
+        println!("plain BufWriter of the same bytes: {:.0} events/s", written / plain_secs);
+        println!("ratio sink/plain throughput: {:.2}", plain_secs / sink_secs);
+        assert!(sink_bytes <= (u64::from(config.keep) + 1) * config.max_bytes);
+    }
 }
