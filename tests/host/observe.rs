@@ -57,17 +57,74 @@ fn kernel_refusing_lsm_falls_back_loudly_and_observes() {
     assert_observes_unknown_exec_in_scope(&host);
 }
 
+/// The exported event about `file` in the JSON-lines file, once it is there.
+fn exported(events: &Path, file: &Path, wait: Duration) -> Option<serde_json::Value> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let text = std::fs::read_to_string(events).unwrap_or_default();
+        let found = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .find(|v| v["path"] == file.display().to_string());
+        if found.is_some() || std::time::Instant::now() >= deadline {
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn observe_only_on_request() {
     let Some(mut host) = setup("observe") else {
         return;
     };
+    // Events out to a JSON-lines file, as a log shipper would read them.
+    let events = host.dir().join("log/events.jsonl");
+    host.pg.write_config(&format!("[events]\noutput = \"file\"\nfile = \"{}\"\n", events.display()));
     assert!(host.provgate().args(["allow", "/bin/true"]).status().unwrap().success());
     let status = host.start(&["--observe-only"]);
     assert_eq!(status["enforcement"]["kind"], "observe-only");
     let out = host.provgate().args(["status", "--wait", "5"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "observe-only was asked for, so the daemon is ready");
     assert_observes_unknown_exec_in_scope(&host);
+    // The same event in the file, with every field, and the id `denials` prints.
+    let unknown = host.dir().join("unknown-in-scope");
+    let event = exported(&events, &unknown, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("not exported: {:?}\n{}", std::fs::read_to_string(&events), host.log()));
+    let group = host.reported(&unknown, Duration::ZERO).unwrap();
+    assert_eq!(event["event_id"], group["last_event"], "{event}");
+    let fields = event.as_object().unwrap();
+    for field in [
+        "event_id",
+        "time",
+        "host",
+        "action",
+        "mode",
+        "hook",
+        "reason",
+        "path",
+        "sha256",
+        "dev",
+        "ino",
+        "pid",
+        "tid",
+        "ppid",
+        "uid",
+        "comm",
+        "cgroup_id",
+        "cgroup",
+    ] {
+        assert!(!event[field].is_null(), "{field} in {event}");
+    }
+    // Known only when the process still runs, or the cgroup is a container's or a pod's.
+    for field in ["exe", "command", "parent_command", "container_id", "pod_uid"] {
+        assert!(fields.contains_key(field), "{field} in {event}");
+    }
+    assert_eq!(fields.len(), 23, "{event}");
+    assert_eq!((&event["action"], &event["mode"]), (&"observed".into(), &"observe".into()));
+    assert_eq!(event["sha256"], group["sha256"]);
+    assert_eq!(event["cgroup_id"], std::fs::metadata(&host.cgroup).unwrap().ino());
+    assert!(event["time"].as_str().is_some_and(|t| t.ends_with('Z') && t.len() == 24), "{event}");
     // Named fields only: LSMs as a list, counters per hook by name.
     let status: serde_json::Value = serde_json::from_str(&host.ok(&["status", "--json"])).unwrap();
     assert!(status["kernel"]["active_lsms"].as_array().is_some_and(|l| !l.is_empty()), "{status}");

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::daemon::scope::Mode;
+use crate::{daemon::scope::Mode, events_out::EventsConfig};
 
 pub const DEFAULT_PATH: &str = "/etc/provgate/provgate.toml";
 
@@ -108,6 +108,21 @@ event_buffer_kib = 1024
 [images]
 auto = []
 containerd_socket = "/run/containerd/containerd.sock"
+
+# Events out: every event the daemon records (a denial, a would-deny, an observation) is also
+# written as one JSON object per line, for a log shipper (Vector, Fluent Bit, an OpenTelemetry
+# collector). The fields are listed in the README ("Events out").
+[events]
+# "none" (only the store), "stdout", "file", or "syslog" (RFC 5424 datagrams on /dev/log,
+# facility authpriv, the JSON object as the message).
+output = "none"
+# With output = "file": the file, and its rotation. When the next line would take the file past
+# max_bytes (at least 65536), it becomes FILE.1 (FILE.1 becomes FILE.2, ...; FILE.<keep> is
+# removed) and a new file starts: at most (keep + 1) * max_bytes on disk. Do not rotate it with
+# logrotate as well.
+file = "/var/log/provgate/events.jsonl"
+max_bytes = 10485760
+keep = 5
 "#;
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -142,6 +157,7 @@ pub struct Config {
     #[serde(rename = "scope")]
     pub scopes: Vec<ScopeConfig>,
     pub images: ImagesConfig,
+    pub events: EventsConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -195,6 +211,7 @@ impl Default for Config {
             event_buffer_kib: 1024,
             scopes: Vec::new(),
             images: ImagesConfig::default(),
+            events: EventsConfig::default(),
         }
     }
 }
@@ -232,6 +249,7 @@ impl Config {
         if !(self.event_buffer_kib >= 4 && self.event_buffer_kib.is_power_of_two()) {
             return Err(format!("event_buffer_kib = {}: must be a power of two, at least 4", self.event_buffer_kib));
         }
+        self.events.validate()?;
         if self.verdict_capacity == 0 {
             return Err("verdict_capacity must be positive".into());
         }
@@ -306,6 +324,9 @@ mod tests {
         let config = parse("feeds = [\"registry.example/acme/trust:prod\"]\nfeed_interval = \"90s\"\n").unwrap();
         assert_eq!(config.feeds, vec!["registry.example/acme/trust:prod".to_owned()]);
         assert_eq!(config.feed_interval, std::time::Duration::from_secs(90));
+        let config = parse("[events]\noutput = \"file\"\nfile = \"/tmp/e.jsonl\"\nkeep = 2\n").unwrap();
+        assert_eq!(config.events.output, crate::events_out::Output::File);
+        assert_eq!((config.events.keep, config.events.max_bytes), (2, 10 << 20));
     }
 
     #[test]
@@ -320,6 +341,10 @@ mod tests {
         assert!(err.contains("power of two"), "{err}");
         let err = parse("feed_interval = \"often\"\n").unwrap_err().to_string();
         assert!(err.contains("line 1") && err.contains("not a duration"), "{err}");
+        let err = parse("[events]\noutput = \"kafka\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("kafka"), "{err}");
+        let err = parse("[events]\nmax_bytes = 10\n").unwrap_err().to_string();
+        assert!(err.contains("events.max_bytes"), "{err}");
     }
 
     #[test]

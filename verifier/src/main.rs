@@ -3,6 +3,7 @@ mod api;
 mod cli;
 mod config;
 mod daemon;
+mod events_out;
 mod feeds;
 mod file_stamp;
 mod filecache;
@@ -11,6 +12,7 @@ mod kernel;
 mod scan;
 mod store;
 mod trust;
+mod workload;
 
 use clap::Parser as _;
 
@@ -21,6 +23,7 @@ fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
+        .with_ansi(colour_logs())
         .init();
     let cli = cli::Cli::parse();
     match cli::main(cli) {
@@ -30,6 +33,13 @@ fn main() {
             std::process::exit(1);
         }
     }
+}
+
+/// Colour in logs only for a person at a terminal: not in a journal, a file or a pipe, and not
+/// when `NO_COLOR` is set to anything non-empty (no-color.org).
+fn colour_logs() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// The error and its causes on one line, outermost first, each said once: a cause that a message

@@ -65,6 +65,11 @@ pub struct DaemonCounters {
     pub fanotify_overflows: u64,
     pub events_recorded: u64,
     pub events_not_stored: u64,
+    /// Events written to the `[events]` output, and those it did not take.
+    #[serde(default)]
+    pub events_exported: u64,
+    #[serde(default)]
+    pub events_not_exported: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -1,10 +1,13 @@
-use std::{os::unix::fs::MetadataExt as _, path::Path};
+use std::{io::Write as _, os::unix::fs::MetadataExt as _, path::Path, time::Duration};
 
 use super::{
     Paths, table,
     target::{self, Target},
 };
-use crate::store::{DenialFilter, ReviewState, Store};
+use crate::{
+    events_out::{EventJson, hostname},
+    store::{DenialFilter, EventRecord, ReviewState, Store, action_of_mode},
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -28,11 +31,16 @@ pub struct Args {
     /// Only events about the file at this path.
     #[arg(long)]
     path: Option<String>,
+    /// Print each new event as it is recorded, one line each (with --json, the object the
+    /// daemon's events output writes), until interrupted.
+    #[arg(long, conflicts_with_all = ["since", "target", "cgroup", "review", "mode", "path"])]
+    follow: bool,
     #[arg(long)]
     json: bool,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
+// Named as `store::action_of_mode` knows them.
 enum EventMode {
     Enforce,
     Audit,
@@ -57,6 +65,9 @@ fn cgroup(text: &str) -> anyhow::Result<(Option<String>, Option<u64>)> {
 
 pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
     let store = Store::open(&paths.db)?;
+    if args.follow {
+        return follow(&store, args.json);
+    }
     let (sha256, path, like_event) = match args.target.as_deref().map(|t| target::resolve(&store, t)).transpose()? {
         None => (None, args.path, None),
         Some(Target::Digest(digest)) => (Some(digest), args.path, None),
@@ -66,11 +77,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
     let filter = DenialFilter {
         since_ms: args.since.as_deref().map(table::since_ms).transpose()?,
         cgroup: args.cgroup.as_deref().map(cgroup).transpose()?,
-        action: args.mode.map(|m| match m {
-            EventMode::Enforce => "denied",
-            EventMode::Audit => "would-deny",
-            EventMode::Observe => "observed",
-        }),
+        action: args.mode.and_then(|m| action_of_mode(clap::ValueEnum::to_possible_value(&m)?.get_name())),
         sha256,
         path,
         like_event,
@@ -116,4 +123,59 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
     }
     println!("{t}");
     Ok(0)
+}
+
+/// How often the store is asked for new events, and how many are read at once.
+const FOLLOW_POLL: Duration = Duration::from_millis(250);
+const FOLLOW_BATCH: usize = 1000;
+
+/// Prints the events recorded from now on, oldest first, as the daemon stores them. The store
+/// is polled (the daemon writes it; SQLite's WAL lets this read alongside), by event id, so no
+/// event is printed twice or skipped.
+fn follow(store: &Store, json: bool) -> anyhow::Result<i32> {
+    let host = hostname();
+    let mut last = store.last_event_id()?;
+    // On stderr, so stdout holds events only; it also tells a script that waiting has begun.
+    eprintln!("following new events (after #{last}); interrupt to stop");
+    let mut line = Vec::with_capacity(4096);
+    loop {
+        let events = store.events_after(last, FOLLOW_BATCH)?;
+        let mut out = std::io::stdout().lock();
+        for (id, event) in &events {
+            line.clear();
+            if json {
+                EventJson::new(Some(*id), event, &host).write_line(&mut line);
+            } else {
+                line.extend_from_slice(text_line(*id, event).as_bytes());
+            }
+            out.write_all(&line)?;
+            last = *id;
+        }
+        out.flush()?;
+        drop(out);
+        if events.len() < FOLLOW_BATCH {
+            std::thread::sleep(FOLLOW_POLL);
+        }
+    }
+}
+
+/// One event for a person: when, what, which file, who, where.
+fn text_line(id: i64, e: &EventRecord) -> String {
+    let file = e.path.clone().unwrap_or_else(|| format!("dev {} ino {}", e.dev, e.ino));
+    let digest = e.sha256.map_or("-".into(), |d| table::short_digest(&d.to_hex()));
+    let place = match (&e.container, &e.cgroup_path) {
+        (Some(container), _) => format!("container {container}"),
+        (None, Some(cgroup)) => cgroup.clone(),
+        (None, None) => format!("cgroup {}", e.cgroup_id),
+    };
+    format!(
+        "{} #{id} {} {} {} {file} {digest} pid {} ({}) uid {} {place}\n",
+        table::time_ms(e.at_ms),
+        e.action,
+        e.hook,
+        e.reason,
+        e.tgid,
+        e.comm,
+        e.uid,
+    )
 }

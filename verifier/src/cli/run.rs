@@ -153,6 +153,7 @@ pub fn run(paths: &Paths, config_file: &Path, config: Config, args: Args) -> any
         protected_files,
         feeds,
         images,
+        events: config.events,
     })?;
     Ok(0)
 }

@@ -1,5 +1,5 @@
-//! Naming the cgroup of an event (the kernel reports its id, the inode of its directory) and
-//! the container it belongs to, for review.
+//! Naming the cgroup of an event (the kernel reports its id, the inode of its directory), for
+//! review; what the name says about the container is `crate::workload`'s.
 use std::{collections::HashMap, os::unix::fs::MetadataExt as _, path::PathBuf, time::Instant};
 
 pub struct CgroupNames {
@@ -46,36 +46,9 @@ impl CgroupNames {
     }
 }
 
-/// The container id in a cgroup path, as docker, containerd, CRI-O, podman and kubelet name
-/// their cgroups (a 64-hex-digit segment, possibly prefixed and suffixed), shortened to 12.
-pub fn container_of(cgroup_path: &str) -> Option<String> {
-    cgroup_path.rsplit('/').find_map(|segment| {
-        let id = segment
-            .trim_end_matches(".scope")
-            .rsplit(['-', ':'])
-            .next()
-            .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))?;
-        Some(id[..12].to_owned())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_container_ids() {
-        let id = "4f1c2b3a".repeat(8);
-        assert_eq!(container_of(&format!("/system.slice/docker-{id}.scope")), Some(id[..12].to_owned()));
-        assert_eq!(container_of(&format!("/docker/{id}")), Some(id[..12].to_owned()));
-        assert_eq!(
-            container_of(&format!("/kubepods.slice/kubepods-pod1.slice/cri-containerd-{id}.scope")),
-            Some(id[..12].to_owned())
-        );
-        assert_eq!(container_of(&format!("/machine.slice/libpod-{id}.scope/container")), Some(id[..12].to_owned()));
-        assert_eq!(container_of("/user.slice/user-1000.slice/session-2.scope"), None);
-        assert_eq!(container_of("/"), None);
-    }
 
     #[test]
     fn names_the_root_cgroup() {

@@ -78,6 +78,20 @@ impl Daemon {
         );
         single(
             &mut m,
+            "provgate_events_exported_total",
+            "counter",
+            "Events written to the [events] output.",
+            s.daemon.events_exported as f64,
+        );
+        single(
+            &mut m,
+            "provgate_events_not_exported_total",
+            "counter",
+            "Events the [events] output did not take (write errors, events longer than max_bytes).",
+            s.daemon.events_not_exported as f64,
+        );
+        single(
+            &mut m,
             "provgate_anon_exec_total",
             "counter",
             "Anonymous executable mappings seen in scope.",

@@ -55,6 +55,8 @@ pub struct DaemonConfig {
     pub feeds: FeedSettings,
     /// Images to trust as containerd pulls them.
     pub images: ImageWatchSettings,
+    /// Where events go besides the store.
+    pub events: crate::events_out::EventsConfig,
 }
 
 impl DaemonConfig {

@@ -18,11 +18,9 @@ use anyhow::{Context as _, Result};
 
 use provgate_common::REASON_UNTRUSTED_FS;
 
-use super::{
-    cgroups::{CgroupNames, container_of},
-    engine::Engine,
-};
+use super::{cgroups::CgroupNames, engine::Engine};
 use crate::{
+    events_out::Sink,
     file_stamp::{FileStamp, kernel_dev},
     hashing::{HashedFile, Sha256, hash_file},
     kernel::events::{KernelEvent, boot_ns_to_epoch_ms, reason_name},
@@ -37,6 +35,9 @@ const QUEUE_BATCHES: usize = 1024;
 pub struct RecorderStats {
     pub recorded: AtomicU64,
     pub not_stored: AtomicU64,
+    /// Events written to the events output, and those it failed to take.
+    pub exported: AtomicU64,
+    pub not_exported: AtomicU64,
 }
 
 pub struct Recorder {
@@ -46,7 +47,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn start(store_path: &Path, host_root: &Path, engine: Arc<Engine>) -> Result<Self> {
+    pub fn start(store_path: &Path, host_root: &Path, engine: Arc<Engine>, mut sink: Option<Sink>) -> Result<Self> {
         let mut store = Store::open(store_path)?;
         let stats = Arc::new(RecorderStats::default());
         let host_root = host_root.to_owned();
@@ -60,19 +61,28 @@ impl Recorder {
                     let records: Vec<_> = batch.into_iter().map(|e| context.record(&engine, e)).collect();
                     for r in &records {
                         tracing::info!(
-                            action = r.action, hook = r.hook, reason = r.reason, pid = r.tgid, comm = %r.comm,
+                            action = %r.action, hook = %r.hook, reason = %r.reason, pid = r.tgid, comm = %r.comm,
                             cgroup = r.cgroup_path.as_deref().unwrap_or("?"),
                             "{} {}", r.action, r.path.as_deref().unwrap_or("?")
                         );
                     }
                     let count = records.len() as u64;
-                    match store.insert_events(&records) {
-                        Ok(()) => counts.recorded.fetch_add(count, Ordering::Relaxed),
+                    let ids = match store.insert_events(&records) {
+                        Ok(ids) => {
+                            counts.recorded.fetch_add(count, Ordering::Relaxed);
+                            Some(ids)
+                        }
                         Err(e) => {
                             tracing::error!("{count} events could not be recorded: {e}");
-                            counts.not_stored.fetch_add(count, Ordering::Relaxed)
+                            counts.not_stored.fetch_add(count, Ordering::Relaxed);
+                            None
                         }
                     };
+                    // After storing, so each exported event carries its id; exported even when
+                    // the store failed (with no id), as the output may be all there is then.
+                    if let Some(sink) = &mut sink {
+                        export(sink, &records, ids.as_deref(), &counts);
+                    }
                 }
             })
             .context("starting the event recorder")?;
@@ -104,6 +114,34 @@ impl Recorder {
     }
 }
 
+/// Writes a batch to the events output, then flushes it; failures are counted and logged once
+/// per batch, never retried (the events are in the store).
+fn export(sink: &mut Sink, records: &[EventRecord], ids: Option<&[i64]>, counts: &RecorderStats) {
+    let (mut written, mut left_out) = (0u64, 0u64);
+    let mut failure = None;
+    for (i, record) in records.iter().enumerate() {
+        match sink.write(ids.map(|ids| ids[i]), record) {
+            Ok(true) => written += 1,
+            Ok(false) => left_out += 1,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    if let Err(e) = sink.flush() {
+        failure.get_or_insert(e);
+    }
+    let lost = records.len() as u64 - written;
+    if let Some(e) = failure {
+        tracing::error!("{lost} events not written out: {e}");
+    } else if left_out > 0 {
+        tracing::error!("{left_out} events not written out: each is longer than events.max_bytes");
+    }
+    counts.exported.fetch_add(written, Ordering::Relaxed);
+    counts.not_exported.fetch_add(lost, Ordering::Relaxed);
+}
+
 struct EventContext {
     cgroups: CgroupNames,
     host_root: PathBuf,
@@ -127,15 +165,15 @@ impl EventContext {
         let context = process_context(&event);
         EventRecord {
             at_ms: boot_ns_to_epoch_ms(event.boot_ns),
-            hook: event.hook,
-            action: event.action,
-            reason: event.reason,
+            hook: event.hook.into(),
+            action: event.action.into(),
+            reason: event.reason.into(),
             tgid: event.tgid,
             pid: event.pid,
             uid: event.uid,
             comm: event.comm,
             cgroup_id: event.cgroup_id,
-            container: cgroup_path.as_deref().and_then(container_of),
+            container: cgroup_path.as_deref().and_then(crate::workload::container_of),
             cgroup_path,
             dev: event.dev,
             ino: event.ino,

@@ -64,6 +64,11 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
     let mut store = Store::open(&config.store)?;
     store.integrity_check()?;
     let scopes = resolve_scopes(&config)?;
+    // Before anything is attached: an events output that cannot be opened stops the start.
+    let sink = crate::events_out::Sink::open(&config.events)?;
+    if let Some(sink) = &sink {
+        tracing::info!("events out: one JSON object per line to {}", sink.name());
+    }
 
     let mut loaded = loader::load(&LoaderConfig {
         pin_dir: config.pin_dir.clone(),
@@ -114,7 +119,7 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
         let listener = server::bind_metrics(address, config.metrics_public).await?;
         tokio::spawn(server::serve_metrics(listener, calls_tx));
     }
-    let recorder = recorder::Recorder::start(&config.store, &config.host_root, engine.clone())?;
+    let recorder = recorder::Recorder::start(&config.store, &config.host_root, engine.clone(), sink)?;
     let mut feeds = FeedSyncer::start(config.store.clone(), config.feeds.clone())?;
     let mut images = ImageWatcher::start(config.store.clone(), config.images.clone())?;
 

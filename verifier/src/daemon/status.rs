@@ -47,6 +47,8 @@ impl Daemon {
                 fanotify_overflows: watch.map_or(0, |w| load(&w.overflows)),
                 events_recorded: load(&self.recorder.stats.recorded),
                 events_not_stored: load(&self.recorder.stats.not_stored),
+                events_exported: load(&self.recorder.stats.exported),
+                events_not_exported: load(&self.recorder.stats.not_exported),
             },
             events_recorded: load(&self.recorder.stats.recorded),
             program_stats: self

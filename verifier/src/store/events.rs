@@ -1,16 +1,19 @@
 //! Denials and would-denies reported by the kernel programs, and their review state.
+use std::borrow::Cow;
+
 use rusqlite::{params, params_from_iter};
 use serde::Serialize;
 
 use super::{Result, Store};
 use crate::hashing::Sha256;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventRecord {
     pub at_ms: i64,
-    pub hook: &'static str,
-    pub action: &'static str,
-    pub reason: &'static str,
+    // Names from the kernel decoder's tables when recorded, owned when read back from the store.
+    pub hook: Cow<'static, str>,
+    pub action: Cow<'static, str>,
+    pub reason: Cow<'static, str>,
     pub tgid: u32,
     pub pid: u32,
     pub uid: u32,
@@ -35,6 +38,20 @@ pub struct ProcessContext {
     pub exe: Option<String>,
     pub command: Option<String>,
     pub parent_command: Option<String>,
+}
+
+/// The action each mode records: enforce denies, audit would deny, observe-only observes. The
+/// one table between a mode (`denials --mode`, exported events' `mode`) and the action column.
+const MODE_ACTIONS: [(&str, &str); 3] = [("enforce", "denied"), ("audit", "would-deny"), ("observe", "observed")];
+
+/// The mode in which an event with this action was recorded.
+pub fn mode_of_action(action: &str) -> Option<&'static str> {
+    MODE_ACTIONS.iter().find(|(_, a)| *a == action).map(|(m, _)| *m)
+}
+
+/// The action events recorded in this mode carry.
+pub fn action_of_mode(mode: &str) -> Option<&'static str> {
+    MODE_ACTIONS.iter().find(|(m, _)| *m == mode).map(|(_, a)| *a)
 }
 
 /// Which file an event is about: its digest when known, else its identity. Groups, the
@@ -172,10 +189,12 @@ impl Store {
         Ok(rows.filter_map(|r| r.ok().flatten()).collect())
     }
 
-    pub fn insert_events(&mut self, events: &[EventRecord]) -> Result<()> {
+    /// Stores the events in one transaction; returns their ids, in order.
+    pub fn insert_events(&mut self, events: &[EventRecord]) -> Result<Vec<i64>> {
         let path = self.path.clone();
         let err = |e| super::classify(&path, e);
         let tx = self.conn.transaction().map_err(err)?;
+        let mut ids = Vec::with_capacity(events.len());
         {
             let mut insert = tx
                 .prepare(
@@ -186,7 +205,7 @@ impl Store {
                 .map_err(err)?;
             for e in events {
                 insert
-                    .execute(params![
+                    .insert(params![
                         e.at_ms,
                         e.hook,
                         e.action,
@@ -207,10 +226,60 @@ impl Store {
                         e.context.command,
                         e.context.parent_command,
                     ])
-                    .map_err(err)?;
+                    .map_err(err)
+                    .map(|id| ids.push(id))?;
             }
         }
-        tx.commit().map_err(err)
+        tx.commit().map_err(err)?;
+        Ok(ids)
+    }
+
+    /// The id of the newest event, 0 when there is none.
+    pub fn last_event_id(&self) -> Result<i64> {
+        self.conn.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+
+    /// Events with ids above `after`, oldest first, at most `limit`: what `denials --follow`
+    /// has not printed yet.
+    pub fn events_after(&self, after: i64, limit: usize) -> Result<Vec<(i64, EventRecord)>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, at_ms, hook, action, reason, tgid, pid, uid, comm, cgroup_id, dev, ino, path, sha256,
+                        cgroup_path, container, ppid, exe, command, parent_command
+                 FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![after, limit as i64], |row| {
+                let sha256: Option<Vec<u8>> = row.get(13)?;
+                let record = EventRecord {
+                    at_ms: row.get(1)?,
+                    hook: Cow::Owned(row.get(2)?),
+                    action: Cow::Owned(row.get(3)?),
+                    reason: Cow::Owned(row.get(4)?),
+                    tgid: row.get(5)?,
+                    pid: row.get(6)?,
+                    uid: row.get(7)?,
+                    comm: row.get(8)?,
+                    cgroup_id: row.get::<_, i64>(9)? as u64,
+                    dev: row.get(10)?,
+                    ino: row.get::<_, i64>(11)? as u64,
+                    path: row.get(12)?,
+                    sha256: sha256.and_then(|b| b.try_into().ok()).map(Sha256),
+                    cgroup_path: row.get(14)?,
+                    container: row.get(15)?,
+                    context: ProcessContext {
+                        ppid: row.get::<_, Option<u32>>(16)?.unwrap_or(0),
+                        exe: row.get(17)?,
+                        command: row.get(18)?,
+                        parent_command: row.get(19)?,
+                    },
+                };
+                Ok((row.get(0)?, record))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }
 
     pub fn denial_groups(&self, filter: &DenialFilter) -> Result<Vec<DenialGroup>> {

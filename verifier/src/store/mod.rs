@@ -20,7 +20,7 @@ use thiserror::Error;
 
 pub use allowlist::{NewSource, SourceSummary};
 pub use cached_files::CachedFile;
-pub use events::{DenialFilter, DenialGroup, EventRecord, ProcessContext, ReviewState};
+pub use events::{DenialFilter, DenialGroup, EventRecord, ProcessContext, ReviewState, action_of_mode, mode_of_action};
 pub use feeds::{FeedRecord, NotUsedItem};
 
 pub const DEFAULT_PATH: &str = "/var/lib/provgate/provgate.db";

@@ -131,9 +131,9 @@ fn groups_events_by_file() {
     let mut store = Store::open(&dir.path().join("p.db")).unwrap();
     let event = |at_ms, comm: &str, sha| EventRecord {
         at_ms,
-        hook: "exec",
-        action: "denied",
-        reason: "unknown-file",
+        hook: "exec".into(),
+        action: "denied".into(),
+        reason: "unknown-file".into(),
         tgid: 10,
         pid: 10,
         uid: 0,
@@ -163,11 +163,11 @@ fn groups_events_by_file() {
 fn filters_denials() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("p.db")).unwrap();
-    let event = |at_ms, action, cgroup_id, byte| EventRecord {
+    let event = |at_ms, action: &'static str, cgroup_id, byte| EventRecord {
         at_ms,
-        hook: "exec",
-        action,
-        reason: "unknown-file",
+        hook: "exec".into(),
+        action: action.into(),
+        reason: "unknown-file".into(),
         tgid: 1,
         pid: 1,
         uid: 0,
@@ -192,6 +192,45 @@ fn filters_denials() {
     let groups = store.denial_groups(&DenialFilter::default()).unwrap();
     assert_eq!(groups[0].containers, vec!["abc".to_string()]);
     assert_eq!(groups[0].review, vec!["new".to_string()]);
+}
+
+#[test]
+fn stored_events_read_back_in_order_after_an_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("p.db")).unwrap();
+    assert_eq!(store.last_event_id().unwrap(), 0);
+    let event = |at_ms: i64, sha256| EventRecord {
+        at_ms,
+        hook: "mmap".into(),
+        action: "would-deny".into(),
+        reason: "open-for-writing".into(),
+        tgid: 10,
+        pid: 11,
+        uid: 1000,
+        comm: "tool".into(),
+        cgroup_id: u64::MAX - 1,
+        cgroup_path: Some("/kubepods/pod1".into()),
+        container: Some("abc".into()),
+        dev: 8 << 20 | 1,
+        ino: u64::MAX - 2,
+        path: Some("/tmp/x".into()),
+        sha256,
+        context: ProcessContext {
+            ppid: 9,
+            exe: Some("/usr/bin/tool".into()),
+            command: Some("tool --x".into()),
+            parent_command: None,
+        },
+    };
+    let records = [event(1, Some(digest(4))), event(2, None), event(3, Some(digest(5)))];
+    let ids = store.insert_events(&records).unwrap();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    assert_eq!(store.last_event_id().unwrap(), ids[2]);
+    let after_first = store.events_after(ids[0], 10).unwrap();
+    assert_eq!(after_first, vec![(ids[1], records[1].clone()), (ids[2], records[2].clone())]);
+    assert_eq!(store.events_after(0, 1).unwrap(), vec![(ids[0], records[0].clone())]);
+    assert!(store.events_after(ids[2], 10).unwrap().is_empty());
 }
 
 #[test]
@@ -225,9 +264,9 @@ fn approving_marks_events_and_adds_an_approval_source() {
     store
         .insert_events(&[EventRecord {
             at_ms: 1,
-            hook: "exec",
-            action: "denied",
-            reason: "unknown-file",
+            hook: "exec".into(),
+            action: "denied".into(),
+            reason: "unknown-file".into(),
             tgid: 1,
             pid: 1,
             uid: 0,
