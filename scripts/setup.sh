@@ -19,6 +19,8 @@ APT_PACKAGES=(
   # images trusted as a node pulls them: containerd (and ctr) started by the test on its own
   # socket; protoc builds containerd-client's gRPC bindings
   containerd protobuf-compiler
+  # the CA bundle the VM node gets (its registry clients load system roots at start)
+  ca-certificates
   # the Kubernetes manifests' validator runs in a venv (below)
   python3-venv
 )

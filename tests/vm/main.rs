@@ -130,6 +130,7 @@ macro_rules! kernel {
                 baseline_is_a_revocable_source,
                 explain_says_why,
                 each_file_hashed_once,
+                trust_feed_publish_sync_unpublish,
                 unprivileged_user_denied,
                 // attacks.sh: each attack works where nothing stops it...
                 mmap_write_after_unmap_works_without_provgate,

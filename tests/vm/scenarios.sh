@@ -297,6 +297,30 @@ if start_daemon --mode enforce --cgroup "$CG"; then
   if [ -n "$before" ] && [ "$before" = "$after" ]; then result each_file_hashed_once PASS "kernel_hashes=$after"
   else result each_file_hashed_once FAIL "kernel_hashes before=$before after=$after"; fi
 
+  # Trust from a feed. CI signed /opt/ci/agent with the tests' private Sigstore (on the host, at
+  # image build); here it publishes it to a trust feed on a registry (Debian's docker-registry,
+  # on this VM's loopback), the node follows the feed, the agent runs; unpublished, the next
+  # sync revokes it and its next exec is denied.
+  mkdir -p /tmp/registry
+  printf 'version: 0.1\nlog: { level: error, accesslog: { disabled: true } }\nstorage: { filesystem: { rootdirectory: /tmp/registry }, delete: { enabled: true } }\nhttp: { addr: 127.0.0.1:5000 }\n' > /tmp/registry.yml
+  docker-registry serve /tmp/registry.yml > /tmp/registry.log 2>&1 &
+  registry=$!
+  feed=127.0.0.1:5000/acme/trust:prod
+  ci="--policy /opt/ci/policy.toml --trusted-root /opt/ci/trusted_root.json"
+  wait_for 60 wget -q -O /dev/null http://127.0.0.1:5000/v2/
+  before=$(inscope $T/try_exec /opt/ci/agent 2>&1)
+  item=$("$PG" publish $feed --artifact /opt/ci/agent --bundle /opt/ci/agent.sigstore.json $ci 2> /tmp/publish.err)
+  "$PG" feed add $feed $ci > /tmp/feed.out 2>&1
+  ran=$(inscope /opt/ci/agent 2>&1)
+  "$PG" unpublish $feed "$item" >> /tmp/feed.out 2>&1
+  "$PG" feed sync >> /tmp/feed.out 2>&1
+  gone=$(inscope $T/try_exec /opt/ci/agent 2>&1)
+  kill $registry 2> /dev/null
+  if echo "$before" | grep -q "exec-errno=1 " && [ "$ran" = "hello from provgate test" ] \
+      && echo "$gone" | grep -q "exec-errno=1 " && grep -q "1 removed" /tmp/feed.out; then
+    result trust_feed_publish_sync_unpublish PASS
+  else result trust_feed_publish_sync_unpublish FAIL "before=[$before] ran=[$ran] gone=[$gone] item=[$item] $(cat /tmp/publish.err /tmp/feed.out; tail -n 5 /tmp/registry.log)"; fi
+
   stop_daemon
   umount /tmp/ovl/merged
 

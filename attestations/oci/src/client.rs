@@ -108,7 +108,16 @@ impl Repository {
             .read_timeout(READ_TIMEOUT)
             .redirect(no_downgrade(insecure_hosts.clone()))
             .build()
-            .map_err(|e| RegistryError::Unreachable { registry: host.clone(), detail: chain(&e) })?;
+            .map_err(|e| {
+                let detail = chain(&e);
+                // The TLS client loads the system's roots when it is made, even for plain HTTP.
+                let detail = if detail.contains("No CA certificates") {
+                    format!("{detail} (install ca-certificates, or point SSL_CERT_FILE at a CA bundle)")
+                } else {
+                    detail
+                };
+                RegistryError::Unreachable { registry: host.clone(), detail }
+            })?;
         let oci = oci_client::Client::new(oci_client::client::ClientConfig {
             protocol: ClientProtocol::HttpsExcept(insecure_hosts),
             connect_timeout: Some(CONNECT_TIMEOUT),

@@ -153,7 +153,44 @@ const PROGRAMS: &[(&str, &str, &[&str])] = &[
 ];
 
 /// Programs of the machine the VM tests run as they are: a real container runtime.
-const HOST_PROGRAMS: &[&str] = &["/usr/sbin/runc"];
+const CA_CERTIFICATES: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+const HOST_PROGRAMS: &[&str] = &["/usr/sbin/runc", "/usr/bin/docker-registry"];
+
+/// What a CI pipeline hands over, made on the host with the tests' private Sigstore, for the VM
+/// to publish to a trust feed (on a registry inside the VM) and trust from it: a program
+/// (`hello` with content of its own), its Sigstore bundle, the trusted root, and a trust policy
+/// naming the workflow that signed it. Installed under /opt/ci.
+fn ci_evidence(build: &Path) -> Result<Vec<(String, PathBuf, u32)>, String> {
+    use provgate_attestations_testkit::{Identity, PrivateSigstore};
+    let mut agent = std::fs::read(build.join("hello")).map_err(|e| format!("hello: {e}"))?;
+    agent.extend_from_slice(b"\nprovgate-ci-agent: built and signed by the release workflow\n");
+    let mut sigstore = PrivateSigstore::new();
+    let identity = Identity::github_actions("acme/agent", ".github/workflows/release.yml", "refs/heads/main", "push");
+    let signer = sigstore.keyless(&identity);
+    let options = sigstore.default_options();
+    let bundle = sigstore.sign_artifact(&signer, &agent, &options);
+    let policy = "version = 1\n\n[[signer]]\nname = \"release workflow\"\n\
+                  issuer = \"https://token.actions.githubusercontent.com\"\n\
+                  identity = \"https://github.com/acme/agent/.github/workflows/release.yml@refs/heads/main\"\n\
+                  artifact_signatures = true\n";
+    let outputs: [(&str, Vec<u8>, u32); 4] = [
+        ("agent", agent, 0o755),
+        ("agent.sigstore.json", bundle.to_string().into_bytes(), 0o644),
+        ("trusted_root.json", sigstore.trusted_root().to_string().into_bytes(), 0o644),
+        ("policy.toml", policy.as_bytes().to_vec(), 0o644),
+    ];
+    let dir = build.join("ci");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    outputs
+        .into_iter()
+        .map(|(name, bytes, perm)| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok((format!("/opt/ci/{name}"), path, perm))
+        })
+        .collect()
+}
 
 /// Compiler flags for a pkg-config package.
 fn pkg_config(package: &str) -> Result<Vec<String>, String> {
@@ -192,6 +229,11 @@ pub fn build_initramfs(provgate: &Path, work: &Path) -> Result<PathBuf, String> 
         run(Command::new("cc").args(["-O2", "-Wall", "-o"]).arg(&out).arg(progs_dir.join(source)).args(&args))?;
         files.insert(format!("/opt/t/{name}"), (out.clone(), 0o755));
         dynamic.push(out);
+    }
+    // A node has the CA certificates its registries' TLS needs; TLS clients load them at start.
+    files.insert(CA_CERTIFICATES.into(), (PathBuf::from(CA_CERTIFICATES), 0o644));
+    for (dest, path, perm) in ci_evidence(&build)? {
+        files.insert(dest, (path, perm));
     }
     for program in HOST_PROGRAMS {
         let path = PathBuf::from(program);
