@@ -46,7 +46,7 @@ mkdir -p /tmp/registry
 printf 'version: 0.1\nlog: { level: error, accesslog: { disabled: true } }\nstorage: { filesystem: { rootdirectory: /tmp/registry } }\nhttp: { addr: 127.0.0.1:5000 }\n' > /tmp/registry.yml
 docker-registry serve /tmp/registry.yml > /tmp/registry.log 2>&1 &
 registry=$!
-wait_for 60 wget -q -O /dev/null http://127.0.0.1:5000/v2/
+wait_for 60 sh -c 'wget -q -O /dev/null http://127.0.0.1:5000/v2/ 2> /dev/null'
 feed=127.0.0.1:5000/acme/trust:prod
 ci="--policy /opt/ci/policy.toml --trusted-root /opt/ci/trusted_root.json"
 

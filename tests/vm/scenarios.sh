@@ -307,7 +307,7 @@ if start_daemon --mode enforce --cgroup "$CG"; then
   registry=$!
   feed=127.0.0.1:5000/acme/trust:prod
   ci="--policy /opt/ci/policy.toml --trusted-root /opt/ci/trusted_root.json"
-  wait_for 60 wget -q -O /dev/null http://127.0.0.1:5000/v2/
+  wait_for 60 sh -c 'wget -q -O /dev/null http://127.0.0.1:5000/v2/ 2> /dev/null'
   before=$(inscope $T/try_exec /opt/ci/agent 2>&1)
   item=$("$PG" publish $feed --artifact /opt/ci/agent --bundle /opt/ci/agent.sigstore.json $ci 2> /tmp/publish.err)
   "$PG" feed add $feed $ci > /tmp/feed.out 2>&1

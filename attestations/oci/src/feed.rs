@@ -114,7 +114,8 @@ pub struct Written {
     pub item: Digest,
     /// The feed's digest after the write (or as found, if there was nothing to do).
     pub feed: Option<Digest>,
-    pub attempts: usize,
+    /// Index writes it took (more than one when a concurrent publisher's write replaced ours).
+    pub writes: usize,
     /// The item was already listed (publish) or already absent (unpublish).
     pub unchanged: bool,
 }
@@ -292,12 +293,12 @@ async fn update(
     change: impl Fn(&mut Vec<Descriptor>) -> bool,
 ) -> Result<Written, FeedError> {
     let what = format!("feed {}:{tag}", repository.reference().name());
-    let mut wrote = false;
+    let mut writes = 0;
     for attempt in 1..=MAX_ATTEMPTS {
         let feed = read(repository, tag).await?;
         let mut items = feed.items.clone();
         if !change(&mut items) {
-            if wrote {
+            if writes > 0 {
                 // Our write was confirmed; wait once more so that a publisher who read the older
                 // index just before it cannot have replaced it unseen.
                 tokio::time::sleep(SETTLE).await;
@@ -308,7 +309,7 @@ async fn update(
                     continue;
                 }
             }
-            return Ok(Written { item, feed: feed.digest, attempts: attempt, unchanged: !wrote });
+            return Ok(Written { item, feed: feed.digest, writes, unchanged: writes == 0 });
         }
         let bytes = index_bytes(&items, &feed.annotations);
         if bytes.len() > MAX_MANIFEST_BYTES {
@@ -324,7 +325,7 @@ async fn update(
             continue;
         }
         repository.push_manifest(tag, media_type::OCI_INDEX, bytes).await?;
-        wrote = true;
+        writes += 1;
         tokio::time::sleep(Duration::from_millis(50 * attempt as u64)).await;
     }
     Err(FeedError::Contended(MAX_ATTEMPTS))

@@ -80,7 +80,8 @@ pub fn publish(config: &Config, args: PublishArgs) -> anyhow::Result<i32> {
     if written.unchanged {
         eprintln!("provgate: {} already lists this item", args.feed);
     } else {
-        eprintln!("provgate: published to {} ({} attempts)", args.feed, written.attempts);
+        let again = if written.writes > 1 { " (written again: a concurrent publisher had replaced it)" } else { "" };
+        eprintln!("provgate: published to {}{again}", args.feed);
     }
     println!("{}", written.item);
     Ok(0)
