@@ -1,7 +1,7 @@
 //! `provgate feed add|ls|rm|sync`: the node side of trust feeds (see [`crate::feeds`]).
 use std::path::PathBuf;
 
-use super::{Paths, notify_daemon, publish::runtime, registry_args::RegistryArgs, table};
+use super::{Paths, notify_daemon, publish::runtime, registry_args::RegistryArgs, table, trust_args::TrustArgs};
 use crate::{
     config::Config,
     feeds::{self, SyncOutcome, parse_reference},
@@ -26,18 +26,6 @@ enum Command {
     Rm(RmArgs),
     /// Sync one feed, or every feed followed (and those the configuration lists).
     Sync(SyncArgs),
-}
-
-#[derive(Debug, clap::Args)]
-struct TrustArgs {
-    /// The trust policy items are verified against [default: trust_policy from the
-    /// configuration].
-    #[arg(long, value_name = "FILE")]
-    policy: Option<PathBuf>,
-    /// The Sigstore trusted root [default: trusted_root from the configuration, else the
-    /// public-good instance's].
-    #[arg(long, value_name = "FILE")]
-    trusted_root: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

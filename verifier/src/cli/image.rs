@@ -2,15 +2,13 @@
 //! a signer the trust policy lets sign images signed its digest; it then vouches for the files
 //! its trusted SBOM attestations list and the candidate files of its layers, as one source of
 //! kind `image` tied to the image's digest.
-use std::path::PathBuf;
-
 use provgate_oci::{Digest, ImageOptions, ImageReference, Limits, Platform, TrustedImage};
 
-use super::{Paths, Reason, notify_daemon, refused, registry_args::RegistryArgs, table};
+use super::{Paths, Reason, notify_daemon, refused, registry_args::RegistryArgs, table, trust_args::TrustArgs};
 use crate::{
     config::Config,
     store::Store,
-    trust::{self, Circumstances, Evidence, ImageOutcome, ImageRequest, Trust, current_user},
+    trust::{self, Circumstances, Evidence, ImageOutcome, ImageRequest, current_user},
 };
 
 #[derive(Debug, clap::Args)]
@@ -38,14 +36,8 @@ struct AddArgs {
     /// The platform an index resolves to.
     #[arg(long, default_value = "linux/amd64")]
     platform: Platform,
-    /// The trust policy: who may sign images (artifact_signatures = true) and attest
-    /// (predicate_types) [default: trust_policy from the configuration].
-    #[arg(long, value_name = "FILE")]
-    policy: Option<PathBuf>,
-    /// The Sigstore trusted root [default: trusted_root from the configuration, else the
-    /// public-good instance's].
-    #[arg(long, value_name = "FILE")]
-    trusted_root: Option<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
     #[command(flatten)]
     registry: RegistryArgs,
     /// Do not read the layers: only trusted SBOM attestations vouch for files.
@@ -92,7 +84,7 @@ pub fn run(paths: &Paths, config: &Config, args: Args) -> anyhow::Result<i32> {
 
 fn add(paths: &Paths, config: &Config, args: AddArgs) -> anyhow::Result<i32> {
     let reference: ImageReference = args.reference.parse()?;
-    let trust = Trust::load(config, args.policy.as_deref(), args.trusted_root.as_deref())?;
+    let trust = args.trust.load(config)?;
     let registries = args.registry.load(config.registry_config.as_deref())?;
     let defaults = Limits::default();
     let options = ImageOptions {

@@ -20,6 +20,7 @@ mod sources;
 mod status;
 mod table;
 mod target;
+mod trust_args;
 mod verify_bundle;
 
 use std::path::PathBuf;

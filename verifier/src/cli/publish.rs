@@ -12,12 +12,12 @@ use provgate_oci::{
 };
 use provgate_sbom::Format;
 
-use super::{refused, register::EvidenceArgs, registry_args::RegistryArgs};
+use super::{refused, register::EvidenceArgs, registry_args::RegistryArgs, trust_args::TrustArgs};
 use crate::{
     config::Config,
     feeds::parse_reference,
     hashing::sha256_reader,
-    trust::{self, ArtifactSubject, Circumstances, Evidence, Trust},
+    trust::{self, ArtifactSubject, Circumstances, Evidence},
 };
 
 #[derive(Debug, clap::Args)]
@@ -29,14 +29,8 @@ pub struct PublishArgs {
     /// The Sigstore bundle signing the SBOM or the artifact.
     #[arg(long, value_name = "BUNDLE")]
     bundle: Option<PathBuf>,
-    /// The trust policy to verify against before publishing [default: trust_policy from the
-    /// configuration].
-    #[arg(long, value_name = "FILE")]
-    policy: Option<PathBuf>,
-    /// The Sigstore trusted root [default: trusted_root from the configuration, else the
-    /// public-good instance's].
-    #[arg(long, value_name = "FILE")]
-    trusted_root: Option<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -61,7 +55,7 @@ pub fn publish(config: &Config, args: PublishArgs) -> anyhow::Result<i32> {
         }
     };
     let item = new_item(&evidence)?;
-    let trust = Trust::load(config, args.policy.as_deref(), args.trusted_root.as_deref())?;
+    let trust = args.trust.load(config)?;
     let circumstances = Circumstances { trust: Some(&trust), forbid_unsigned: true, reason: None };
     let admission = match trust::admit(evidence, circumstances)? {
         Ok(admission) => admission,

@@ -4,11 +4,11 @@
 //! forbidden. Any refusal adds nothing.
 use std::path::PathBuf;
 
-use super::{Paths, Reason, notify_daemon, refused};
+use super::{Paths, Reason, notify_daemon, refused, trust_args::TrustArgs};
 use crate::{
     config::Config,
     store::Store,
-    trust::{self, ArtifactSubject, Circumstances, Evidence, Trust},
+    trust::{self, ArtifactSubject, Circumstances, Evidence},
 };
 
 #[derive(Debug, clap::Args)]
@@ -27,13 +27,8 @@ pub struct Args {
     /// error, so a typo never allows.
     #[arg(long, env = "PROVGATE_FORBID_UNSIGNED", value_parser = clap::builder::BoolishValueParser::new())]
     forbid_unsigned: bool,
-    /// The trust policy [default: trust_policy from the configuration].
-    #[arg(long, value_name = "FILE")]
-    policy: Option<PathBuf>,
-    /// The Sigstore trusted root [default: trusted_root from the configuration, else the
-    /// public-good instance's].
-    #[arg(long, value_name = "FILE")]
-    trusted_root: Option<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
     #[command(flatten)]
     reason: Reason,
 }
@@ -96,7 +91,7 @@ pub fn run(paths: &Paths, config: &Config, args: Args) -> anyhow::Result<i32> {
     };
     let trust = match evidence {
         Evidence::UnsignedSbom { .. } => None,
-        _ => Some(Trust::load(config, args.policy.as_deref(), args.trusted_root.as_deref())?),
+        _ => Some(args.trust.load(config)?),
     };
     let unsigned_sbom = match &evidence {
         Evidence::UnsignedSbom { sbom } => Some(sbom.display().to_string()),

@@ -1,13 +1,7 @@
-use std::path::PathBuf;
-
 use serde_json::json;
 
-use super::{Paths, table};
-use crate::{
-    config::Config,
-    store::Store,
-    trust::{StoredEvidence, Trust},
-};
+use super::{Paths, table, trust_args::TrustArgs};
+use crate::{config::Config, store::Store, trust::StoredEvidence};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,13 +25,8 @@ enum Action {
 
 #[derive(Debug, clap::Args)]
 struct VerifyArgs {
-    /// The trust policy [default: trust_policy from the configuration].
-    #[arg(long, value_name = "FILE")]
-    policy: Option<PathBuf>,
-    /// The Sigstore trusted root [default: trusted_root from the configuration, else the
-    /// public-good instance's].
-    #[arg(long, value_name = "FILE")]
-    trusted_root: Option<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
 }
 
 pub fn run(paths: &Paths, config: &Config, args: Args) -> anyhow::Result<i32> {
@@ -83,7 +72,7 @@ fn list(paths: &Paths, json: bool, wide: bool) -> anyhow::Result<i32> {
 }
 
 fn verify(paths: &Paths, config: &Config, args: VerifyArgs, json: bool) -> anyhow::Result<i32> {
-    let trust = Trust::load(config, args.policy.as_deref(), args.trusted_root.as_deref())?;
+    let trust = args.trust.load(config)?;
     let store = Store::open(&paths.db)?;
     let signed = store.signed_sources()?;
     let unsigned = store.sources()?.len() - signed.len();
