@@ -89,19 +89,22 @@ pub struct RemovedItem {
     pub source: i64,
 }
 
+/// How syncs run: the configuration (policy and root when a feed names none), the registries'
+/// credentials, whether items not in use are fetched again though the feed did not change, and
+/// who acts (for the audit log).
+pub struct SyncRun<'a> {
+    pub config: &'a Config,
+    pub registries: &'a RegistryConfig,
+    pub refetch: bool,
+    pub actor: &'a str,
+}
+
 /// Syncs one feed the store follows; records the outcome in the store.
-pub async fn sync(
-    store: &mut Store,
-    config: &Config,
-    registries: &RegistryConfig,
-    record: &FeedRecord,
-    refetch: bool,
-    actor: &str,
-) -> anyhow::Result<SyncOutcome> {
+pub async fn sync(store: &mut Store, run: &SyncRun<'_>, record: &FeedRecord) -> anyhow::Result<SyncOutcome> {
     if store.feed(&record.reference)?.is_none() {
         store.add_feed(&record.reference, None, None, &record.added_by)?;
     }
-    let outcome = match read_and_apply(store, config, registries, record, refetch, actor).await {
+    let outcome = match read_and_apply(store, run, record).await {
         Ok(outcome) => outcome,
         Err(e) => SyncOutcome::Failed { error: format!("{e:#}") },
     };
@@ -116,14 +119,8 @@ pub async fn sync(
     Ok(outcome)
 }
 
-async fn read_and_apply(
-    store: &mut Store,
-    config: &Config,
-    registries: &RegistryConfig,
-    record: &FeedRecord,
-    refetch: bool,
-    actor: &str,
-) -> anyhow::Result<SyncOutcome> {
+async fn read_and_apply(store: &mut Store, run: &SyncRun<'_>, record: &FeedRecord) -> anyhow::Result<SyncOutcome> {
+    let SyncRun { config, registries, refetch, actor } = *run;
     let (reference, tag) = parse_reference(&record.reference)?;
     let repository = Repository::connect(&reference, registries).await?;
     let index = feed::read(&repository, &tag).await?;

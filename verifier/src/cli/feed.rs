@@ -176,7 +176,8 @@ fn sync_records(
     let (mut failed, mut changed) = (false, false);
     let mut reports = Vec::new();
     for record in records {
-        let outcome = runtime.block_on(feeds::sync(store, config, &registries, &record, refetch, &actor))?;
+        let run = feeds::SyncRun { config, registries: &registries, refetch, actor: &actor };
+        let outcome = runtime.block_on(feeds::sync(store, &run, &record))?;
         match &outcome {
             SyncOutcome::Unchanged { digest } => {
                 eprintln!("provgate: {}: unchanged ({digest})", record.reference);

@@ -70,9 +70,9 @@ fn sync_all(runtime: &tokio::runtime::Runtime, store_path: &std::path::Path, con
         return Ok(());
     }
     let registries = provgate_oci::RegistryConfig::load(config.registry_config.as_deref())?;
+    let run = feeds::SyncRun { config, registries: &registries, refetch: false, actor: "provgate-daemon" };
     for record in records {
-        let outcome =
-            runtime.block_on(feeds::sync(&mut store, config, &registries, &record, false, "provgate-daemon"))?;
+        let outcome = runtime.block_on(feeds::sync(&mut store, &run, &record))?;
         tracing::info!(feed = %record.reference, outcome = %serde_json::to_string(&outcome).unwrap_or_default(), "feed synced");
     }
     Ok(())
