@@ -285,7 +285,9 @@ pub fn find_item(items: &[Descriptor], text: &str) -> Result<Digest, FeedError> 
 
 /// Read, change, compare, write, then confirm after [`SETTLE`] that no concurrent write based
 /// on an older index replaced ours; start over when one did. `change` says whether it changed
-/// anything; it is called on the freshest items each time.
+/// anything; it is called on the freshest items each time. A registry's server error is taken
+/// as passing (distribution's filesystem storage answers 500 to a read racing a tag write) and
+/// the round is tried again.
 async fn update(
     repository: &Repository,
     tag: &str,
@@ -295,40 +297,54 @@ async fn update(
     let what = format!("feed {}:{tag}", repository.reference().name());
     let mut writes = 0;
     for attempt in 1..=MAX_ATTEMPTS {
-        let feed = read(repository, tag).await?;
-        let mut items = feed.items.clone();
-        if !change(&mut items) {
-            if writes > 0 {
-                // Our write was confirmed; wait once more so that a publisher who read the older
-                // index just before it cannot have replaced it unseen.
-                tokio::time::sleep(SETTLE).await;
-                let again = read(repository, tag).await?;
-                let mut check = again.items.clone();
-                if change(&mut check) {
-                    tracing::info!(%what, attempt, "a concurrent write replaced ours; writing again");
-                    continue;
-                }
+        match round(repository, tag, &change, &mut writes).await {
+            Ok(Some(feed)) => return Ok(Written { item, feed, writes, unchanged: writes == 0 }),
+            Ok(None) => tracing::debug!(%what, attempt, "reading the feed again"),
+            Err(FeedError::Registry(RegistryError::Status { status, .. })) if status.is_server_error() => {
+                tracing::info!(%what, attempt, %status, "the registry failed a request; going again");
             }
-            return Ok(Written { item, feed: feed.digest, writes, unchanged: writes == 0 });
+            Err(e) => return Err(e),
         }
-        let bytes = index_bytes(&items, &feed.annotations);
-        if bytes.len() > MAX_MANIFEST_BYTES {
-            return Err(FeedError::NotAFeed {
-                what,
-                problem: format!("the feed would exceed {MAX_MANIFEST_BYTES} bytes; unpublish old items first"),
-            });
-        }
-        // The compare of the compare-and-swap: write only over the index the change was made to.
-        let current = read(repository, tag).await?.digest;
-        if current != feed.digest {
-            tracing::debug!(%what, attempt, "the feed changed while we wrote; reading it again");
-            continue;
-        }
-        repository.push_manifest(tag, media_type::OCI_INDEX, bytes).await?;
-        writes += 1;
         tokio::time::sleep(Duration::from_millis(50 * attempt as u64)).await;
     }
     Err(FeedError::Contended(MAX_ATTEMPTS))
+}
+
+/// One round of [`update`]: the feed's digest when done, `None` to go again.
+async fn round(
+    repository: &Repository,
+    tag: &str,
+    change: &impl Fn(&mut Vec<Descriptor>) -> bool,
+    writes: &mut usize,
+) -> Result<Option<Option<Digest>>, FeedError> {
+    let feed = read(repository, tag).await?;
+    let mut items = feed.items.clone();
+    if !change(&mut items) {
+        if *writes > 0 {
+            // Our write was confirmed; wait once more so that a publisher who read the older
+            // index just before it cannot have replaced it unseen.
+            tokio::time::sleep(SETTLE).await;
+            let mut check = read(repository, tag).await?.items;
+            if change(&mut check) {
+                return Ok(None);
+            }
+        }
+        return Ok(Some(feed.digest));
+    }
+    let bytes = index_bytes(&items, &feed.annotations);
+    if bytes.len() > MAX_MANIFEST_BYTES {
+        return Err(FeedError::NotAFeed {
+            what: format!("feed {}:{tag}", repository.reference().name()),
+            problem: format!("the feed would exceed {MAX_MANIFEST_BYTES} bytes; unpublish old items first"),
+        });
+    }
+    // The compare of the compare-and-swap: write only over the index the change was made to.
+    if read(repository, tag).await?.digest != feed.digest {
+        return Ok(None);
+    }
+    repository.push_manifest(tag, media_type::OCI_INDEX, bytes).await?;
+    *writes += 1;
+    Ok(None)
 }
 
 /// Fetches an item listed in a feed: its manifest (by digest), its bundle, and its SBOM written
