@@ -335,3 +335,22 @@ fn the_review_queue_applies_each_decision_at_once() {
     assert!(screen.contains("manual") && !screen.contains("a reason long enough"), "{screen}");
     assert!(host.ok(&["sources", "--wide"]).contains(&long));
 }
+
+#[test]
+fn events_past_their_retention_are_deleted_by_the_daemon() {
+    let Some(mut host) = setup("retention") else {
+        return;
+    };
+    host.pg.write_config("event_retention = \"3s\"\n");
+    host.start(&["--observe-only"]);
+    let unknown = host.copy_of_true(host.dir(), "unknown-retained", false);
+    host.exec(&unknown, true);
+    assert!(host.reported(&unknown, Duration::from_secs(5)).is_some(), "exec not reported: {}", host.log());
+    // Deleted once older than 3 s, by the daemon's own schedule (a quarter of the retention).
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while host.reported(&unknown, Duration::ZERO).is_some() {
+        assert!(std::time::Instant::now() < deadline, "the event outlived its retention: {}", host.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(host.log().contains("old events deleted"), "{}", host.log());
+}

@@ -91,6 +91,10 @@ metrics_public = false
 # containers too) while the process lives, else under host_root.
 host_root = "/"
 
+# Events older than this are deleted from the store ("0s" keeps them all); the audit log of
+# trust changes is kept whatever its age.
+event_retention = "90d"
+
 # Capacity of the kernel verdict map (files), and the event ring buffer in KiB.
 verdict_capacity = 262144
 event_buffer_kib = 1024
@@ -152,6 +156,8 @@ pub struct Config {
     #[serde(with = "humantime_serde_compat")]
     pub feed_interval: std::time::Duration,
     pub registry_config: Option<PathBuf>,
+    #[serde(with = "humantime_serde_compat")]
+    pub event_retention: std::time::Duration,
     pub verdict_capacity: u32,
     pub event_buffer_kib: u32,
     #[serde(rename = "scope")]
@@ -207,6 +213,7 @@ impl Default for Config {
             feeds: Vec::new(),
             feed_interval: std::time::Duration::from_secs(300),
             registry_config: None,
+            event_retention: std::time::Duration::from_secs(90 * 24 * 3600),
             verdict_capacity: 1 << 18,
             event_buffer_kib: 1024,
             scopes: Vec::new(),
@@ -324,6 +331,8 @@ mod tests {
         let config = parse("feeds = [\"registry.example/acme/trust:prod\"]\nfeed_interval = \"90s\"\n").unwrap();
         assert_eq!(config.feeds, vec!["registry.example/acme/trust:prod".to_owned()]);
         assert_eq!(config.feed_interval, std::time::Duration::from_secs(90));
+        let config = parse("event_retention = \"7d\"\n").unwrap();
+        assert_eq!(config.event_retention, std::time::Duration::from_secs(7 * 24 * 3600));
         let config = parse("[events]\noutput = \"file\"\nfile = \"/tmp/e.jsonl\"\nkeep = 2\n").unwrap();
         assert_eq!(config.events.output, crate::events_out::Output::File);
         assert_eq!((config.events.keep, config.events.max_bytes), (2, 10 << 20));

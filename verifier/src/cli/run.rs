@@ -153,6 +153,7 @@ pub fn run(paths: &Paths, config_file: &Path, config: Config, args: Args) -> any
         protected_files,
         feeds,
         images,
+        event_retention: (!config.event_retention.is_zero()).then_some(config.event_retention),
         events: config.events,
     })?;
     Ok(0)

@@ -45,6 +45,8 @@ pub struct DaemonConfig {
     pub metrics_public: bool,
     /// The host's `/` as the daemon sees it (`/host` in the Kubernetes DaemonSet).
     pub host_root: PathBuf,
+    /// Events older than this are deleted; `None` keeps them.
+    pub event_retention: Option<std::time::Duration>,
     pub store: PathBuf,
     pub run_dir: PathBuf,
     /// Filesystem types or mount points trusted although the kernel cannot vouch for their bytes.

@@ -9,9 +9,10 @@ use std::{
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
-        mpsc::{self, SyncSender, TrySendError},
+        mpsc::{self, RecvTimeoutError, SyncSender, TrySendError},
     },
     thread::JoinHandle,
+    time::{Duration, Instant},
 };
 
 use anyhow::{Context as _, Result};
@@ -26,6 +27,51 @@ use crate::{
     kernel::events::{KernelEvent, boot_ns_to_epoch_ms, reason_name},
     store::{EventRecord, ProcessContext, Store},
 };
+
+/// What the recorder does besides storing events.
+pub struct RecorderOptions {
+    /// Where the host's files are, for hashing after the fact (see `places_to_open`).
+    pub host_root: PathBuf,
+    /// The events output, if one is configured.
+    pub sink: Option<Sink>,
+    /// Events older than this are deleted (`event_retention`); `None` keeps them.
+    pub retention: Option<Duration>,
+}
+
+/// Deleting events past their retention, from the recorder's own connection, at most every
+/// quarter of the retention (between a second and an hour), so a busy store never grows without
+/// bound and a short retention (tests) is honoured promptly.
+struct Pruning {
+    retention: Duration,
+    every: Duration,
+    next: Instant,
+}
+
+impl Pruning {
+    fn new(retention: Duration) -> Self {
+        let every = (retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(3600));
+        Self { retention, every, next: Instant::now() }
+    }
+
+    fn next_in(&self) -> Duration {
+        self.next.saturating_duration_since(Instant::now()).max(Duration::from_millis(10))
+    }
+
+    fn run_if_due(&mut self, store: &mut Store) {
+        if Instant::now() < self.next {
+            return;
+        }
+        self.next = Instant::now() + self.every;
+        let before = crate::store::now_ms() - self.retention.as_millis() as i64;
+        match store.prune_events(before) {
+            Ok(0) => {}
+            Ok(pruned) => {
+                tracing::info!(pruned, retention = %humantime::format_duration(self.retention), "old events deleted")
+            }
+            Err(e) => tracing::warn!("deleting events past their retention: {e}"),
+        }
+    }
+}
 
 /// Batches waiting for the recorder; beyond this the loop counts events as not stored rather
 /// than wait.
@@ -47,17 +93,30 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn start(store_path: &Path, host_root: &Path, engine: Arc<Engine>, mut sink: Option<Sink>) -> Result<Self> {
+    pub fn start(store_path: &Path, engine: Arc<Engine>, options: RecorderOptions) -> Result<Self> {
+        let RecorderOptions { host_root, mut sink, retention } = options;
         let mut store = Store::open(store_path)?;
         let stats = Arc::new(RecorderStats::default());
-        let host_root = host_root.to_owned();
         let (queue, batches) = mpsc::sync_channel::<Vec<KernelEvent>>(QUEUE_BATCHES);
         let counts = stats.clone();
         let thread = std::thread::Builder::new()
             .name("provgate-recorder".into())
             .spawn(move || {
                 let mut context = EventContext::new(host_root);
-                for batch in batches {
+                let mut retention = retention.map(Pruning::new);
+                loop {
+                    let wait = retention.as_ref().map_or(Duration::from_secs(3600), Pruning::next_in);
+                    let batch = match batches.recv_timeout(wait) {
+                        Ok(batch) => batch,
+                        Err(RecvTimeoutError::Timeout) => Vec::new(),
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    };
+                    if let Some(pruning) = &mut retention {
+                        pruning.run_if_due(&mut store);
+                    }
+                    if batch.is_empty() {
+                        continue;
+                    }
                     let records: Vec<_> = batch.into_iter().map(|e| context.record(&engine, e)).collect();
                     for r in &records {
                         tracing::info!(

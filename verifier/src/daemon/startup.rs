@@ -119,7 +119,9 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
         let listener = server::bind_metrics(address, config.metrics_public).await?;
         tokio::spawn(server::serve_metrics(listener, calls_tx));
     }
-    let recorder = recorder::Recorder::start(&config.store, &config.host_root, engine.clone(), sink)?;
+    let options =
+        recorder::RecorderOptions { host_root: config.host_root.clone(), sink, retention: config.event_retention };
+    let recorder = recorder::Recorder::start(&config.store, engine.clone(), options)?;
     let mut feeds = FeedSyncer::start(config.store.clone(), config.feeds.clone())?;
     let mut images = ImageWatcher::start(config.store.clone(), config.images.clone())?;
 

@@ -189,6 +189,26 @@ impl Store {
         Ok(rows.filter_map(|r| r.ok().flatten()).collect())
     }
 
+    /// Deletes the events recorded before `before_ms`, a batch per transaction so that the
+    /// recorder's inserts never wait long; returns how many.
+    pub fn prune_events(&mut self, before_ms: i64) -> Result<usize> {
+        const BATCH: usize = 10_000;
+        let mut total = 0;
+        loop {
+            let deleted = self
+                .conn
+                .execute(
+                    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at_ms < ?1 ORDER BY id LIMIT ?2)",
+                    params![before_ms, BATCH as i64],
+                )
+                .map_err(|e| self.err(e))?;
+            total += deleted;
+            if deleted < BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Stores the events in one transaction; returns their ids, in order.
     pub fn insert_events(&mut self, events: &[EventRecord]) -> Result<Vec<i64>> {
         let path = self.path.clone();

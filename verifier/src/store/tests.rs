@@ -234,6 +234,38 @@ fn stored_events_read_back_in_order_after_an_id() {
 }
 
 #[test]
+fn events_past_their_retention_are_deleted_and_the_rest_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("p.db")).unwrap();
+    let event = |at_ms: i64| EventRecord {
+        at_ms,
+        hook: "exec".into(),
+        action: "denied".into(),
+        reason: "unknown-file".into(),
+        tgid: 1,
+        pid: 1,
+        uid: 0,
+        comm: "x".into(),
+        cgroup_id: 1,
+        cgroup_path: None,
+        container: None,
+        dev: 1,
+        ino: 1,
+        path: None,
+        sha256: Some(digest(1)),
+        context: Default::default(),
+    };
+    // More than one batch of old events, and a few recent ones.
+    let old: Vec<EventRecord> = (0..25_000).map(|i| event(1_000 + i)).collect();
+    store.insert_events(&old).unwrap();
+    let recent = store.insert_events(&[event(100_000), event(100_001)]).unwrap();
+    assert_eq!(store.prune_events(50_000).unwrap(), 25_000);
+    let left: Vec<i64> = store.events_after(0, 100).unwrap().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(left, recent);
+    assert_eq!(store.prune_events(50_000).unwrap(), 0);
+}
+
+#[test]
 fn revoking_a_source_removes_exactly_its_trust() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("p.db")).unwrap();
