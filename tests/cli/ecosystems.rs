@@ -341,3 +341,23 @@ fn a_pypi_provenance_object_uses_every_attestation_that_verifies() {
     assert!(out.stdout.contains("attestation_bundles[0] (GitHub) attestations[1]: signed by"), "{out}");
     fx.verify_passes(root.as_deref(), 1);
 }
+
+#[test]
+fn pep740_objects_convert_to_the_bundles_pypi_attestations_made_of_them() {
+    // The corpus holds, for two distributions, the attestation object and the Sigstore bundle
+    // pypi-attestations converted it to: the conversion must be the same, field for field.
+    for stem in ["pypi_attestation_models-0.0.4a2.tar.gz", "rfc8785-0.1.2-py3-none-any.whl"] {
+        let Some(dir) = corpus("real-world/pypi") else { return };
+        let read = |name: String| {
+            serde_json::from_slice::<serde_json::Value>(&std::fs::read(dir.join(name)).unwrap()).unwrap()
+        };
+        let converted = provgate_attestations::formats::pep740_to_bundle(&read(format!("{stem}.attestation"))).unwrap();
+        let mut expected = read(format!("{stem}.sigstore"));
+        // sigstore-python writes an empty timestampVerificationData; absent and empty are one.
+        let material = expected["verificationMaterial"].as_object_mut().unwrap();
+        if material.get("timestampVerificationData").is_some_and(|t| t == &json!({})) {
+            material.remove("timestampVerificationData");
+        }
+        assert!(converted == expected, "{stem}: the conversion differs from pypi-attestations'");
+    }
+}
