@@ -329,7 +329,11 @@ fn attestations(
             (Some((stored, file, on_host)), _) => {
                 records.push(DigestRecord { sha256: stored.sha256, path: on_host.then(|| file.clone()), package: None })
             }
-            (None, SignedContent::ArtifactSignature { .. }) => unreachable!("verified without its artifact"),
+            // Not reached: a plain signature does not verify without its artifact.
+            (None, SignedContent::ArtifactSignature { .. }) => {
+                set_aside.push(at(&"a signature over an artifact: give it with --artifact FILE"));
+                continue;
+            }
             (None, SignedContent::Statement(statement)) => {
                 let vouched = match verified.allowlist(&PredicateReader) {
                     Ok(vouched) => vouched,
