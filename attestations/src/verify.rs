@@ -133,6 +133,17 @@ impl BundleVerifier {
             .map(dsse::statement_of)
             .transpose()
             .map_err(|e| Rejection::new(Check::Statement, e.to_string()))?;
+        // Said plainly, rather than as a mismatch: no SHA-256 could ever match such a statement.
+        if let (Some(ArtifactRef::Sha256(_)), Some(statement)) = (artifact, &statement)
+            && statement.subject_sha256s().next().is_none()
+            && statement.subjects.iter().any(|s| s.sha512().is_some())
+        {
+            return Err(Rejection::new(
+                Check::Artifact,
+                "the statement names its subjects by SHA-512 only, so a SHA-256 digest cannot be matched with \
+                 them: give the artifact itself",
+            ));
+        }
         let subject: Artifact<'_> = match (artifact, &statement) {
             (Some(artifact), statement) => artifact.sigstore(statement.as_ref()),
             (None, Some(statement)) => match statement.subject_sha256s().next() {

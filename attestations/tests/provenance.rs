@@ -101,6 +101,8 @@ fn sha512_subjects_are_matched_by_the_artifact_or_both_its_digests() {
     ] {
         assert_eq!(verify(Some(artifact)).unwrap_err().check, Check::Artifact, "{artifact:?}");
     }
+    let rejection = verify(Some(ArtifactRef::Sha256(sha256(ARTIFACT)))).unwrap_err();
+    assert!(rejection.detail.contains("SHA-512 only"), "{rejection}");
 }
 
 #[test]
