@@ -7,7 +7,9 @@
 //! [`VerifiedProvenance::allowlist`] (the digests vouched for). [`verify_and_authorize`] runs
 //! the first three. The library never prints; it logs through `tracing`.
 pub mod bundle;
+pub mod digests;
 pub mod dsse;
+pub mod formats;
 pub mod key;
 pub mod limits;
 pub mod policy;
@@ -22,6 +24,8 @@ pub mod trust_root;
 pub mod verify;
 
 pub use bundle::{Bundle, BundleError};
+pub use digests::{ArtifactDigests, Sha512, Sha512Error};
+pub use formats::{Attestation, Attestations, Container, FormatError};
 pub use key::{KeyError, PublicKey};
 pub use policy::{PolicyError, TrustPolicy, Vouching};
 pub use predicate::{CYCLONEDX_BOM, Predicate, PredicateKind, SPDX_DOCUMENT};

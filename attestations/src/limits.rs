@@ -10,6 +10,9 @@ pub const MAX_BUNDLE_DEPTH: usize = 32;
 /// Statements nest their predicate: CycloneDX components nest recursively, so allow more, but
 /// stay below serde_json's own recursion limit (128) so the error is ours and names the bound.
 pub const MAX_STATEMENT_DEPTH: usize = 100;
+/// A file of several attestations (npm's response, PyPI's provenance object) holds one per
+/// kind of claim, a handful; thousands would only be work for whoever made us verify them.
+pub const MAX_ATTESTATIONS: usize = 64;
 /// Trusted roots and policies are small files an operator controls.
 pub const MAX_TRUST_ROOT_BYTES: usize = 4 << 20;
 pub const MAX_POLICY_BYTES: usize = 1 << 20;

@@ -11,12 +11,20 @@ pub const SPDX_DOCUMENT: &str = "https://spdx.dev/Document";
 pub const CYCLONEDX_BOM: &str = "https://cyclonedx.org/bom";
 pub const SLSA_PROVENANCE_V0_2: &str = "https://slsa.dev/provenance/v0.2";
 pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
+/// npm's publish attestation: the registry's word (signed with its key) that this package
+/// version, by this digest, was published to it.
+pub const NPM_PUBLISH_V0_1: &str = "https://github.com/npm/attestation/tree/main/specs/publish/v0.1";
+/// PyPI's publish attestation (PEP 740): signed by the Trusted Publisher's workflow identity,
+/// that it uploaded this distribution file, by this digest.
+pub const PYPI_PUBLISH_V1: &str = "https://docs.pypi.org/attestations/publish/v1";
 
 /// How a predicate type is understood.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PredicateKind {
     Sbom(SbomFamily),
     SlsaProvenance(SlsaVersion),
+    /// A registry's publish attestation: its subjects, the published files, and nothing more.
+    Publish,
     Unknown,
 }
 
@@ -33,6 +41,7 @@ impl PredicateKind {
         match predicate_type {
             SLSA_PROVENANCE_V0_2 => Self::SlsaProvenance(SlsaVersion::V0_2),
             SLSA_PROVENANCE_V1 => Self::SlsaProvenance(SlsaVersion::V1),
+            NPM_PUBLISH_V0_1 | PYPI_PUBLISH_V1 => Self::Publish,
             _ if versioned(SPDX_DOCUMENT) => Self::Sbom(SbomFamily::Spdx),
             _ if versioned(CYCLONEDX_BOM) => Self::Sbom(SbomFamily::CycloneDx),
             _ => Self::Unknown,
@@ -52,6 +61,9 @@ pub enum Predicate<'a> {
         document: &'a str,
     },
     SlsaProvenance(SlsaProvenance),
+    /// A publish attestation; what it says beyond its subjects (package name, version,
+    /// registry) is not needed to vouch for them.
+    Publish,
     /// Kept for the record; its subjects vouch for nothing.
     Unknown {
         predicate_type: &'a str,
@@ -72,6 +84,7 @@ impl<'a> Predicate<'a> {
                 let json = json.ok_or_else(|| problem("the statement carries no provenance".into()))?;
                 SlsaProvenance::from_json(version, json).map(Self::SlsaProvenance).map_err(|e| problem(e.to_string()))
             }
+            PredicateKind::Publish => Ok(Self::Publish),
             PredicateKind::Unknown => Ok(Self::Unknown { predicate_type, json }),
         }
     }
@@ -88,6 +101,8 @@ mod tests {
         assert_eq!(PredicateKind::of("https://cyclonedx.org/bom/v1.6"), PredicateKind::Sbom(SbomFamily::CycloneDx));
         assert_eq!(PredicateKind::of(SLSA_PROVENANCE_V1), PredicateKind::SlsaProvenance(SlsaVersion::V1));
         assert_eq!(PredicateKind::of(SLSA_PROVENANCE_V0_2), PredicateKind::SlsaProvenance(SlsaVersion::V0_2));
+        assert_eq!(PredicateKind::of(NPM_PUBLISH_V0_1), PredicateKind::Publish);
+        assert_eq!(PredicateKind::of(PYPI_PUBLISH_V1), PredicateKind::Publish);
         for unknown in [
             "https://spdx.dev/Documentary",
             "https://spdx.dev/Document/v",
@@ -95,6 +110,7 @@ mod tests {
             "https://cyclonedx.org/bom/v1.6/extra",
             "https://slsa.dev/provenance/v1.1",
             "https://example.com/predicate",
+            "https://docs.pypi.org/attestations/publish/v2",
         ] {
             assert_eq!(PredicateKind::of(unknown), PredicateKind::Unknown, "{unknown}");
         }

@@ -122,7 +122,7 @@ impl VerifiedProvenance {
     }
 
     /// The digests this provenance vouches for: the artifact of a plain signature; the
-    /// subjects of SLSA provenance; the subjects and every file of an SBOM (read by `sbom`).
+    /// subjects of SLSA provenance and of npm's and PyPI's publish attestations; the subjects and every file of an SBOM (read by `sbom`).
     /// Statements of a predicate type provgate does not understand vouch for nothing.
     pub fn allowlist<R: SbomReader>(&self, sbom: &R) -> Result<Vec<DigestRecord>, AllowlistError<R::Error>> {
         let statement = match &self.bundle.content {
@@ -141,7 +141,9 @@ impl VerifiedProvenance {
                 tracing::info!(predicate_type, "statement of an unknown predicate type vouches for nothing");
                 Vec::new()
             }
-            Predicate::SlsaProvenance(_) => subjects().collect(),
+            // Provenance names what a build produced; a publish attestation what was uploaded.
+            // Either way the subjects, by SHA-256, are all they vouch for.
+            Predicate::SlsaProvenance(_) | Predicate::Publish => subjects().collect(),
             Predicate::Sbom { format, document } => {
                 let files = sbom
                     .files(format, document)

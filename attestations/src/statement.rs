@@ -8,6 +8,7 @@ use serde_json::value::RawValue;
 use thiserror::Error;
 
 use crate::{
+    digests::{ArtifactDigests, Sha512},
     limits::{self, LimitError, MAX_BUNDLE_BYTES, MAX_STATEMENT_DEPTH},
     predicate::Predicate,
 };
@@ -60,6 +61,23 @@ impl Subject {
         let mut out = [0u8; 32];
         hex::decode_to_slice(self.digest.get("sha256")?, &mut out).ok()?;
         Some(Sha256(out))
+    }
+
+    pub fn sha512(&self) -> Option<Sha512> {
+        let mut out = [0u8; 64];
+        hex::decode_to_slice(self.digest.get("sha512")?, &mut out).ok()?;
+        Some(Sha512(out))
+    }
+
+    /// Whether this subject is the artifact: by every algorithm both sides have, and at least
+    /// one. A subject naming two digests must match both, or it is about something else.
+    pub fn is(&self, artifact: &ArtifactDigests) -> bool {
+        let sha256 = self.digest.contains_key("sha256").then(|| self.sha256() == Some(artifact.sha256));
+        let sha512 = self.digest.contains_key("sha512").then(|| self.sha512() == Some(artifact.sha512));
+        match (sha256, sha512) {
+            (None, None) => false,
+            (a, b) => a.unwrap_or(true) && b.unwrap_or(true),
+        }
     }
 }
 
@@ -139,6 +157,11 @@ impl Statement {
         Predicate::read(&self.predicate_type, self.predicate_json())
     }
 
+    /// The subject that is `artifact`, if any.
+    pub fn subject_matching(&self, artifact: &ArtifactDigests) -> Option<&Subject> {
+        self.subjects.iter().find(|subject| subject.is(artifact))
+    }
+
     /// The SHA-256 digests of the subjects that have one.
     pub fn subject_sha256s(&self) -> impl Iterator<Item = Sha256> + '_ {
         self.subjects.iter().filter_map(Subject::sha256)
@@ -214,6 +237,34 @@ mod tests {
             r#"{{"_type":"{STATEMENT_V1}","subject":[{{"digest":{{"sha256":"{DIGEST}"}}}}],"subject":[],"predicateType":"p"}}"#
         );
         assert!(Statement::from_slice(json.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn subjects_are_matched_by_the_algorithms_they_name() {
+        let artifact = ArtifactDigests::of(b"package");
+        let other = ArtifactDigests::of(b"another package");
+        let subjects = format!(
+            r#"[{{"name":"other","digest":{{"sha512":"{}"}}}},{{"name":"pkg","digest":{{"sha512":"{}"}}}}]"#,
+            other.sha512.to_hex(),
+            artifact.sha512.to_hex().to_uppercase()
+        );
+        let s = Statement::from_slice(statement(STATEMENT_V1, &subjects, "{}").as_bytes()).unwrap();
+        assert_eq!(s.subject_matching(&artifact).and_then(|s| s.name.as_deref()), Some("pkg"));
+        assert_eq!(s.subject_sha256s().count(), 0, "sha512 subjects name no SHA-256");
+        assert!(s.subject_matching(&ArtifactDigests::of(b"x")).is_none());
+
+        // Both digests named: both must be the artifact's.
+        let both = |sha256: &str, sha512: &str| {
+            let subjects = format!(r#"[{{"digest":{{"sha256":"{sha256}","sha512":"{sha512}"}}}}]"#);
+            Statement::from_slice(statement(STATEMENT_V1, &subjects, "{}").as_bytes()).unwrap()
+        };
+        assert!(both(&artifact.sha256.to_hex(), &artifact.sha512.to_hex()).subject_matching(&artifact).is_some());
+        assert!(both(&artifact.sha256.to_hex(), &other.sha512.to_hex()).subject_matching(&artifact).is_none());
+        assert!(both(&other.sha256.to_hex(), &artifact.sha512.to_hex()).subject_matching(&artifact).is_none());
+
+        // Algorithms provgate cannot compute match nothing.
+        let git = Statement::from_slice(statement(STATEMENT_V1, r#"[{"digest":{"gitCommit":"ab"}}]"#, "{}").as_bytes());
+        assert!(git.unwrap().subject_matching(&artifact).is_none());
     }
 
     #[test]

@@ -5,11 +5,12 @@
 use provgate_sbom::Sha256;
 use sigstore_verify::{
     Policy, PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult, Verifier,
-    types::{Artifact, Sha256Hash},
+    types::{Artifact, ArtifactDigest, HashAlgorithm, Sha256Hash},
 };
 
 use crate::{
     bundle::Bundle,
+    digests::{ArtifactDigests, Sha512},
     dsse,
     key::PublicKey,
     rejection::{Check, Rejection},
@@ -19,11 +20,13 @@ use crate::{
 };
 
 /// The artifact a bundle is checked against: its bytes, or only its SHA-256 digest (enough for
-/// every ECDSA and RSA signature; Ed25519 message signatures need the bytes).
+/// every ECDSA and RSA signature; Ed25519 message signatures need the bytes), or its SHA-256
+/// and SHA-512 digests (for statements naming their subjects by SHA-512, as npm's do).
 #[derive(Debug, Clone, Copy)]
 pub enum ArtifactRef<'a> {
     Bytes(&'a [u8]),
     Sha256(Sha256),
+    Digests(ArtifactDigests),
 }
 
 impl ArtifactRef<'_> {
@@ -31,8 +34,32 @@ impl ArtifactRef<'_> {
         match self {
             ArtifactRef::Bytes(bytes) => Sha256::of(bytes),
             ArtifactRef::Sha256(digest) => *digest,
+            ArtifactRef::Digests(digests) => digests.sha256,
         }
     }
+}
+
+impl<'a> ArtifactRef<'a> {
+    /// What sigstore-verify is given. It binds a statement to the artifact by SHA-256 or
+    /// SHA-512 but takes one digest: the one the statement's matching subject names is chosen
+    /// (bytes let it compute both itself).
+    fn sigstore(self, statement: Option<&Statement>) -> Artifact<'a> {
+        match self {
+            ArtifactRef::Bytes(bytes) => Artifact::Blob(bytes),
+            ArtifactRef::Sha256(digest) => Sha256Hash::new(digest.0).into(),
+            ArtifactRef::Digests(digests) => {
+                let by_sha512_only = statement
+                    .and_then(|s| s.subject_matching(&digests))
+                    .is_some_and(|subject| subject.sha256().is_none());
+                if by_sha512_only { sha512_artifact(digests.sha512) } else { Sha256Hash::new(digests.sha256.0).into() }
+            }
+        }
+    }
+}
+
+fn sha512_artifact(digest: Sha512) -> Artifact<'static> {
+    // The length is the algorithm's by construction, so this cannot fail.
+    ArtifactDigest::new(HashAlgorithm::Sha2512, digest.0.to_vec()).expect("64 bytes is a SHA-512 digest").into()
 }
 
 /// What the bundle signs, once verified.
@@ -93,8 +120,8 @@ impl BundleVerifier {
     /// must verify with `key`.
     ///
     /// Without `artifact`, a DSSE bundle is checked against its statement's first SHA-256
-    /// subject: every subject is then vouched for by the same signature. A message signature
-    /// needs its artifact.
+    /// subject (else its first SHA-512 one): every subject is then vouched for by the same
+    /// signature. A message signature needs its artifact.
     pub fn verify(
         &self,
         bundle: &Bundle,
@@ -106,11 +133,28 @@ impl BundleVerifier {
             .map(dsse::statement_of)
             .transpose()
             .map_err(|e| Rejection::new(Check::Statement, e.to_string()))?;
-        let artifact = match (artifact, &statement) {
-            (Some(artifact), _) => artifact,
-            (None, Some(statement)) => ArtifactRef::Sha256(statement.subject_sha256s().next().ok_or_else(|| {
-                Rejection::new(Check::Statement, "no subject has a SHA-256 digest to verify the statement against")
-            })?),
+        // Said plainly, rather than as a mismatch: no SHA-256 could ever match such a statement.
+        if let (Some(ArtifactRef::Sha256(_)), Some(statement)) = (artifact, &statement)
+            && statement.subject_sha256s().next().is_none()
+            && statement.subjects.iter().any(|s| s.sha512().is_some())
+        {
+            return Err(Rejection::new(
+                Check::Artifact,
+                "the statement names its subjects by SHA-512 only, so a SHA-256 digest cannot be matched with \
+                 them: give the artifact itself",
+            ));
+        }
+        let subject: Artifact<'_> = match (artifact, &statement) {
+            (Some(artifact), statement) => artifact.sigstore(statement.as_ref()),
+            (None, Some(statement)) => match statement.subject_sha256s().next() {
+                Some(sha256) => Sha256Hash::new(sha256.0).into(),
+                None => sha512_artifact(statement.subjects.iter().find_map(|s| s.sha512()).ok_or_else(|| {
+                    Rejection::new(
+                        Check::Statement,
+                        "no subject has a SHA-256 or SHA-512 digest to verify the statement against",
+                    )
+                })?),
+            },
             (None, None) => {
                 return Err(Rejection::new(
                     Check::Artifact,
@@ -122,11 +166,11 @@ impl BundleVerifier {
         let certificate = bundle.signing_certificate();
         let (result, signer) = match (key, certificate) {
             (Some(key), None) => {
-                let result = self.run(bundle, artifact, &PublicKeyVerificationPolicy::new(key.der.clone()))?;
+                let result = self.run(bundle, subject, &PublicKeyVerificationPolicy::new(key.der.clone()))?;
                 (result, Signer::Key(key.as_signer()))
             }
             (None, Some(der)) => {
-                let result = self.run(bundle, artifact, &VerificationPolicy::any_identity())?;
+                let result = self.run(bundle, subject, &VerificationPolicy::any_identity())?;
                 let info = result
                     .certificate()
                     .ok_or_else(|| Rejection::new(Check::Certificate, "verified bundle reports no certificate"))?;
@@ -148,9 +192,10 @@ impl BundleVerifier {
             }
         };
 
-        let content = match statement {
-            Some(statement) => SignedContent::Statement(statement),
-            None => SignedContent::ArtifactSignature { sha256: artifact.sha256() },
+        let content = match (statement, artifact) {
+            (Some(statement), _) => SignedContent::Statement(statement),
+            (None, Some(artifact)) => SignedContent::ArtifactSignature { sha256: artifact.sha256() },
+            (None, None) => unreachable!("a message signature without an artifact was refused above"),
         };
         Ok(VerifiedBundle {
             signer,
@@ -163,15 +208,10 @@ impl BundleVerifier {
     fn run(
         &self,
         bundle: &Bundle,
-        artifact: ArtifactRef<'_>,
+        artifact: Artifact<'_>,
         policy: &impl Policy,
     ) -> Result<VerificationResult, Rejection> {
-        let bundle = bundle.sigstore();
-        let result = match artifact {
-            ArtifactRef::Bytes(bytes) => self.verifier.verify(Artifact::from_blob(bytes), bundle, policy),
-            ArtifactRef::Sha256(digest) => self.verifier.verify(Sha256Hash::new(digest.0), bundle, policy),
-        };
-        result.map_err(Rejection::from)
+        self.verifier.verify(artifact, bundle.sigstore(), policy).map_err(Rejection::from)
     }
 }
 

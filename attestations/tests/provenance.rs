@@ -7,7 +7,7 @@ use std::{cell::RefCell, path::Path};
 use common::{ARTIFACT, SLSA_V1, World, parse, public_key, release_workflow, slsa_v1};
 use provgate_attestations::Sha256;
 use provgate_attestations::{
-    ArtifactRef, Check, DigestRecord, SbomFamily, SbomReader, TrustPolicy, verify_and_authorize,
+    ArtifactDigests, ArtifactRef, Check, DigestRecord, SbomFamily, SbomReader, TrustPolicy, verify_and_authorize,
 };
 use provgate_attestations_testkit::{Identity, PrivateSigstore, statement};
 use serde_json::json;
@@ -65,6 +65,44 @@ impl SbomReader for FailingSbomReader {
     fn files(&self, _: SbomFamily, _: &str) -> Result<Vec<DigestRecord>, NoSbom> {
         Err(NoSbom)
     }
+}
+
+/// A statement naming its subject by SHA-512 only, as npm's do.
+fn sha512_statement(content: &[u8]) -> Vec<u8> {
+    json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{ "name": "pkg:npm/app@1.0.0", "digest": { "sha512": ArtifactDigests::of(content).sha512.to_hex() } }],
+        "predicateType": SLSA_V1,
+        "predicate": slsa_v1(),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[test]
+fn sha512_subjects_are_matched_by_the_artifact_or_both_its_digests() {
+    let mut world = World::new();
+    let signer = world.sigstore.keyless(&release_workflow());
+    let bundle = world.sigstore.sign_statement(&signer, &sha512_statement(ARTIFACT), &world.sigstore.default_options());
+    let bundle = parse(&bundle);
+    let verify = |artifact| verify_and_authorize(&world.verifier, &policy(), &bundle, artifact);
+    // The file itself, or both digests (what a source keeps to verify it again), match it.
+    assert!(verify(Some(ArtifactRef::Bytes(ARTIFACT))).is_ok());
+    let verified = verify(Some(ArtifactRef::Digests(ArtifactDigests::of(ARTIFACT)))).unwrap();
+    // Its subjects name no SHA-256: alone, it vouches for nothing on the allowlist.
+    assert!(verified.allowlist(&RecordingSbomReader::default()).unwrap().is_empty());
+    // Without an artifact the signature is still checked, against the SHA-512 subject.
+    assert!(verify(None).is_ok());
+    // Another artifact, by bytes or by both digests, is refused; a SHA-256 alone cannot match.
+    for artifact in [
+        ArtifactRef::Bytes(b"another tarball"),
+        ArtifactRef::Digests(ArtifactDigests::of(b"another tarball")),
+        ArtifactRef::Sha256(sha256(ARTIFACT)),
+    ] {
+        assert_eq!(verify(Some(artifact)).unwrap_err().check, Check::Artifact, "{artifact:?}");
+    }
+    let rejection = verify(Some(ArtifactRef::Sha256(sha256(ARTIFACT)))).unwrap_err();
+    assert!(rejection.detail.contains("SHA-512 only"), "{rejection}");
 }
 
 #[test]

@@ -18,7 +18,7 @@ fn unanchored_pattern_names_file_and_line() -> Result<(), Failed> {
 fn example_policy_reads() -> Result<(), Failed> {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../attestations/examples/trust-policy.toml");
     let run = crate::provgate().run(&["check-policy", example]);
-    if run.success() && run.stdout.lines().count() == 4 && run.stdout.contains("\"offline release key\": key sha256:") {
+    if run.success() && run.stdout.lines().count() == 5 && run.stdout.contains("\"offline release key\": key sha256:") {
         Ok(())
     } else {
         Err(run.to_string().into())

@@ -219,7 +219,7 @@ fn evidence_of(item: &FetchedItem, bundle: PathBuf, sbom: PathBuf) -> Evidence {
         (ItemKind::Artifact, Some((sha256, name))) => {
             Evidence::Artifact { subject: ArtifactSubject::Digest { sha256: *sha256, name: name.clone() }, bundle }
         }
-        (_, _) => Evidence::Attestation { bundle },
+        (_, _) => Evidence::Attestation { bundle, artifact: None },
     }
 }
 

@@ -15,7 +15,10 @@ use super::{ClaimRules, MayVouch, SignerPattern, SignerRule, TrustPolicy, ValueM
 use crate::{
     key::PublicKey,
     limits::{self, MAX_POLICY_BYTES},
-    predicate::{CYCLONEDX_BOM, PredicateKind, SLSA_PROVENANCE_V0_2, SLSA_PROVENANCE_V1, SPDX_DOCUMENT},
+    predicate::{
+        CYCLONEDX_BOM, NPM_PUBLISH_V0_1, PYPI_PUBLISH_V1, PredicateKind, SLSA_PROVENANCE_V0_2, SLSA_PROVENANCE_V1,
+        SPDX_DOCUMENT,
+    },
 };
 
 /// The only format version so far; the file must say which it is written for.
@@ -217,7 +220,8 @@ impl Reader<'_> {
                     Some(predicate_type.span()),
                     &format!(
                         "predicate type {:?} is not one provgate understands, so it cannot vouch for code \
-                         (known: {SPDX_DOCUMENT}[/vN], {CYCLONEDX_BOM}[/vN], {SLSA_PROVENANCE_V0_2}, {SLSA_PROVENANCE_V1})",
+                         (known: {SPDX_DOCUMENT}[/vN], {CYCLONEDX_BOM}[/vN], {SLSA_PROVENANCE_V0_2}, {SLSA_PROVENANCE_V1}, \
+                         {NPM_PUBLISH_V0_1}, {PYPI_PUBLISH_V1})",
                         predicate_type.get_ref()
                     ),
                 ));

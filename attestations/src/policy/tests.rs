@@ -248,7 +248,13 @@ fn the_example_policy_reads() {
     let names: Vec<&str> = policy.signers().iter().map(|rule| rule.name.as_str()).collect();
     assert_eq!(
         names,
-        ["acme/app release workflow", "SLSA generator for acme", "release manager", "offline release key"]
+        [
+            "acme/app release workflow",
+            "SLSA generator for acme",
+            "release manager",
+            "acme PyPI trusted publisher",
+            "offline release key"
+        ]
     );
     assert_eq!(policy.authorize(&release(), slsa()).unwrap().name, "acme/app release workflow");
     let alice = certificate(

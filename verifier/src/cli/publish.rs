@@ -116,7 +116,13 @@ fn new_item(evidence: &Evidence) -> anyhow::Result<NewItem> {
             };
             NewItem { sbom: Some((read(sbom)?, media.to_owned(), title(sbom))), ..item(ItemKind::Sbom, bundle)? }
         }
-        Evidence::Attestation { bundle } => item(ItemKind::Attestation, bundle)?,
+        Evidence::Attestation { bundle, artifact: None } => item(ItemKind::Attestation, bundle)?,
+        // A feed item carries an artifact's SHA-256 only, not the SHA-512 npm's subjects need.
+        Evidence::Attestation { artifact: Some(_), .. } => {
+            anyhow::bail!(
+                "an attestation about an artifact is not published to a feed; publish --artifact F --bundle B"
+            )
+        }
         Evidence::Artifact { subject, bundle } => {
             let artifact = match subject {
                 ArtifactSubject::File(file) => {

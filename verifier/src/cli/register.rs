@@ -33,20 +33,23 @@ pub struct Args {
     reason: Reason,
 }
 
-/// What to register: exactly one.
+/// What to register: one kind, or an attestation and the artifact it is about.
 #[derive(Debug, clap::Args)]
-#[group(required = true, multiple = false)]
+#[group(required = true, multiple = true)]
 pub struct EvidenceArgs {
     /// An SBOM (SPDX 2 JSON or tag-value, SPDX 3 JSON-LD, CycloneDX JSON or XML), signed by
     /// --bundle (or --unsigned): its files' and single-artifact packages' SHA-256 digests.
     #[arg(long, value_name = "FILE")]
     sbom: Option<PathBuf>,
-    /// A DSSE bundle carrying an in-toto statement: SLSA provenance (its subjects) or an SBOM
-    /// predicate (its subjects and every file it lists).
-    #[arg(long, value_name = "BUNDLE")]
+    /// A DSSE bundle carrying an in-toto statement: SLSA provenance or a publish attestation
+    /// (its subjects) or an SBOM predicate (its subjects and every file it lists); or a file of
+    /// several: npm's attestations response, PyPI's provenance object, a PEP 740 attestation.
+    /// With --artifact, the attestations are about that file and vouch for it alone.
+    #[arg(long, value_name = "BUNDLE", conflicts_with = "sbom")]
     attestation: Option<PathBuf>,
-    /// A file signed by --bundle, or only its digest (sha256:HEX): that digest.
-    #[arg(long, value_name = "FILE")]
+    /// A file signed by --bundle (or attested by --attestation), or only its digest
+    /// (sha256:HEX): that digest.
+    #[arg(long, value_name = "FILE", conflicts_with = "sbom")]
     artifact: Option<PathBuf>,
 }
 
@@ -61,7 +64,9 @@ impl EvidenceArgs {
             (None, None, Some(file), Some(bundle), false) => {
                 Evidence::Artifact { subject: ArtifactSubject::parse(file.as_os_str()), bundle }
             }
-            (None, Some(bundle), None, None, false) => Evidence::Attestation { bundle },
+            (None, Some(bundle), artifact, None, false) => {
+                Evidence::Attestation { bundle, artifact: artifact.map(|a| ArtifactSubject::parse(a.as_os_str())) }
+            }
             (sbom, None, artifact, None, false) => {
                 let (file, or_unsigned) = match (sbom, artifact) {
                     (Some(sbom), _) => (sbom, ", or --unsigned"),
@@ -73,7 +78,7 @@ impl EvidenceArgs {
                     file.display()
                 ));
             }
-            (None, Some(_), None, Some(_), _) => {
+            (None, Some(_), _, Some(_), _) => {
                 return Err("--attestation is itself a bundle; --bundle goes with --sbom or --artifact".into());
             }
             _ => return Err("--unsigned applies only to --sbom".into()),

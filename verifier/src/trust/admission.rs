@@ -2,20 +2,20 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use provgate_attestations::{ArtifactRef, Rejection, SignedContent};
+use provgate_attestations::{
+    ArtifactDigests, ArtifactRef, Attestations, Check, Container, FormatError, Rejection, SignedContent,
+    VerifiedProvenance,
+};
 use provgate_sbom::{DigestRecord, Sha256};
 use serde_json::json;
 
 use super::{
-    ArtifactSubject, Evidence, SourceKind, StoredEvidence, Trust,
+    ArtifactSubject, Evidence, SourceKind, StoredArtifact, StoredEvidence, Trust,
     actor::current_user,
     policy::describe,
     sbom::{self, PredicateReader},
 };
-use crate::{
-    hashing::sha256_reader,
-    store::{NewSource, Store},
-};
+use crate::store::{NewSource, Store};
 
 /// Why evidence was not admitted, for the user; nothing was stored.
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +135,9 @@ pub fn admit(evidence: Evidence, circumstances: Circumstances<'_>) -> anyhow::Re
         }
         Evidence::SignedSbom { sbom, bundle } => return signed_sbom(need(trust)?, &sbom, &bundle, reason),
         Evidence::Artifact { subject, bundle } => return artifact(need(trust)?, &subject, &bundle, reason),
-        Evidence::Attestation { bundle } => return attestation(need(trust)?, &bundle, reason),
+        Evidence::Attestation { bundle, artifact } => {
+            return attestations(need(trust)?, &bundle, artifact.as_ref(), reason);
+        }
         Evidence::Image(image) => image_admission(*image, reason)?,
     }))
 }
@@ -157,21 +159,23 @@ fn read_bundle(path: &Path) -> anyhow::Result<serde_json::Value> {
 /// rest, so large files are not held in memory.
 const VERIFY_BYTES_UP_TO: u64 = 64 << 20;
 
-fn subject_bytes(path: &Path) -> anyhow::Result<(Sha256, Option<Vec<u8>>)> {
+/// The file's digests (SHA-256 for the allowlist, SHA-512 for statements that name subjects by
+/// it), and its bytes when small enough to keep.
+fn subject_bytes(path: &Path) -> anyhow::Result<(ArtifactDigests, Option<Vec<u8>>)> {
     let file = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
     let len = file.metadata().with_context(|| format!("{}", path.display()))?.len();
     if len <= VERIFY_BYTES_UP_TO {
         let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
-        Ok((Sha256::of(&bytes), Some(bytes)))
+        Ok((ArtifactDigests::of(&bytes), Some(bytes)))
     } else {
-        Ok((sha256_reader(&file).with_context(|| format!("{}", path.display()))?, None))
+        Ok((ArtifactDigests::of_reader(&file).with_context(|| format!("{}", path.display()))?, None))
     }
 }
 
-fn artifact_ref(digest: Sha256, bytes: &Option<Vec<u8>>) -> ArtifactRef<'_> {
+fn artifact_ref(digests: ArtifactDigests, bytes: &Option<Vec<u8>>) -> ArtifactRef<'_> {
     match bytes {
         Some(bytes) => ArtifactRef::Bytes(bytes),
-        None => ArtifactRef::Sha256(digest),
+        None => ArtifactRef::Digests(digests),
     }
 }
 
@@ -214,10 +218,11 @@ fn signed_sbom(
         Ok(format) => format,
         Err(message) => return Ok(Err(Refusal(message))),
     };
-    let (digest, bytes) = subject_bytes(sbom_path)?;
+    let (digests, bytes) = subject_bytes(sbom_path)?;
+    let digest = digests.sha256;
     let bundle = read_bundle(bundle_path)?;
     let predicate_type = sbom::predicate_type(format);
-    let verified = match trust.verify_bundle(&bundle, Some(artifact_ref(digest, &bytes)), Some(predicate_type)) {
+    let verified = match trust.verify_bundle(&bundle, Some(artifact_ref(digests, &bytes)), Some(predicate_type)) {
         Ok(v) => v,
         Err(rejection) => return rejected(bundle_path, rejection),
     };
@@ -234,61 +239,180 @@ fn artifact(
     bundle_path: &Path,
     reason: Option<String>,
 ) -> anyhow::Result<Result<Admission, Refusal>> {
-    let (digest, bytes, name, path) = match subject {
+    let bundle = read_bundle(bundle_path)?;
+    // npm's response, PyPI's objects: not one bundle, so read as attestations about the file.
+    if bundle.get("mediaType").is_none() {
+        return attestations(trust, bundle_path, Some(subject), reason);
+    }
+    let (sha256, digests, bytes, name, path) = match subject {
         ArtifactSubject::File(file) => {
-            let (digest, bytes) = subject_bytes(file)?;
-            let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_owned()).display().to_string();
-            (digest, bytes, absolute.clone(), Some(absolute))
+            let (digests, bytes) = subject_bytes(file)?;
+            (digests.sha256, Some(digests), bytes, absolute(file), Some(absolute(file)))
         }
         // Only the digest: the source names no path on this host.
-        ArtifactSubject::Digest { sha256, name } => (*sha256, None, name.clone(), None),
+        ArtifactSubject::Digest { sha256, name } => (*sha256, None, None, name.clone(), None),
     };
-    let bundle = read_bundle(bundle_path)?;
-    let verified = match trust.verify_bundle(&bundle, Some(artifact_ref(digest, &bytes)), None) {
+    let artifact = match &digests {
+        Some(digests) => artifact_ref(*digests, &bytes),
+        None => ArtifactRef::Sha256(sha256),
+    };
+    let verified = match trust.verify_bundle(&bundle, Some(artifact), None) {
         Ok(v) => v,
         Err(rejection) => return rejected(bundle_path, rejection),
     };
-    let evidence = StoredEvidence::Artifact { bundle, subject: digest };
+    let evidence = StoredEvidence::Artifact { bundle, subject: sha256, sha512: digests.map(|d| d.sha512) };
     let about = json!({ "file": name });
     let source = signed_source(SourceKind::Artifact, name, &verified, about, evidence, reason)?;
-    let records = Records::List(vec![DigestRecord { sha256: digest, path, package: None }]);
+    let records = Records::List(vec![DigestRecord { sha256, path, package: None }]);
     Ok(Ok(Admission { source, records, verified: describe(&verified), only_if_new: false }))
 }
 
-fn attestation(
+fn absolute(file: &Path) -> String {
+    std::path::absolute(file).unwrap_or_else(|_| file.to_owned()).display().to_string()
+}
+
+/// One attestation of a file that vouched, and what for.
+struct Used {
+    label: String,
+    verified: VerifiedProvenance,
+    bundle: serde_json::Value,
+}
+
+/// The attestations of a file (one bundle, npm's response, PEP 740 objects), about `artifact`
+/// when given. Each is verified and its signer authorized: those that pass are used; one the
+/// policy does not authorize, or that is about another artifact, is set aside and said why;
+/// one whose cryptography fails refuses the whole file, since a file that carries a forged or
+/// broken signature is not trusted in part. With an artifact, the record is the artifact's
+/// SHA-256 alone (a publish attestation vouches for the file published, nothing else); without
+/// one, the subjects' SHA-256 digests.
+fn attestations(
     trust: &Trust,
-    bundle_path: &Path,
+    path: &Path,
+    artifact: Option<&ArtifactSubject>,
     reason: Option<String>,
 ) -> anyhow::Result<Result<Admission, Refusal>> {
-    let bundle = read_bundle(bundle_path)?;
-    let verified = match trust.verify_bundle(&bundle, None, None) {
-        Ok(v) => v,
-        Err(rejection) => return rejected(bundle_path, rejection),
+    let refuse = |message: String| Ok(Err(Refusal(format!("{}: {message}", path.display()))));
+    let read = match Attestations::from_file(path) {
+        Ok(read) => read,
+        Err(FormatError::Read(e)) => return Err(anyhow::Error::new(e).context(path.display().to_string())),
+        Err(e) => return refuse(e.to_string()),
     };
-    let predicate_type = match &verified.bundle.content {
-        SignedContent::Statement(s) => s.predicate_type.clone(),
-        SignedContent::ArtifactSignature { .. } => {
-            return Ok(Err(Refusal(format!(
-                "{}: a signature over an artifact, not an attestation; register it with --artifact FILE --bundle",
-                bundle_path.display()
-            ))));
+    let subject = match artifact {
+        Some(ArtifactSubject::File(file)) => {
+            let opened = std::fs::File::open(file).with_context(|| file.display().to_string())?;
+            let digests = ArtifactDigests::of_reader(opened).with_context(|| file.display().to_string())?;
+            Some((StoredArtifact { sha256: digests.sha256, sha512: Some(digests.sha512) }, absolute(file), true))
         }
+        Some(ArtifactSubject::Digest { sha256, name }) => {
+            Some((StoredArtifact { sha256: *sha256, sha512: None }, name.clone(), false))
+        }
+        None => None,
     };
-    let records = match verified.allowlist(&PredicateReader) {
-        Ok(records) => records,
-        Err(e) => return Ok(Err(Refusal(format!("{}: {e}", bundle_path.display())))),
-    };
-    if records.is_empty() {
-        return Ok(Err(Refusal(format!(
-            "{}: the {predicate_type} statement vouches for no SHA-256 digest provgate can use",
-            bundle_path.display()
-        ))));
+    let single = read.attestations.len() == 1;
+    let mut used = Vec::new();
+    let mut set_aside = Vec::new();
+    let mut records: Vec<DigestRecord> = Vec::new();
+    for attestation in read.attestations {
+        let label = attestation.label;
+        let at =
+            |message: &dyn std::fmt::Display| if single { message.to_string() } else { format!("{label}: {message}") };
+        let artifact_ref = subject.as_ref().map(|(stored, _, _)| stored.artifact_ref());
+        let verified = match trust.verify_bundle(&attestation.bundle, artifact_ref, None) {
+            Ok(verified) => verified,
+            Err(rejection) if matches!(rejection.check, Check::Identity | Check::Policy | Check::Artifact) => {
+                set_aside.push(at(&rejection));
+                continue;
+            }
+            Err(rejection) => return refuse(format!("{}; nothing was added", at(&rejection))),
+        };
+        match (&subject, &verified.bundle.content) {
+            (Some((stored, file, on_host)), _) => {
+                records.push(DigestRecord { sha256: stored.sha256, path: on_host.then(|| file.clone()), package: None })
+            }
+            // Not reached: a plain signature does not verify without its artifact.
+            (None, SignedContent::ArtifactSignature { .. }) => {
+                set_aside.push(at(&"a signature over an artifact: give it with --artifact FILE"));
+                continue;
+            }
+            (None, SignedContent::Statement(statement)) => {
+                let vouched = match verified.allowlist(&PredicateReader) {
+                    Ok(vouched) => vouched,
+                    Err(e) => return refuse(at(&e)),
+                };
+                if vouched.is_empty() {
+                    let sha512_only = statement.subjects.iter().all(|s| s.sha256().is_none() && s.sha512().is_some());
+                    set_aside.push(at(&if sha512_only {
+                        format!(
+                            "the {} statement names its subjects by SHA-512 only; give the artifact it is about \
+                             (--artifact FILE) so that its SHA-256 can be recorded",
+                            statement.predicate_type
+                        )
+                    } else {
+                        format!(
+                            "the {} statement vouches for no SHA-256 digest provgate can use",
+                            statement.predicate_type
+                        )
+                    }));
+                    continue;
+                }
+                records.extend(vouched);
+            }
+        }
+        used.push(Used { label, verified, bundle: attestation.bundle });
     }
-    let name = format!("{predicate_type} ({})", bundle_path.display());
-    let about = json!({ "bundle": bundle_path.display().to_string() });
-    let evidence = StoredEvidence::Attestation { bundle };
-    let source = signed_source(SourceKind::Attestation, name, &verified, about, evidence, reason)?;
-    Ok(Ok(Admission { source, records: Records::List(records), verified: describe(&verified), only_if_new: false }))
+    if used.is_empty() {
+        return refuse(set_aside.join("; "));
+    }
+    records.sort_by(|a, b| (a.sha256.0, &a.path).cmp(&(b.sha256.0, &b.path)));
+    records.dedup_by(|a, b| a.sha256 == b.sha256 && a.path == b.path);
+
+    let predicate_types = |used: &[Used]| {
+        let mut types: Vec<String> = used
+            .iter()
+            .map(|u| match &u.verified.bundle.content {
+                SignedContent::Statement(s) => s.predicate_type.clone(),
+                SignedContent::ArtifactSignature { .. } => "artifact signature".to_owned(),
+            })
+            .collect();
+        types.dedup();
+        types.join(", ")
+    };
+    let name = match &subject {
+        Some((_, file, _)) => file.clone(),
+        None => format!("{} ({})", predicate_types(&used), path.display()),
+    };
+    let mut about = json!({ "bundle": path.display().to_string(), "container": read.container.name() });
+    if read.container != Container::Bundle {
+        about["attestations"] = used
+            .iter()
+            .map(|u| {
+                let bundle = &u.verified.bundle;
+                json!({ "label": u.label, "signer": bundle.signer.identity(), "authorized_by": u.verified.authorized_by,
+                        "log_index": bundle.log_index(), "vouching": bundle.vouching().to_string() })
+            })
+            .collect();
+        about["set_aside"] = set_aside.clone().into();
+    }
+    if let Some((stored, _, _)) = &subject {
+        about["file"] = name.clone().into();
+        if let Some(sha512) = stored.sha512 {
+            about["sha512"] = sha512.to_hex().into();
+        }
+    }
+    let verified = if single {
+        describe(&used[0].verified)
+    } else {
+        let mut lines: Vec<String> = used.iter().map(|u| format!("{}: {}", u.label, describe(&u.verified))).collect();
+        lines.extend(set_aside.iter().map(|why| format!("not used: {why}")));
+        lines.join("; ")
+    };
+    let first = &used[0].verified;
+    let evidence = StoredEvidence::Attestations {
+        bundles: used.iter().map(|u| u.bundle.clone()).collect(),
+        artifact: subject.as_ref().map(|(stored, _, _)| *stored),
+    };
+    let source = signed_source(SourceKind::Attestation, name, first, about, evidence, reason)?;
+    Ok(Ok(Admission { source, records: Records::List(records), verified, only_if_new: false }))
 }
 
 fn image_admission(image: provgate_oci::TrustedImage, reason: Option<String>) -> anyhow::Result<Admission> {

@@ -16,8 +16,11 @@ pub enum Evidence {
     UnsignedSbom { sbom: PathBuf },
     /// An SBOM and the bundle that signs it.
     SignedSbom { sbom: PathBuf, bundle: PathBuf },
-    /// A DSSE bundle carrying an in-toto statement (SLSA provenance, an SBOM predicate).
-    Attestation { bundle: PathBuf },
+    /// Attestations: a DSSE bundle carrying an in-toto statement (SLSA provenance, a publish
+    /// attestation, an SBOM predicate), or a file of several (npm's attestations response,
+    /// PyPI's provenance object, a PEP 740 attestation). With `artifact`, they are about that
+    /// artifact, matched by whichever digest their subjects name it by, and vouch for it alone.
+    Attestation { bundle: PathBuf, artifact: Option<ArtifactSubject> },
     /// A file, or only its digest, and the bundle that signs it.
     Artifact { subject: ArtifactSubject, bundle: PathBuf },
     /// An image whose signatures and attestations [`super::verify_image`] verified.

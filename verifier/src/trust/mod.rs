@@ -23,4 +23,4 @@ pub use image::{ImageOutcome, ImageRequest, image_of, verify_image};
 pub use kind::SourceKind;
 pub use policy::Trust;
 pub use sbom::{detect_file as sbom_format, problem_lines, read_sbom};
-pub use stored::StoredEvidence;
+pub use stored::{StoredArtifact, StoredEvidence};
