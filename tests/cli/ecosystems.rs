@@ -140,16 +140,6 @@ impl Fixture {
         self.with_trust(&args, root)
     }
 
-    fn sources(&self) -> i64 {
-        if !self.pg.db().exists() {
-            return 0;
-        }
-        rusqlite::Connection::open(self.pg.db())
-            .unwrap()
-            .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))
-            .unwrap()
-    }
-
     fn allowed(&self, file: &Path) -> bool {
         self.pg.run(&["explain", file.to_str().unwrap()]).success()
     }
@@ -167,7 +157,7 @@ fn refused_adding_nothing(fx: &Fixture, out: &Run, expected: &str) {
     assert_eq!(out.code, 1, "{out}");
     assert!(out.stderr.contains(expected), "expected {expected:?} in: {}", out.stderr);
     assert!(out.stderr.contains("nothing was added"), "{}", out.stderr);
-    assert_eq!(fx.sources(), 0, "nothing added");
+    assert_eq!(fx.pg.source_count(), 0, "nothing added");
 }
 
 fn npm_files(stem: &str) -> Option<(PathBuf, PathBuf)> {

@@ -106,16 +106,6 @@ impl Fixture {
         (out, sbom)
     }
 
-    fn sources(&self) -> i64 {
-        if !self.pg.db().exists() {
-            return 0;
-        }
-        rusqlite::Connection::open(self.pg.db())
-            .unwrap()
-            .query_row("SELECT count(*) FROM sources", [], |r| r.get(0))
-            .unwrap()
-    }
-
     fn allowed(&self, file: &Path) -> bool {
         self.run(&["explain", file.to_str().unwrap()]).success()
     }
@@ -126,7 +116,7 @@ fn refused_adding_nothing(fx: &Fixture, out: &Run, before: i64, expected: &str) 
     assert_eq!(out.code, 1, "{err}");
     assert!(err.contains(expected), "expected {expected:?} in: {err}");
     assert!(err.contains("nothing was added"), "{err}");
-    assert_eq!(fx.sources(), before, "nothing added");
+    assert_eq!(fx.pg.source_count(), before, "nothing added");
 }
 
 #[test]
@@ -284,7 +274,7 @@ fn without_a_trust_policy_nothing_signed_is_trusted() {
     let out = fx.run(&["register", "--artifact", app.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]);
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("no trust policy"), "{}", out.stderr);
-    assert_eq!(fx.sources(), 0);
+    assert_eq!(fx.pg.source_count(), 0);
 }
 
 #[test]
@@ -338,7 +328,7 @@ fn unsigned_registration_can_be_forbidden_by_configuration() {
     assert!(out.stderr.contains("forbidden"), "{}", out.stderr);
     fx.pg.write_config("");
     assert!(fx.run(&["register", "--sbom", sbom.to_str().unwrap(), "--unsigned"]).success());
-    assert_eq!(fx.sources(), 1);
+    assert_eq!(fx.pg.source_count(), 1);
 }
 
 #[test]

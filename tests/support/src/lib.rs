@@ -211,6 +211,17 @@ impl Provgate {
         path
     }
 
+    /// How many sources the store holds, read from the file itself (0 when there is none yet):
+    /// what a refusal must leave unchanged.
+    pub fn source_count(&self) -> i64 {
+        if !self.db.exists() {
+            return 0;
+        }
+        rusqlite::Connection::open(&self.db)
+            .and_then(|db| db.query_row("SELECT count(*) FROM sources", [], |r| r.get(0)))
+            .unwrap_or_else(|e| panic!("{}: {e}", self.db.display()))
+    }
+
     /// Replaces the configuration file every command reads.
     pub fn write_config(&self, toml: &str) {
         std::fs::write(&self.config, toml).unwrap_or_else(|e| panic!("{}: {e}", self.config.display()));
