@@ -382,7 +382,7 @@ pub async fn fetch_item(
     let sbom_title = match (kind, rest) {
         (ItemKind::Sbom, [sbom]) => {
             repository.blob_to(sbom, MAX_SBOM_BYTES, sbom_out).await?;
-            Some(sbom.annotations.get(TITLE).cloned().unwrap_or_else(|| "sbom.json".into()))
+            Some(sbom.annotations.get(TITLE).map(|t| shown(t)).unwrap_or_else(|| "sbom.json".into()))
         }
         (ItemKind::Sbom, _) => return Err(bad("an SBOM item has the bundle and one SBOM layer".into())),
         (_, []) => None,
@@ -391,13 +391,23 @@ pub async fn fetch_item(
     let artifact = match (kind, annotations.get(ARTIFACT_DIGEST)) {
         (ItemKind::Artifact, Some(text)) => {
             let digest = text.parse::<Digest>().map_err(|e| bad(format!("{ARTIFACT_DIGEST}: {e}")))?;
-            let name = annotations.get(TITLE).cloned().unwrap_or_else(|| digest.to_string());
+            let name = annotations.get(TITLE).map(|t| shown(t)).unwrap_or_else(|| digest.to_string());
             Some((digest, name))
         }
         (ItemKind::Artifact, None) => return Err(bad(format!("an artifact item needs {ARTIFACT_DIGEST}"))),
         _ => None,
     };
-    Ok(FetchedItem { digest: entry.digest, kind, bundle, sbom_title, artifact, title: annotations.get(TITLE).cloned() })
+    let title = annotations.get(TITLE).map(|t| shown(t));
+    Ok(FetchedItem { digest: entry.digest, kind, bundle, sbom_title, artifact, title })
+}
+
+/// The longest title kept from an item's annotations.
+const MAX_TITLE_CHARS: usize = 200;
+
+/// A title as the registry gave it, made safe to print and store: whoever can push to the
+/// repository writes it, so control characters (terminal escapes) are dropped and it is bounded.
+fn shown(title: &str) -> String {
+    title.chars().filter(|c| !c.is_control()).take(MAX_TITLE_CHARS).collect()
 }
 
 #[cfg(test)]
@@ -419,6 +429,12 @@ mod tests {
         );
         assert!(matches!(find_item(&items, "0123"), Err(FeedError::NoSuchItem(_))));
         assert!(matches!(find_item(&items, ""), Err(FeedError::NoSuchItem(_))));
+    }
+
+    #[test]
+    fn titles_from_the_registry_print_safely() {
+        assert_eq!(shown("agent\u{1b}[2J\u{1b}]0;pwned\u{7}\n"), "agent[2J]0;pwned");
+        assert_eq!(shown(&"x".repeat(1000)).len(), MAX_TITLE_CHARS);
     }
 
     #[test]
