@@ -239,7 +239,15 @@ fn a_signer_outside_the_node_policy_is_not_used() -> Result<(), Failed> {
     run.check(run.code == 1 && run.stderr.contains("1 items added") && run.stderr.contains("1 not used"), "one used")?;
     run.check(run.stderr.contains("contractor"), "the refusal names the signer the policy does not trust")?;
     ensure(!node.allowed(AGENT), "the contractor's artifact is not allowed")?;
-    ensure(node.allowed(TOOL_A), "the release workflow's artifact is")
+    ensure(node.allowed(TOOL_A), "the release workflow's artifact is")?;
+    // The node's admin trusts the contractor too: syncing with the new policy verifies the item
+    // not in use again, though the feed did not change, and keeps the policy for later syncs.
+    let policy = fixture.pg.path("policy.toml");
+    let run = node.feed(&["sync", "--policy", policy.to_str().unwrap()]);
+    run.check(run.code == 0 && run.stderr.contains("1 items added, 0 removed, 0 not used"), "used now")?;
+    ensure(node.allowed(AGENT), "the contractor's artifact is allowed under the new policy")?;
+    let feeds = node.feeds();
+    ensure(feeds[0]["policy"] == policy.to_str().unwrap(), format!("the feed keeps the new policy: {feeds:#?}"))
 }
 
 fn publish_refuses_what_would_not_be_trusted() -> Result<(), Failed> {

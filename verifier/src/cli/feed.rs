@@ -59,6 +59,10 @@ struct SyncArgs {
     refetch: bool,
     #[arg(long)]
     json: bool,
+    // With --policy or --trusted-root, the feeds synced keep them from now on, and their items
+    // not in use are verified again with them.
+    #[command(flatten)]
+    trust: TrustArgs,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -157,7 +161,19 @@ fn sync(paths: &Paths, config: &Config, args: SyncArgs) -> anyhow::Result<i32> {
             return Ok(1);
         }
     }
-    sync_records(paths, config, &mut store, records, args.refetch, args.json, &args.registry)
+    // What is given replaces what each feed had; what is not given stays.
+    let (policy, root) = (absolute(args.trust.policy), absolute(args.trust.trusted_root));
+    let new_trust = policy.is_some() || root.is_some();
+    if new_trust {
+        let actor = current_user();
+        for record in &mut records {
+            record.policy = policy.clone().or(record.policy.take());
+            record.trusted_root = root.clone().or(record.trusted_root.take());
+            Trust::load(config, record.policy.as_deref(), record.trusted_root.as_deref())?;
+            store.add_feed(&record.reference, record.policy.as_deref(), record.trusted_root.as_deref(), &actor)?;
+        }
+    }
+    sync_records(paths, config, &mut store, records, args.refetch || new_trust, args.json, &args.registry)
 }
 
 /// Syncs and reports; exit 1 if any feed failed or any item was not used.
