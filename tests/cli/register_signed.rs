@@ -205,6 +205,47 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
+/// `gh attestation download` writes one bundle per line: each line is verified on its own, and
+/// the command says which lines were used and why the others were not.
+#[test]
+fn json_lines_of_bundles_are_verified_line_by_line() {
+    let mut fx = Fixture::new();
+    let (build, _) = fx.build_with_sbom();
+    let app = std::fs::read(build.join("bin/app")).unwrap();
+    let helper = std::fs::read(build.join("bin/helper")).unwrap();
+    let predicate = json!({
+        "buildDefinition": { "buildType": "https://acme.example/build/v1", "externalParameters": {} },
+        "runDetails": { "builder": { "id": "https://acme.example/builder" } },
+    });
+    let release = fx.attest(
+        RELEASE,
+        &statement("https://slsa.dev/provenance/v1", &[("bin/app", &app)], predicate.clone()),
+        "a.json",
+    );
+    // The builder may not vouch with SLSA provenance: its line is set aside.
+    let builder = fx.attest(
+        BUILDER,
+        &statement("https://slsa.dev/provenance/v1", &[("bin/helper", &helper)], predicate),
+        "b.json",
+    );
+    let line =
+        |path: &Path| serde_json::from_slice::<serde_json::Value>(&std::fs::read(path).unwrap()).unwrap().to_string();
+    let jsonl = fx.path("sha256-app.jsonl");
+    std::fs::write(&jsonl, format!("{}\n{}\n", line(&release), line(&builder))).unwrap();
+    let out = fx.register(&["--attestation", jsonl.to_str().unwrap()]);
+    assert!(out.success(), "{}", out.stderr);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(said.contains("line 1") && said.contains("line 2"), "names the lines: {said}");
+    assert!(said.contains("not used"), "says why line 2 was not used: {said}");
+    assert!(fx.allowed(&build.join("bin/app")), "line 1 vouches for the app");
+    assert!(!fx.allowed(&build.join("bin/helper")), "line 2 vouches for nothing");
+    // A line that is not a bundle refuses the file.
+    std::fs::write(&jsonl, format!("{}\n{{\"attestations\":[]}}\n", line(&release))).unwrap();
+    let before = fx.pg.source_count();
+    let out = fx.register(&["--attestation", jsonl.to_str().unwrap()]);
+    refused_adding_nothing(&fx, &out, before, "line 2 is not a Sigstore bundle");
+}
+
 #[test]
 fn a_bundle_for_another_artifact_is_refused() {
     let mut fx = Fixture::new();

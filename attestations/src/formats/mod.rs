@@ -1,6 +1,6 @@
 //! The files attestations arrive in, each read into the Sigstore bundles it holds: a bundle
-//! itself, npm's registry attestations response, a PEP 740 attestation object, and PyPI's
-//! provenance object. Which one a file is follows from its top-level keys; every reader is
+//! itself, JSON lines of bundles (`gh attestation download`), npm's registry attestations
+//! response, a PEP 740 attestation object, and PyPI's provenance object. Which one a file is follows from its top-level keys; every reader is
 //! bounded in size, depth and count before serde sees the input, and says which attestation of
 //! the file each bundle is, so a caller can report on each.
 mod npm;
@@ -26,6 +26,8 @@ pub enum Container {
     Pep740Attestation,
     /// PyPI's provenance object (`{"version":1,"attestation_bundles":[...]}`).
     PypiProvenance,
+    /// Bundles one per line (`gh attestation download` writes `sha256:<hex>.jsonl`).
+    JsonLines,
 }
 
 impl Container {
@@ -35,6 +37,7 @@ impl Container {
             Container::NpmAttestations => "npm attestations response",
             Container::Pep740Attestation => "PEP 740 attestation",
             Container::PypiProvenance => "PyPI provenance object",
+            Container::JsonLines => "JSON lines of bundles",
         }
     }
 }
@@ -57,8 +60,9 @@ pub enum FormatError {
     #[error("not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error(
-        "neither a Sigstore bundle (mediaType), npm's attestations response (attestations), a PEP 740 \
-         attestation (envelope, verification_material) nor PyPI's provenance object (attestation_bundles)"
+        "neither a Sigstore bundle (mediaType), JSON lines of bundles, npm's attestations response \
+         (attestations), a PEP 740 attestation (envelope, verification_material) nor PyPI's provenance \
+         object (attestation_bundles)"
     )]
     Unknown,
     #[error("{container}: {problem}")]
@@ -88,6 +92,17 @@ impl Attestations {
     }
 
     pub fn from_slice(bytes: &[u8]) -> Result<Self, FormatError> {
+        let lines: Vec<(usize, &[u8])> = bytes
+            .split(|&b| b == b'\n')
+            .enumerate()
+            .filter(|(_, line)| !line.trim_ascii().is_empty())
+            .map(|(i, line)| (i + 1, line))
+            .collect();
+        // Several lines each holding a whole JSON object are JSON lines; one document spread over
+        // lines (pretty-printed) has lines that are not.
+        if lines.len() > 1 && lines.iter().all(|(_, line)| is_one_object(line)) {
+            return Self::json_lines(&lines);
+        }
         // The containers wrap a bundle in at most four more levels.
         limits::check_json(bytes, MAX_BUNDLE_BYTES, MAX_BUNDLE_DEPTH + 4)?;
         let value: Value = serde_json::from_slice(bytes)?;
@@ -113,9 +128,54 @@ impl Attestations {
     }
 }
 
+impl Attestations {
+    fn json_lines(lines: &[(usize, &[u8])]) -> Result<Self, FormatError> {
+        let container = Container::JsonLines;
+        if lines.len() > MAX_ATTESTATIONS {
+            return Err(FormatError::TooMany { container: container.name(), count: lines.len() });
+        }
+        let attestations = lines
+            .iter()
+            .map(|(number, line)| {
+                limits::check_json(line, MAX_BUNDLE_BYTES, MAX_BUNDLE_DEPTH)?;
+                let bundle: Value = serde_json::from_slice(line)?;
+                if bundle.get("mediaType").is_none() {
+                    return Err(FormatError::malformed(container, format!("line {number} is not a Sigstore bundle")));
+                }
+                Ok(Attestation { label: format!("line {number}"), bundle })
+            })
+            .collect::<Result<_, FormatError>>()?;
+        Ok(Self { container, attestations })
+    }
+}
+
+/// Whether `line` is one JSON object and nothing else (bounded before it is parsed).
+fn is_one_object(line: &[u8]) -> bool {
+    let line = line.trim_ascii();
+    line.starts_with(b"{")
+        && limits::check_json(line, MAX_BUNDLE_BYTES, MAX_BUNDLE_DEPTH).is_ok()
+        && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_lines_are_one_bundle_per_line() {
+        let bundle = r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}"#;
+        let text = format!("{bundle}\n\n{bundle}\n");
+        let read = Attestations::from_slice(text.as_bytes()).unwrap();
+        assert_eq!(read.container, Container::JsonLines);
+        let labels: Vec<&str> = read.attestations.iter().map(|a| a.label.as_str()).collect();
+        assert_eq!(labels, ["line 1", "line 3"]);
+        let wrong = format!("{bundle}\n{{\"attestations\":[]}}\n");
+        let err = Attestations::from_slice(wrong.as_bytes()).unwrap_err().to_string();
+        assert_eq!(err, "JSON lines of bundles: line 2 is not a Sigstore bundle");
+        // A pretty-printed bundle is one document, not lines.
+        let pretty = "{\n  \"mediaType\": \"application/vnd.dev.sigstore.bundle.v0.3+json\"\n}\n";
+        assert_eq!(Attestations::from_slice(pretty.as_bytes()).unwrap().container, Container::Bundle);
+    }
 
     #[test]
     fn the_container_is_told_by_its_keys() {
