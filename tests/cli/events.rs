@@ -14,32 +14,7 @@ use std::{
 
 use common::{Provgate, Run, provgate};
 
-/// Every field of an exported event (README, "Events out").
-const FIELDS: [&str; 23] = [
-    "event_id",
-    "time",
-    "host",
-    "action",
-    "mode",
-    "hook",
-    "reason",
-    "path",
-    "sha256",
-    "dev",
-    "ino",
-    "pid",
-    "tid",
-    "ppid",
-    "uid",
-    "comm",
-    "exe",
-    "command",
-    "parent_command",
-    "cgroup_id",
-    "cgroup",
-    "container_id",
-    "pod_uid",
-];
+use provgate_test_support::EVENT_FIELDS as FIELDS;
 
 const CONTAINER: &str = "4f1c2b3a4f1c2b3a4f1c2b3a4f1c2b3a4f1c2b3a4f1c2b3a4f1c2b3a4f1c2b3a";
 const POD: &str = "0f3c8a52-6b1e-4d7a-9c2e-5b8f1a3d7e90";

@@ -63,6 +63,34 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// The variable that moves the shared corpora somewhere else.
+/// Every field of an exported event, in the schema's order (README, "Events out"): what the
+/// daemon's events output, `denials --follow --json` and their tests agree on.
+pub const EVENT_FIELDS: [&str; 23] = [
+    "event_id",
+    "time",
+    "host",
+    "action",
+    "mode",
+    "hook",
+    "reason",
+    "path",
+    "sha256",
+    "dev",
+    "ino",
+    "pid",
+    "tid",
+    "ppid",
+    "uid",
+    "comm",
+    "exe",
+    "command",
+    "parent_command",
+    "cgroup_id",
+    "cgroup",
+    "container_id",
+    "pod_uid",
+];
+
 pub const CORPORA_VAR: &str = "PROVGATE_CORPORA";
 
 /// Where the shared corpora should be: `PROVGATE_CORPORA` if set (a relative path is taken from the

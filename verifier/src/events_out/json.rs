@@ -98,32 +98,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::{hashing::Sha256, store::ProcessContext};
 
-    /// Every field the schema documents, in its order.
-    pub const FIELDS: [&str; 23] = [
-        "event_id",
-        "time",
-        "host",
-        "action",
-        "mode",
-        "hook",
-        "reason",
-        "path",
-        "sha256",
-        "dev",
-        "ino",
-        "pid",
-        "tid",
-        "ppid",
-        "uid",
-        "comm",
-        "exe",
-        "command",
-        "parent_command",
-        "cgroup_id",
-        "cgroup",
-        "container_id",
-        "pod_uid",
-    ];
+    pub use provgate_test_support::EVENT_FIELDS as FIELDS;
 
     pub fn kubernetes_event() -> EventRecord {
         let container = "4f1c2b3a".repeat(8);

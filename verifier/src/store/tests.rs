@@ -27,6 +27,28 @@ fn record(byte: u8, path: &str) -> DigestRecord {
     DigestRecord { sha256: digest(byte), path: Some(path.into()), package: None }
 }
 
+/// A denied exec at `at_ms` about `sha256`; tests change the fields they are about.
+fn denied_exec(at_ms: i64, sha256: Option<Sha256>) -> EventRecord {
+    EventRecord {
+        at_ms,
+        hook: "exec".into(),
+        action: "denied".into(),
+        reason: "unknown-file".into(),
+        tgid: 1,
+        pid: 1,
+        uid: 0,
+        comm: "c".into(),
+        cgroup_id: 1,
+        cgroup_path: None,
+        container: None,
+        dev: 1,
+        ino: 1,
+        path: None,
+        sha256,
+        context: Default::default(),
+    }
+}
+
 #[test]
 fn creates_store_and_allows_digests() {
     let dir = tempfile::tempdir().unwrap();
@@ -130,22 +152,14 @@ fn groups_events_by_file() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("p.db")).unwrap();
     let event = |at_ms, comm: &str, sha| EventRecord {
-        at_ms,
-        hook: "exec".into(),
-        action: "denied".into(),
-        reason: "unknown-file".into(),
         tgid: 10,
         pid: 10,
-        uid: 0,
         comm: comm.into(),
         cgroup_id: 5,
         cgroup_path: Some("/sys/fs/cgroup/x".into()),
-        container: None,
-        dev: 1,
         ino: 2,
         path: Some("/tmp/x".into()),
-        sha256: sha,
-        context: Default::default(),
+        ..denied_exec(at_ms, sha)
     };
     store
         .insert_events(&[event(1, "a", Some(digest(9))), event(3, "b", Some(digest(9))), event(2, "c", None)])
@@ -237,24 +251,7 @@ fn stored_events_read_back_in_order_after_an_id() {
 fn events_past_their_retention_are_deleted_and_the_rest_kept() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("p.db")).unwrap();
-    let event = |at_ms: i64| EventRecord {
-        at_ms,
-        hook: "exec".into(),
-        action: "denied".into(),
-        reason: "unknown-file".into(),
-        tgid: 1,
-        pid: 1,
-        uid: 0,
-        comm: "x".into(),
-        cgroup_id: 1,
-        cgroup_path: None,
-        container: None,
-        dev: 1,
-        ino: 1,
-        path: None,
-        sha256: Some(digest(1)),
-        context: Default::default(),
-    };
+    let event = |at_ms: i64| denied_exec(at_ms, Some(digest(1)));
     // More than one batch of old events, and a few recent ones.
     let old: Vec<EventRecord> = (0..25_000).map(|i| event(1_000 + i)).collect();
     store.insert_events(&old).unwrap();
@@ -293,26 +290,7 @@ fn revoking_a_source_removes_exactly_its_trust() {
 fn approving_marks_events_and_adds_an_approval_source() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("p.db")).unwrap();
-    store
-        .insert_events(&[EventRecord {
-            at_ms: 1,
-            hook: "exec".into(),
-            action: "denied".into(),
-            reason: "unknown-file".into(),
-            tgid: 1,
-            pid: 1,
-            uid: 0,
-            comm: "c".into(),
-            cgroup_id: 1,
-            cgroup_path: None,
-            container: None,
-            dev: 1,
-            ino: 1,
-            path: Some("/tmp/tool".into()),
-            sha256: Some(digest(4)),
-            context: Default::default(),
-        }])
-        .unwrap();
+    store.insert_events(&[EventRecord { path: Some("/tmp/tool".into()), ..denied_exec(1, Some(digest(4))) }]).unwrap();
     assert_eq!(store.event_file(1).unwrap(), Some((Some(digest(4)), Some("/tmp/tool".into()))));
     let approval = crate::trust::Evidence::Approval { sha256: digest(4), path: Some("/tmp/tool".into()), force: false };
     let circumstances =
