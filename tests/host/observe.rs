@@ -113,6 +113,87 @@ fn observe_only_on_request() {
     assert!(status["counters"]["audited"]["exec-observed"].as_u64().is_some_and(|n| n >= 1), "{status}");
 }
 
+/// A `#!` script is reported as itself, not as its interpreter: an unknown script and an allowed
+/// one run by the same allowed interpreter are told apart, named by an absolute path, a relative
+/// one, or through a link; on a watched filesystem (fanotify hands the daemon the exact file) and
+/// on another (the daemon opens the name as the process sees it while it runs).
+#[test]
+fn observe_only_reports_scripts_not_their_interpreter() {
+    let Some(mut host) = setup("scripts") else {
+        return;
+    };
+    let watched = host.mount_tmpfs("watched");
+    let unwatched = host.dir().join("unwatched");
+    std::fs::create_dir(&unwatched).unwrap();
+    let script = |dir: &Path, name: &str, body: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\nexit 0\n")).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        path
+    };
+    let allowed = script(&watched, "allowed.sh", "# vouched for");
+    // Named through a link, a script is identified by opening its name while it runs.
+    let allowed_linked = script(&watched, "allowed-linked.sh", "sleep 1 # vouched for");
+    std::os::unix::fs::symlink("allowed-linked.sh", watched.join("link-to-allowed.sh")).unwrap();
+    // An attacker's script through a link, done at once: identified or not, always reported.
+    let evil = script(&unwatched, "evil.sh", "# an attacker's");
+    std::os::unix::fs::symlink("evil.sh", unwatched.join("innocent.sh")).unwrap();
+    let unknown = script(&watched, "unknown.sh", "# nobody vouches");
+    let unknown_relative = script(&watched, "unknown-relative.sh", "# nobody vouches either");
+    // Alive for a while, so that its name can be opened as its process sees it.
+    let unknown_unwatched = script(&unwatched, "unknown-unwatched.sh", "sleep 1 # nobody vouches");
+    let allowed_unwatched = script(&unwatched, "allowed-unwatched.sh", "sleep 1 # vouched for");
+    let interpreter = std::fs::canonicalize("/bin/sh").unwrap();
+    let sleep = std::fs::canonicalize("/bin/sleep").unwrap();
+    for file in [&allowed, &allowed_linked, &allowed_unwatched, &interpreter, &sleep] {
+        host.ok(&["allow", file.to_str().unwrap()]);
+    }
+    host.start(&["--observe-only", "--watch", watched.to_str().unwrap()]);
+    let run = |dir: &Path, program: &str| {
+        let procs = host.cgroup.join("cgroup.procs");
+        let mut cmd = std::process::Command::new(program);
+        cmd.current_dir(dir);
+        // SAFETY: the child only writes its cgroup membership before exec.
+        unsafe { std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || std::fs::write(&procs, b"0")) };
+        assert!(cmd.status().unwrap().success(), "{program}");
+    };
+    run(&watched, allowed.to_str().unwrap());
+    run(&watched, "./link-to-allowed.sh");
+    run(&watched, unknown.to_str().unwrap());
+    run(&watched, "./unknown-relative.sh");
+    run(&unwatched, "./unknown-unwatched.sh");
+    run(&unwatched, "./allowed-unwatched.sh");
+    run(&unwatched, "./innocent.sh");
+    for file in [&unknown, &unknown_relative, &unknown_unwatched] {
+        let group = host
+            .reported(file, Duration::from_secs(5))
+            .unwrap_or_else(|| panic!("{} not reported: {}\n{}", file.display(), host.ok(&["denials"]), host.log()));
+        assert_eq!(group["hooks"], serde_json::json!(["exec-observed"]), "{group}");
+        assert_eq!(group["reasons"], serde_json::json!(["unknown-file"]), "{group}");
+        let expected = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(file).unwrap()));
+        assert_eq!(group["sha256"], expected, "the script's own digest, not its interpreter's: {group}");
+    }
+    let evil_reported = |path: &Path| host.reported(path, Duration::ZERO);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let evil_group = loop {
+        match evil_reported(&unwatched.join("innocent.sh")).or_else(|| evil_reported(Path::new("./innocent.sh"))) {
+            Some(group) => break group,
+            None if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            None => panic!("the attacker's script was not reported: {}", host.ok(&["denials"])),
+        }
+    };
+    let evil_digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&evil).unwrap()));
+    match evil_group["reasons"][0].as_str() {
+        Some("unknown-file") => assert_eq!(evil_group["sha256"], evil_digest, "{evil_group}"),
+        Some("not-identified") => assert!(evil_group["sha256"].is_null(), "{evil_group}"),
+        _ => panic!("{evil_group}"),
+    }
+    // Settle: a report of an allowed script or of the interpreter would have arrived by now.
+    std::thread::sleep(Duration::from_millis(600));
+    let groups: serde_json::Value = serde_json::from_str(&host.ok(&["denials", "--json"])).unwrap();
+    assert_eq!(groups.as_array().unwrap().len(), 4, "only the four unknown scripts: {groups:#}");
+}
+
 /// The row `denials` prints for `file`, split into its columns.
 fn denials_row(host: &Host, args: &[&str], file: &Path) -> Option<Vec<String>> {
     let mut all = vec!["denials"];

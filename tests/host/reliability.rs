@@ -184,6 +184,55 @@ fn the_watcher_survives_100000_new_files_and_still_hashes_before_exec() {
     }
 }
 
+/// Files the daemon has hashed and that have not changed since stop waiting for it at their exec
+/// (fanotify ignore marks), a written file is seen again, and a restarted daemon marks its cached
+/// files again without hashing them.
+#[test]
+fn unchanged_files_stop_waiting_for_the_daemon_and_changed_ones_do_not() {
+    let Some(mut host) = setup("skipmarks") else {
+        return;
+    };
+    let root = host.mount_tmpfs("apps");
+    let tool = host.copy_of_true(&root, "tool", false);
+    host.ok(&["allow", tool.to_str().unwrap()]);
+    let watch = root.display().to_string();
+    host.start(&["--observe-only", "--watch", &watch]);
+    let counter =
+        |host: &support::Host, name: &str| host.status().expect("daemon alive")["daemon"][name].as_u64().unwrap();
+    // Marks are placed at start for the cached files, then at each exec the daemon answers.
+    let wait_for_mark = |host: &support::Host| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while counter(host, "exec_skip_marks") == 0 {
+            assert!(Instant::now() < deadline, "no ignore mark placed: {}", host.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    host.exec(&tool, true);
+    wait_for_mark(&host);
+    let before = counter(&host, "exec_permission_events");
+    for _ in 0..5 {
+        host.exec(&tool, true);
+    }
+    assert_eq!(counter(&host, "exec_permission_events"), before, "unchanged: the execs did not wait");
+    assert!(host.reported(&tool, Duration::ZERO).is_none(), "{}", host.log());
+    // Written: the kernel drops the mark, the exec waits again, and the new content is judged.
+    let mut bytes = std::fs::read(&tool).unwrap();
+    bytes.extend_from_slice(b"\nchanged\n");
+    std::fs::write(&tool, bytes).unwrap();
+    host.exec(&tool, true);
+    assert_eq!(counter(&host, "exec_permission_events"), before + 1, "the changed file was held");
+    let group = host.reported(&tool, Duration::from_secs(5)).unwrap_or_else(|| panic!("{}", host.log()));
+    assert_eq!(group["reasons"], serde_json::json!(["unknown-file"]), "{group}");
+    // Restarted: the marks are rebuilt from the file cache; nothing is hashed again.
+    host.stop();
+    host.start(&["--observe-only", "--watch", &watch]);
+    wait_for_mark(&host);
+    let (events, hashes) = (counter(&host, "exec_permission_events"), counter(&host, "hashes"));
+    host.exec(&tool, true);
+    assert_eq!(counter(&host, "exec_permission_events"), events, "marked again after the restart");
+    assert_eq!(counter(&host, "hashes"), hashes);
+}
+
 #[test]
 fn metrics_are_served_on_loopback_unless_asked_otherwise() {
     let Some(mut host) = setup("metrics") else {

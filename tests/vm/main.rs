@@ -62,7 +62,7 @@ fn scenario(suite: &str, name: &str) {
             "{name} did not report on {suite} (finished: {}); console {}:\n{}",
             run.finished,
             run.log.display(),
-            tail(&run.console, 40)
+            console_excerpt(&run.console, 40)
         ),
     }
 }
@@ -73,14 +73,28 @@ fn complete(suite: &str, listed: &[&str]) {
     let Some(run) = run_or_skip(suite) else {
         return;
     };
-    assert!(run.finished, "VM on {suite} did not finish; console {}:\n{}", run.log.display(), tail(&run.console, 60));
+    assert!(
+        run.finished,
+        "VM on {suite} did not finish; console {}:\n{}",
+        run.log.display(),
+        console_excerpt(&run.console, 60)
+    );
     let unlisted: Vec<_> = run.results.iter().filter(|(n, _)| !listed.contains(&n.as_str())).collect();
     assert!(unlisted.is_empty(), "scenarios not covered by a test on {suite}: {unlisted:?}");
 }
 
-fn tail(text: &str, lines: usize) -> String {
+/// What of the console explains a failure: a kernel oops from its first line (CI keeps only the
+/// test's output, and an oops's cause is at its start, not in the panic's tail), else the tail.
+fn console_excerpt(text: &str, lines: usize) -> String {
+    const OOPS: [&str; 5] = ["BUG:", "Oops:", "general protection fault", "WARNING: CPU:", "Kernel panic"];
     let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+    match all.iter().position(|line| OOPS.iter().any(|marker| line.contains(marker))) {
+        Some(first) => {
+            let start = first.saturating_sub(20);
+            all[start..all.len().min(first + 100)].join("\n")
+        }
+        None => all[all.len().saturating_sub(lines)..].join("\n"),
+    }
 }
 
 macro_rules! scenarios {
@@ -118,6 +132,7 @@ macro_rules! kernel {
                 new_trust_applies_without_restart,
                 anon_exec_deniable,
                 audit_mode_reports_would_deny,
+                observe_only_reports_scripts,
                 event_drops_are_counted,
                 host_wide_enforce,
                 keep_on_exit_and_takeover,

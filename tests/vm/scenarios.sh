@@ -152,6 +152,23 @@ if start_daemon --mode audit --cgroup "$CG"; then
   stop_daemon
 else result audit_mode_reports_would_deny FAIL "daemon did not start"; fi
 
+# ---------------------------------------------------------------- observe-only: a script as itself
+# The observe program runs after the interpreter took over the exec; the script is still what it
+# reports (identified through fanotify), and an allowed script of the same interpreter is
+# not reported.
+if start_daemon --observe-only --mode audit --cgroup "$CG" --watch /tmp --watch $T; then
+  printf '#!/bin/sh\necho observed-script-ran\n' > /tmp/observed.sh && chmod 755 /tmp/observed.sh
+  known=$(inscope $T/known.sh 2>&1)
+  out=$(inscope /tmp/observed.sh 2>&1)
+  if [ "$out" = "observed-script-ran" ] && [ "$known" = "known-script-ran" ] \
+      && has_event observed exec-observed /tmp/observed.sh > /tmp/ev.out \
+      && "$PG" denials --path /tmp/observed.sh --json | grep -q '"unknown-file"' \
+      && sleep 1 && ! "$PG" denials --path $T/known.sh --json | grep -q exec-observed; then
+    result observe_only_reports_scripts PASS
+  else result observe_only_reports_scripts FAIL "known=[$known] out=[$out] $(cat /tmp/ev.out) $("$PG" denials)"; fi
+  stop_daemon
+else result observe_only_reports_scripts FAIL "daemon did not start"; fi
+
 # ---------------------------------------------------------------- a full ring buffer
 # One page of ring buffer and a flood of would-denies: events are dropped, and every one of
 # them is counted: recorded + dropped = decisions.

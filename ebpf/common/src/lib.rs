@@ -142,6 +142,11 @@ impl FileState {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelOffsets {
     pub binprm_file: u32,
+    /// `linux_binprm.filename`: the name the process executed.
+    pub binprm_filename: u32,
+    /// `linux_binprm.interp`: the same pointer as `filename` until an interpreter (`#!`,
+    /// binfmt_misc) takes over the exec.
+    pub binprm_interp: u32,
     pub file_inode: u32,
     pub file_path: u32,
     /// `file.f_mode` (`fmode_t`).
@@ -211,6 +216,8 @@ impl KernelOffsets {
     /// Placeholder compiled into the object; the loader always overrides it.
     pub const UNRESOLVED: Self = Self {
         binprm_file: 0,
+        binprm_filename: 0,
+        binprm_interp: 0,
         file_inode: 0,
         file_path: 0,
         file_mode: 0,
@@ -347,6 +354,10 @@ pub const PATH_STRING: u8 = 1;
 pub const PATH_COMPONENTS: u8 = 2;
 /// As `PATH_COMPONENTS`, but the walk stopped before the root.
 pub const PATH_COMPONENTS_TRUNCATED: u8 = 3;
+/// As `PATH_STRING`, but only the name the process gave to `execve` (perhaps relative): the
+/// kernel could not identify the file itself (a script, once its interpreter took over), so user
+/// space identifies it and decides.
+pub const PATH_NAME: u8 = 4;
 pub const PATH_SLOT: usize = 48;
 pub const PATH_SLOTS: usize = PATH_LEN / PATH_SLOT;
 // The kernel side masks slot indexes with PATH_SLOTS - 1.

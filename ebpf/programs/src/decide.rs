@@ -3,7 +3,7 @@
 use aya_ebpf::{
     bindings::path,
     helpers::{
-        bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_uid_gid,
+        bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_uid_gid, bpf_probe_read_kernel_str_bytes,
         generated::{
             bpf_d_path, bpf_get_current_ancestor_cgroup_id, bpf_get_current_cgroup_id, bpf_ima_file_hash,
             bpf_ktime_get_boot_ns,
@@ -12,9 +12,10 @@ use aya_ebpf::{
 };
 use provgate_common::{
     ACTION_AUDITED, ACTION_DENIED, ACTION_OBSERVED, COMM_LEN, EVENT_HAS_DIGEST, Event, FileKey, FileState,
-    MAX_CGROUP_LEVEL, MODE_AUDIT, MODE_ENFORCE, MODE_OFF, PATH_LEN, PATH_NONE, PATH_STRING, REASON_ANON_EXEC,
-    REASON_CHANGED, REASON_CHANGED_WHILE_HASHING, REASON_HASH_FAILED, REASON_NOT_HASHED, REASON_OPEN_FOR_WRITE,
-    REASON_UNKNOWN_FILE, REASON_UNSEALED_MEMFD, REASON_UNTRUSTED_FS, SCOPE_MODE_MASK, Settings, VERDICT_ALLOW, counter,
+    MAX_CGROUP_LEVEL, MODE_AUDIT, MODE_ENFORCE, MODE_OFF, PATH_LEN, PATH_NAME, PATH_NONE, PATH_STRING,
+    REASON_ANON_EXEC, REASON_CHANGED, REASON_CHANGED_WHILE_HASHING, REASON_HASH_FAILED, REASON_NOT_HASHED,
+    REASON_OPEN_FOR_WRITE, REASON_UNKNOWN_FILE, REASON_UNSEALED_MEMFD, REASON_UNTRUSTED_FS, SCOPE_MODE_MASK, Settings,
+    VERDICT_ALLOW, counter,
 };
 
 use crate::{
@@ -36,6 +37,8 @@ pub enum PathSource {
     DPath(*const u8),
     /// A `struct file *` whose path is walked dentry by dentry.
     Walk(*const u8),
+    /// A kernel string: the name a process executed, for a file the program cannot identify.
+    Name(*const u8),
     None,
 }
 
@@ -234,6 +237,23 @@ pub fn check_observed(hook: u8, scope: &Scope, file: *const u8, path: PathSource
     refuse(hook, scope, reason, &key, None, path, 0)
 }
 
+/// Observe-only: an interpreter took over an exec, so the file the process executed (a `#!`
+/// script) is known here by its name only; user space identifies it and keeps the report only
+/// if that file is not allowed.
+#[inline(always)]
+pub fn report_by_name(hook: u8, scope: &Scope, name: *const u8) {
+    emit(
+        hook,
+        ACTION_OBSERVED,
+        REASON_UNKNOWN_FILE,
+        &FileKey::default(),
+        None,
+        PathSource::Name(name),
+        0,
+        scope.settings,
+    );
+}
+
 /// Anonymous executable memory: counted always, refused only when configured.
 #[inline(always)]
 pub fn check_anon_exec(hook: u8, scope: &Scope) -> i32 {
@@ -312,6 +332,7 @@ fn emit(
     };
     let event = entry.as_mut_ptr();
     let pid_tgid = bpf_get_current_pid_tgid();
+    let named;
     // SAFETY: `event` points at a reserved ring-buffer record of the right size; every field
     // is written before submit.
     unsafe {
@@ -333,20 +354,30 @@ fn emit(
         (*event).digest = *digest.unwrap_or(&none);
         (*event).flags = if digest.is_some() { EVENT_HAS_DIGEST } else { 0 };
         (*event).comm = bpf_get_current_comm().unwrap_or([0; COMM_LEN]);
+        named = matches!(path, PathSource::Name(_));
         let buf = &mut (*event).path;
         let (kind, len) = match path {
             PathSource::DPath(p) => {
                 (PATH_STRING, bpf_d_path(p as *mut path, buf.as_mut_ptr().cast(), PATH_LEN as u32) as i32)
             }
             PathSource::Walk(file) => path_components(file, buf).unwrap_or((PATH_NONE, 0)),
+            PathSource::Name(name) => match bpf_probe_read_kernel_str_bytes(name, buf) {
+                // The helper's count includes the NUL, as `bpf_d_path`'s does.
+                Ok(read) => (PATH_NAME, read.len() as i32 + 1),
+                Err(_) => (PATH_NONE, 0),
+            },
             PathSource::None => (PATH_NONE, 0),
         };
         (*event).path_kind = kind;
         (*event).path_len = len;
     }
     // Waking the reader costs far more than the hook itself; only wake it once a batch has
-    // built up. The reader also polls on a timer, so a lone event is delayed, never lost.
-    let flags =
-        if EVENTS.query(BPF_RB_AVAIL_DATA) >= settings.wakeup_bytes { BPF_RB_FORCE_WAKEUP } else { BPF_RB_NO_WAKEUP };
+    // built up. The reader also polls on a timer, so a lone event is delayed, never lost. A file
+    // known by name is the exception: user space must open it while its process still runs.
+    let flags = if named || EVENTS.query(BPF_RB_AVAIL_DATA) >= settings.wakeup_bytes {
+        BPF_RB_FORCE_WAKEUP
+    } else {
+        BPF_RB_NO_WAKEUP
+    };
     entry.submit(flags);
 }

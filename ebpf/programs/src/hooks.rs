@@ -15,7 +15,7 @@ use provgate_common::{
 use crate::{
     decide::{
         PathSource, Scope, check_anon_exec, check_code, check_observed, invalidate, is_daemon, refuse, refuse_with,
-        scope,
+        report_by_name, scope,
     },
     injection::{check_memory_write, writes_process_memory},
     inode::{current_task, fs_magic, mapped, member_ptr, raw_word, read},
@@ -280,6 +280,13 @@ pub fn provgate_observe_exec(ctx: BtfTracePointContext) -> i32 {
     };
     // The observe program never denies: MODE_OFF makes the refusal report "observed".
     let scope = Scope { mode: MODE_OFF, ..scope };
+    // By now `file` is the interpreter's: the script's file was released when the interpreter
+    // took over, and only its name is left. The names stay one pointer until that happens.
+    let name = read::<*const u8>(bprm, off!(binprm_filename)).unwrap_or(core::ptr::null());
+    let interp = read::<*const u8>(bprm, off!(binprm_interp)).unwrap_or(core::ptr::null());
+    if !name.is_null() && name != interp {
+        report_by_name(HOOK_EXEC_OBSERVED, &scope, name);
+    }
     check_observed(HOOK_EXEC_OBSERVED, &scope, file, PathSource::Walk(file));
     0
 }

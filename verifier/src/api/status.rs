@@ -61,6 +61,12 @@ pub struct DaemonCounters {
     pub map_updates: u64,
     pub map_errors: u64,
     pub exec_permission_events: u64,
+    /// Files whose execs skip the daemon until they are written (fanotify ignore marks placed
+    /// since the last flush), and the flushes at the limit.
+    #[serde(default)]
+    pub exec_skip_marks: u64,
+    #[serde(default)]
+    pub exec_skip_mark_flushes: u64,
     pub close_write_events: u64,
     pub fanotify_overflows: u64,
     pub events_recorded: u64,

@@ -244,6 +244,11 @@ impl Engine {
         self.lock().cache.len()
     }
 
+    /// Up to `limit` cached files, by path and stamp.
+    pub fn cached_file_stamps(&self, limit: usize) -> Vec<(String, FileStamp)> {
+        self.lock().cache.entries().take(limit).map(|f| (f.path.clone(), f.stamp)).collect()
+    }
+
     /// Cache entries not yet saved to the store.
     pub fn take_unsaved(&self) -> Vec<CachedFile> {
         self.lock().cache.take_unsaved()

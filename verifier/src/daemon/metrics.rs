@@ -128,6 +128,13 @@ impl Daemon {
         );
         single(
             &mut m,
+            "provgate_exec_skip_marks",
+            "gauge",
+            "Files whose execs skip the daemon until written (fanotify ignore marks since the last flush).",
+            s.daemon.exec_skip_marks as f64,
+        );
+        single(
+            &mut m,
             "provgate_close_write_events_total",
             "counter",
             "Written files seen (fanotify).",

@@ -3,6 +3,7 @@
 //! [`event_loop`] owns its state and serves the ring buffer, the API and the store's changes,
 //! [`recorder`] turns kernel events into stored records off that loop (it may hash), [`server`]
 //! speaks the API socket and the metrics endpoint, [`status`] and [`metrics`] report.
+mod by_name;
 mod cgroups;
 pub mod engine;
 mod event_loop;
@@ -10,8 +11,10 @@ mod feed_sync;
 mod image_watch;
 mod lock;
 mod metrics;
+mod named_file;
 mod recorder;
 pub mod scope;
+mod script_opens;
 mod self_trust;
 mod server;
 mod startup;

@@ -21,6 +21,10 @@ use provgate_common::REASON_UNTRUSTED_FS;
 
 use super::{cgroups::CgroupNames, engine::Engine};
 use crate::{
+    daemon::{
+        by_name::{Decided, NOT_IDENTIFIED, Received},
+        script_opens::ScriptOpens,
+    },
     events_out::Sink,
     file_stamp::{FileStamp, kernel_dev},
     hashing::{HashedFile, Sha256, hash_file},
@@ -36,6 +40,8 @@ pub struct RecorderOptions {
     pub sink: Option<Sink>,
     /// Events older than this are deleted (`event_retention`); `None` keeps them.
     pub retention: Option<Duration>,
+    /// The scripts fanotify saw opened to execute, shared with the watcher.
+    pub script_opens: Arc<ScriptOpens>,
 }
 
 /// Deleting events past their retention, from the recorder's own connection, at most every
@@ -87,17 +93,18 @@ pub struct RecorderStats {
 }
 
 pub struct Recorder {
-    queue: Option<SyncSender<Vec<KernelEvent>>>,
+    queue: Option<SyncSender<Vec<Received>>>,
+    script_opens: Arc<ScriptOpens>,
     thread: Option<JoinHandle<()>>,
     pub stats: Arc<RecorderStats>,
 }
 
 impl Recorder {
     pub fn start(store_path: &Path, engine: Arc<Engine>, options: RecorderOptions) -> Result<Self> {
-        let RecorderOptions { host_root, mut sink, retention } = options;
+        let RecorderOptions { host_root, mut sink, retention, script_opens } = options;
         let mut store = Store::open(store_path)?;
         let stats = Arc::new(RecorderStats::default());
-        let (queue, batches) = mpsc::sync_channel::<Vec<KernelEvent>>(QUEUE_BATCHES);
+        let (queue, batches) = mpsc::sync_channel::<Vec<Received>>(QUEUE_BATCHES);
         let counts = stats.clone();
         let thread = std::thread::Builder::new()
             .name("provgate-recorder".into())
@@ -117,7 +124,10 @@ impl Recorder {
                     if batch.is_empty() {
                         continue;
                     }
-                    let records: Vec<_> = batch.into_iter().map(|e| context.record(&engine, e)).collect();
+                    let records: Vec<_> = batch.into_iter().filter_map(|e| context.record(&engine, e)).collect();
+                    if records.is_empty() {
+                        continue;
+                    }
                     for r in &records {
                         tracing::info!(
                             action = %r.action, hook = %r.hook, reason = %r.reason, pid = r.tgid, comm = %r.comm,
@@ -145,11 +155,14 @@ impl Recorder {
                 }
             })
             .context("starting the event recorder")?;
-        Ok(Self { queue: Some(queue), thread: Some(thread), stats })
+        Ok(Self { queue: Some(queue), script_opens, thread: Some(thread), stats })
     }
 
+    /// Hands events to the recorder; called as they are read, so that a file known by name is
+    /// identified at once (see [`Received::new`]).
     pub fn submit(&self, batch: Vec<KernelEvent>) {
         let Some(queue) = &self.queue else { return };
+        let batch = batch.into_iter().map(|event| Received::new(event, &self.script_opens)).collect();
         match queue.try_send(batch) {
             Ok(()) => {}
             Err(TrySendError::Full(batch) | TrySendError::Disconnected(batch)) => {
@@ -211,22 +224,35 @@ impl EventContext {
         Self { cgroups: CgroupNames::new(), host_root }
     }
 
-    fn record(&mut self, engine: &Engine, event: KernelEvent) -> EventRecord {
+    /// The record of an event; `None` for a file known by name that turns out to be allowed.
+    fn record(&mut self, engine: &Engine, received: Received) -> Option<EventRecord> {
+        let Received { mut event, identity } = received;
+        let mut reason: std::borrow::Cow<'static, str> = event.reason.into();
+        if event.by_name {
+            let decided = identity.map(|identity| identity.decide(engine, &mut event));
+            tracing::debug!(name = ?event.path, digest = ?event.digest.map(hex::encode), allowed = matches!(decided, Some(Decided::Allowed)), "decided");
+            match decided {
+                Some(Decided::Allowed) => return None,
+                Some(Decided::NotAllowed) => {}
+                None => reason = NOT_IDENTIFIED.into(),
+            }
+        }
         let path = locate(&event);
         // The kernel's own hash when it made one; otherwise the file is hashed after the fact,
         // except on a filesystem whose server could make that read hang or lie.
         let sha256 = match event.digest {
             Some(d) => Some(Sha256(d)),
             None if event.reason == reason_name(REASON_UNTRUSTED_FS) => None,
+            None if event.by_name => None,
             None => path.as_ref().and_then(|p| digest(engine, p, &event, &self.host_root)),
         };
         let cgroup_path = self.cgroups.path(event.cgroup_id);
         let context = process_context(&event);
-        EventRecord {
+        Some(EventRecord {
             at_ms: boot_ns_to_epoch_ms(event.boot_ns),
             hook: event.hook.into(),
             action: event.action.into(),
-            reason: event.reason.into(),
+            reason,
             tgid: event.tgid,
             pid: event.pid,
             uid: event.uid,
@@ -239,7 +265,7 @@ impl EventContext {
             path: path.map(|p| p.display().to_string()).or(event.path),
             sha256,
             context,
-        }
+        })
     }
 }
 

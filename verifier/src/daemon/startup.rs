@@ -88,13 +88,20 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
     watch_paths.extend(config.watch.iter().cloned());
     // The enforcing programs hash files themselves; only the observe program needs the daemon
     // to hash what is written and executed.
+    let script_opens = Arc::new(super::script_opens::ScriptOpens::default());
     let watcher = if enforcing || (watch_paths.is_empty() && !config.watch_overlays) {
         None
     } else {
         // The store's files exist by now: the watcher must not hold them.
         Some(
-            watch::start(engine.clone(), &watch_paths, config.watch_overlays, &config.store_files())
-                .context("watching files")?,
+            watch::start(
+                engine.clone(),
+                &watch_paths,
+                config.watch_overlays,
+                &config.store_files(),
+                script_opens.clone(),
+            )
+            .context("watching files")?,
         )
     };
 
@@ -119,8 +126,12 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
         let listener = server::bind_metrics(address, config.metrics_public).await?;
         tokio::spawn(server::serve_metrics(listener, calls_tx));
     }
-    let options =
-        recorder::RecorderOptions { host_root: config.host_root.clone(), sink, retention: config.event_retention };
+    let options = recorder::RecorderOptions {
+        host_root: config.host_root.clone(),
+        sink,
+        retention: config.event_retention,
+        script_opens,
+    };
     let recorder = recorder::Recorder::start(&config.store, engine.clone(), options)?;
     let mut feeds = FeedSyncer::start(config.store.clone(), config.feeds.clone())?;
     let mut images = ImageWatcher::start(config.store.clone(), config.images.clone())?;

@@ -43,6 +43,8 @@ impl Daemon {
                 map_updates: load(&stats.map_updates),
                 map_errors: load(&stats.map_errors),
                 exec_permission_events: watch.map_or(0, |w| load(&w.exec_permission_events)),
+                exec_skip_marks: watch.map_or(0, |w| load(&w.skip_marks)),
+                exec_skip_mark_flushes: watch.map_or(0, |w| load(&w.skip_mark_flushes)),
                 close_write_events: watch.map_or(0, |w| load(&w.close_write_events)),
                 fanotify_overflows: watch.map_or(0, |w| load(&w.overflows)),
                 events_recorded: load(&self.recorder.stats.recorded),

@@ -28,7 +28,10 @@ use std::{
 use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
 
-use super::engine::Engine;
+use super::{
+    engine::Engine,
+    script_opens::{ScriptOpen, ScriptOpens},
+};
 use crate::{
     file_stamp::FileStamp,
     hashing::{HashedFile, hash_open_file},
@@ -38,6 +41,11 @@ use crate::{
 #[derive(Default)]
 pub struct WatchStats {
     pub exec_permission_events: AtomicU64,
+    /// Files whose execs the kernel no longer hands over until they are modified (see
+    /// [`SkipMarks`]), counted since the last flush: an upper bound, as the kernel drops the
+    /// mark of a file that is written.
+    pub skip_marks: AtomicU64,
+    pub skip_mark_flushes: AtomicU64,
     pub close_write_events: AtomicU64,
     pub overflows: AtomicU64,
     pub hash_errors: AtomicU64,
@@ -119,6 +127,32 @@ impl Fanotify {
         if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
     }
 
+    /// Stops exec-permission events about the open `file` until it is next modified: an ignore
+    /// mark that does not survive modification is cleared by the kernel on the file's first
+    /// write or truncation, so changed content reaches the daemon again.
+    fn skip_execs_until_modified(&self, file: &File) -> std::io::Result<()> {
+        // SAFETY: valid descriptors; a NULL path marks the inode of `file` itself.
+        let rc = unsafe {
+            libc::fanotify_mark(
+                self.0.as_raw_fd(),
+                libc::FAN_MARK_ADD | libc::FAN_MARK_IGNORED_MASK,
+                libc::FAN_OPEN_EXEC_PERM,
+                file.as_raw_fd(),
+                std::ptr::null(),
+            )
+        };
+        if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    }
+
+    /// Removes every mark on single files (the filesystems' marks stay).
+    fn flush_file_marks(&self) -> std::io::Result<()> {
+        // SAFETY: valid descriptor; FAN_MARK_FLUSH takes no path.
+        let rc = unsafe {
+            libc::fanotify_mark(self.0.as_raw_fd(), libc::FAN_MARK_FLUSH, 0, libc::AT_FDCWD, std::ptr::null())
+        };
+        if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    }
+
     fn allow(&self, event_fd: i32) {
         let response = libc::fanotify_response { fd: event_fd, response: libc::FAN_ALLOW };
         // SAFETY: writes a fanotify_response from a valid struct.
@@ -132,6 +166,67 @@ impl Fanotify {
         if n < 0 {
             tracing::error!("fanotify response: {}", std::io::Error::last_os_error());
         }
+    }
+}
+
+/// The most files whose execs are skipped at once. Each mark pins its inode in the kernel's
+/// memory (a few hundred bytes with its dentry), so the marks are bounded: at the limit they are
+/// all flushed and placed again as files are executed, the most used first.
+pub const SKIP_MARKS_MAX: u64 = 65_536;
+
+/// Files hashed and unchanged since never wait for the daemon again: once the daemon knows a
+/// file's digest for its current stamp (so the verdict map is right for it, allowed or not), it
+/// marks the file so the kernel stops holding its execs, until the file is written. `#!` scripts
+/// are not marked: the observe program identifies a script by the open the daemon is handed (see
+/// `script_opens`).
+#[derive(Clone)]
+struct SkipMarks {
+    fan: Arc<Fanotify>,
+    /// The store's files, whose ignore marks a flush removes and which are marked again.
+    never_handed_over: Arc<[PathBuf]>,
+    stats: Arc<WatchStats>,
+}
+
+impl SkipMarks {
+    fn mark(&self, file: &File) {
+        if self.stats.skip_marks.load(Ordering::Relaxed) >= SKIP_MARKS_MAX {
+            self.flush();
+        }
+        match self.fan.skip_execs_until_modified(file) {
+            Ok(()) => {
+                self.stats.skip_marks.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => tracing::debug!("fanotify ignore mark: {e}"),
+        }
+    }
+
+    fn flush(&self) {
+        tracing::info!("{SKIP_MARKS_MAX} files skip the daemon at their exec: flushing those marks");
+        if let Err(e) = self.fan.flush_file_marks() {
+            tracing::error!("flushing fanotify marks: {e}");
+            return;
+        }
+        for path in self.never_handed_over.iter().filter(|p| p.exists()) {
+            if let Err(e) = self.fan.ignore_file(path) {
+                tracing::error!("fanotify ignore mark on {}: {e}", path.display());
+            }
+        }
+        self.stats.skip_marks.store(0, Ordering::Relaxed);
+        self.stats.skip_mark_flushes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Marks again the files the file cache knows unchanged, after a restart (marks belong to
+    /// the daemon's fanotify descriptor): each is opened and compared, never hashed.
+    fn rebuild(&self, engine: &Engine) {
+        let mut marked = 0;
+        for (path, stamp) in engine.cached_file_stamps(SKIP_MARKS_MAX as usize) {
+            let Ok(file) = crate::hashing::open_for_hashing(Path::new(&path)) else { continue };
+            if file.metadata().is_ok_and(|m| FileStamp::of(&m) == stamp) && !is_script(&file) {
+                self.mark(&file);
+                marked += 1;
+            }
+        }
+        tracing::info!(files = marked, "execs of unchanged cached files skip the daemon");
     }
 }
 
@@ -188,8 +283,16 @@ impl Marks {
 
 /// Starts watching the filesystems holding `paths` (and overlays as they appear, if asked).
 /// Events about the files in `ignore` (the store's) are never delivered.
-pub fn start(engine: Arc<Engine>, paths: &[PathBuf], overlays: bool, ignore: &[PathBuf]) -> Result<Watcher> {
+pub fn start(
+    engine: Arc<Engine>,
+    paths: &[PathBuf],
+    overlays: bool,
+    ignore: &[PathBuf],
+    script_opens: Arc<ScriptOpens>,
+) -> Result<Watcher> {
     let fan = Arc::new(Fanotify::new()?);
+    let stats = Arc::new(WatchStats::default());
+    let skips = SkipMarks { fan: fan.clone(), never_handed_over: ignore.into(), stats: stats.clone() };
     for path in ignore.iter().filter(|p| p.exists()) {
         fan.ignore_file(path).with_context(|| format!("fanotify ignore mark on {}", path.display()))?;
     }
@@ -211,7 +314,6 @@ pub fn start(engine: Arc<Engine>, paths: &[PathBuf], overlays: bool, ignore: &[P
         marks.add_new_overlays();
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let stats = Arc::new(WatchStats::default());
     let (written_tx, written_rx) = mpsc::channel::<(File, PathBuf)>();
     let writer = {
         let (engine, stats) = (engine.clone(), stats.clone());
@@ -219,19 +321,32 @@ pub fn start(engine: Arc<Engine>, paths: &[PathBuf], overlays: bool, ignore: &[P
             .name("provgate-written".into())
             .spawn(move || hash_written_files(&engine, &stats, written_rx))?
     };
+    let rebuild = {
+        let (engine, skips) = (engine.clone(), skips.clone());
+        std::thread::Builder::new().name("provgate-skip-marks".into()).spawn(move || skips.rebuild(&engine))?
+    };
     let reader = {
         let (stop, stats) = (stop.clone(), stats.clone());
-        std::thread::Builder::new()
-            .name("provgate-fanotify".into())
-            .spawn(move || read_events(&fan, &engine, &stats, &stop, marks, overlays, written_tx))?
+        std::thread::Builder::new().name("provgate-fanotify".into()).spawn(move || {
+            let exec_opens = ExecOpens { engine: &engine, stats: &stats, scripts: &script_opens, skips };
+            read_events(&fan, &exec_opens, &stop, marks, overlays, written_tx)
+        })?
     };
-    Ok(Watcher { stop, threads: vec![reader, writer], stats, watched })
+    Ok(Watcher { stop, threads: vec![reader, writer, rebuild], stats, watched })
+}
+
+/// What an exec's open needs: the engine to record the verdict in, the counters, the memory of
+/// scripts opened to execute, and the marks that spare unchanged files the wait.
+struct ExecOpens<'a> {
+    engine: &'a Engine,
+    stats: &'a WatchStats,
+    scripts: &'a ScriptOpens,
+    skips: SkipMarks,
 }
 
 fn read_events(
     fan: &Fanotify,
-    engine: &Engine,
-    stats: &WatchStats,
+    exec_opens: &ExecOpens,
     stop: &AtomicBool,
     mut marks: Marks,
     overlays: bool,
@@ -279,7 +394,7 @@ fn read_events(
             }
             offset += event.event_len as usize;
             if event.mask & libc::FAN_Q_OVERFLOW != 0 {
-                stats.overflows.fetch_add(1, Ordering::Relaxed);
+                exec_opens.stats.overflows.fetch_add(1, Ordering::Relaxed);
                 tracing::error!("fanotify queue overflowed: some file changes were not seen");
             }
             if event.fd < 0 {
@@ -288,14 +403,14 @@ fn read_events(
             // SAFETY: the kernel gave us this descriptor with the event; we own it.
             let file = File::from(unsafe { OwnedFd::from_raw_fd(event.fd) });
             if event.mask & libc::FAN_OPEN_EXEC_PERM != 0 {
-                stats.exec_permission_events.fetch_add(1, Ordering::Relaxed);
+                exec_opens.stats.exec_permission_events.fetch_add(1, Ordering::Relaxed);
                 if event.pid != own_pid {
-                    verdict_before_exec(engine, stats, &file);
+                    verdict_before_exec(exec_opens, event.pid as u32, &file);
                 }
                 fan.allow(event.fd);
             }
             if event.mask & libc::FAN_CLOSE_WRITE != 0 && event.pid != own_pid {
-                stats.close_write_events.fetch_add(1, Ordering::Relaxed);
+                exec_opens.stats.close_write_events.fetch_add(1, Ordering::Relaxed);
                 let path = fd_path(event.fd);
                 let _ = written.send((file, path));
             }
@@ -307,29 +422,44 @@ fn fd_path(fd: i32) -> PathBuf {
     std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap_or_else(|_| PathBuf::from("?"))
 }
 
-/// The synchronous path: make sure the kernel map knows this file before the exec proceeds.
-fn verdict_before_exec(engine: &Engine, stats: &WatchStats, file: &File) {
+/// The synchronous path: make sure the kernel map knows this file before the exec proceeds, and
+/// remember a `#!` script's identity for the observe program, which only learns its name. A file
+/// whose digest is then known is marked so its next execs do not wait, until it is written.
+fn verdict_before_exec(exec_opens: &ExecOpens, tgid: u32, file: &File) {
+    let ExecOpens { engine, stats, scripts, skips } = exec_opens;
     let Ok(meta) = file.metadata() else { return };
     if !meta.is_file() {
         return;
     }
     let stamp = FileStamp::of(&meta);
-    if engine.has_current_verdict(&stamp) {
-        return;
+    let script = is_script(file);
+    if script {
+        scripts.remember(ScriptOpen { tgid, stamp, path: fd_path(file.as_raw_fd()) });
     }
-    let path = fd_path(file.as_raw_fd());
-    let (hashed, fresh) = match engine.cached_digest(&stamp) {
-        Some(digest) => (HashedFile { digest, stamp }, false),
-        None => match hash_open_file(file, &path) {
-            Ok(h) => (h, true),
-            Err(e) => {
-                stats.hash_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!("hashing before exec: {e}");
-                return;
-            }
-        },
-    };
-    engine.record(&path.display().to_string(), hashed, fresh);
+    if !engine.has_current_verdict(&stamp) {
+        let path = fd_path(file.as_raw_fd());
+        let (hashed, fresh) = match engine.cached_digest(&stamp) {
+            Some(digest) => (HashedFile { digest, stamp }, false),
+            None => match hash_open_file(file, &path) {
+                Ok(h) => (h, true),
+                Err(e) => {
+                    stats.hash_errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("hashing before exec: {e}");
+                    return;
+                }
+            },
+        };
+        engine.record(&path.display().to_string(), hashed, fresh);
+    }
+    if !script {
+        skips.mark(file);
+    }
+}
+
+fn is_script(file: &File) -> bool {
+    use std::os::unix::fs::FileExt as _;
+    let mut start = [0u8; 2];
+    file.read_at(&mut start, 0).is_ok_and(|n| n == 2) && start == *b"#!"
 }
 
 fn hash_written_files(engine: &Engine, stats: &WatchStats, written: mpsc::Receiver<(File, PathBuf)>) {

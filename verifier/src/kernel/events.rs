@@ -21,6 +21,9 @@ pub struct KernelEvent {
     pub target: u32,
     /// The parent of the process that tried.
     pub ppid: u32,
+    /// The kernel knew the file only by the name the process executed (`path`, perhaps
+    /// relative): user space identifies it, and reports it only if it is not allowed.
+    pub by_name: bool,
 }
 
 pub fn hook_name(hook: u8) -> &'static str {
@@ -83,7 +86,7 @@ fn c_string(bytes: &[u8]) -> String {
 
 fn decode_path(event: &Event) -> Option<String> {
     match event.path_kind {
-        PATH_STRING if event.path_len > 1 => {
+        PATH_STRING | PATH_NAME if event.path_len > 1 => {
             let len = (event.path_len as usize - 1).min(event.path.len());
             Some(String::from_utf8_lossy(&event.path[..len]).into_owned())
         }
@@ -126,6 +129,7 @@ pub fn decode(bytes: &[u8]) -> Option<KernelEvent> {
         digest: (event.flags & EVENT_HAS_DIGEST != 0).then_some(event.digest),
         target: event.target,
         ppid: event.ppid,
+        by_name: event.path_kind == PATH_NAME,
     })
 }
 
@@ -186,6 +190,19 @@ mod tests {
         assert_eq!((e.cgroup_id, e.ino, e.dev, e.tgid, e.pid, e.uid), (2, 3, 4, 5, 6, 7));
         assert_eq!(e.digest, Some([7; 32]));
         assert_eq!(e.ppid, 1);
+        assert!(!e.by_name);
+    }
+
+    #[test]
+    fn a_name_is_kept_as_given_and_marked() {
+        let mut event = sample();
+        event.path = [0; PATH_LEN];
+        event.path[..7].copy_from_slice(b"./x.sh\0");
+        event.path_kind = PATH_NAME;
+        event.path_len = 7;
+        let e = decode(&raw(&event)).unwrap();
+        assert_eq!(e.path.as_deref(), Some("./x.sh"));
+        assert!(e.by_name);
     }
 
     #[test]

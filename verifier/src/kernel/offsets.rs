@@ -11,6 +11,8 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
     let enumerator = |name: &str| btf.enum_value(name).map(|v| v as u32);
     Ok(KernelOffsets {
         binprm_file: m("linux_binprm", "file")?,
+        binprm_filename: m("linux_binprm", "filename")?,
+        binprm_interp: m("linux_binprm", "interp")?,
         file_inode: m("file", "f_inode")?,
         file_path: m("file", "f_path")?,
         file_mode: m("file", "f_mode")?,
@@ -90,6 +92,7 @@ mod tests {
         // Nanoseconds follow seconds in every layout the kernel has had.
         assert!(offsets.inode_ctime_nsec > offsets.inode_ctime_sec);
         assert!(offsets.binprm_file > 0 && offsets.file_inode > 0 && offsets.inode_sb > 0);
+        assert_ne!(offsets.binprm_filename, offsets.binprm_interp);
         // The member read as a pointer and the one read as an embedded path must differ.
         assert_ne!(offsets.file_inode, offsets.file_path);
     }
