@@ -23,6 +23,10 @@ pub struct NewSource {
     pub evidence: Option<serde_json::Value>,
 }
 
+/// SQLite's page cache while a source is added, and otherwise (SQLite's default), in KiB.
+const BULK_CACHE_KIB: i64 = 64 * 1024;
+const DEFAULT_CACHE_KIB: i64 = 2000;
+
 impl Store {
     /// Adds a source and all its records in one transaction, with an audit-log entry.
     #[cfg(test)]
@@ -39,6 +43,13 @@ impl Store {
     /// dropping the writer adds nothing.
     pub fn begin_source(&mut self, source: &NewSource) -> Result<SourceWriter<'_>> {
         let path = self.path.clone();
+        // A large source's digests arrive in no order, so each insert lands on a random page of
+        // two indexes: with SQLite's default 2 MiB cache most of those pages are read again from
+        // disk. The cache is bounded (memory stays flat whatever the count) and given back at
+        // commit.
+        self.conn
+            .pragma_update(None, "cache_size", -BULK_CACHE_KIB)
+            .map_err(|e| super::classify(&path, e))?;
         let tx = self.conn.transaction().map_err(|e| super::classify(&path, e))?;
         let id: i64 = tx
             .query_row(
@@ -65,7 +76,7 @@ impl Store {
             ],
         )
         .map_err(|e| super::classify(&path, e))?;
-        Ok(SourceWriter { tx, id, records: 0, source: source.clone(), path })
+        Ok(SourceWriter { tx: Some(tx), id, records: 0, source: source.clone(), path })
     }
 
     fn source_query(&self, filter: &str, param: Option<&dyn rusqlite::ToSql>) -> Result<Vec<SourceSummary>> {
@@ -255,16 +266,21 @@ pub(super) fn audit(
 
 /// A source being added; see [`Store::begin_source`].
 pub struct SourceWriter<'a> {
-    tx: Transaction<'a>,
+    /// Taken by [`SourceWriter::commit`]; still here when the writer is dropped without one.
+    tx: Option<Transaction<'a>>,
     id: i64,
     records: u64,
     source: NewSource,
     path: std::path::PathBuf,
 }
 
-impl SourceWriter<'_> {
+impl<'a> SourceWriter<'a> {
+    fn tx(&self) -> &Transaction<'a> {
+        self.tx.as_ref().expect("a writer's transaction lives until commit")
+    }
+
     pub fn add(&mut self, record: &DigestRecord) -> Result<()> {
-        self.tx
+        self.tx()
             .prepare_cached(
                 "INSERT OR IGNORE INTO source_digests (source_id, sha256, path, package) VALUES (?1, ?2, ?3, ?4)",
             )
@@ -284,7 +300,7 @@ impl SourceWriter<'_> {
     /// Marks the new events about `digest` approved by this source (an approval), in the
     /// source's transaction.
     pub fn mark_events_approved(&mut self, digest: &Sha256) -> Result<()> {
-        self.tx
+        self.tx()
             .execute(
                 "UPDATE events SET review = 'approved', approval_source = ?1 WHERE sha256 = ?2 AND review = 'new'",
                 params![self.id, &digest.0[..]],
@@ -299,11 +315,12 @@ impl SourceWriter<'_> {
 
     /// Commits the source and its records, with an audit-log entry. `named` replaces the name
     /// and detail given at the start, for sources that learn them while their records arrive.
-    pub fn commit(self, named: Option<(String, Option<serde_json::Value>)>) -> Result<i64> {
-        let err = |e| super::classify(&self.path, e);
-        let mut source = self.source;
+    pub fn commit(mut self, named: Option<(String, Option<serde_json::Value>)>) -> Result<i64> {
+        let path = self.path.clone();
+        let err = |e| super::classify(&path, e);
+        let mut source = self.source.clone();
         if let Some((name, detail)) = named {
-            self.tx
+            self.tx()
                 .execute(
                     "UPDATE sources SET name = ?1, detail = ?2 WHERE id = ?3",
                     params![name, detail.as_ref().map(|d| d.to_string()), self.id],
@@ -315,8 +332,20 @@ impl SourceWriter<'_> {
             "source": self.id, "kind": source.kind.as_str(), "name": source.name, "records": self.records,
             "reason": source.reason,
         });
-        audit(&self.tx, &source.created_by, "add-source", &detail).map_err(err)?;
-        self.tx.commit().map_err(err)?;
+        audit(self.tx(), &source.created_by, "add-source", &detail).map_err(err)?;
+        // Smaller again before the commit writes the dirty pages: SQLite frees only clean ones.
+        self.tx().pragma_update(None, "cache_size", -DEFAULT_CACHE_KIB).map_err(err)?;
+        let tx = self.tx.take().expect("a writer's transaction lives until commit");
+        tx.commit().map_err(err)?;
         Ok(self.id)
+    }
+}
+
+impl Drop for SourceWriter<'_> {
+    /// A writer dropped without a commit rolls back; the store keeps its usual cache.
+    fn drop(&mut self) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.pragma_update(None, "cache_size", -DEFAULT_CACHE_KIB);
+        }
     }
 }
