@@ -473,7 +473,11 @@ fn cosign_blob_bundles_are_converted_and_verified() {
     let out = fx.register(&["--artifact", &digest, "--bundle", bundle_arg]);
     assert!(out.success(), "{}", out.stderr);
     let out = Run::of(
-        fx.provgate().args(["sources", "verify", "--policy"]).arg(fx.path("policy.toml")).arg("--trusted-root").arg(&root),
+        fx.provgate()
+            .args(["sources", "verify", "--policy"])
+            .arg(fx.path("policy.toml"))
+            .arg("--trusted-root")
+            .arg(&root),
     );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("2 signed sources checked, 0 failed"), "{}", out.stdout);

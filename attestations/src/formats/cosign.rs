@@ -165,21 +165,16 @@ pub(super) fn blob_bundle(value: &Value) -> Result<Vec<Attestation>, FormatError
         None => None,
     };
     let Some(rekor_bundle) = &blob.rekor_bundle else {
-        return Err(bad(
-            "no rekorBundle: nothing shows when it was signed (sign with a transparency-log upload, or \
+        return Err(bad("no rekorBundle: nothing shows when it was signed (sign with a transparency-log upload, or \
              with --new-bundle-format)"
-                .into(),
-        ));
+            .into()));
     };
     let mut signature = json!({ "signature": blob.signature });
     if let Some(digest) = logged_sha256(rekor_bundle) {
         signature["messageDigest"] = json!({ "algorithm": "SHA2_256", "digest": BASE64.encode(digest) });
     }
-    let material = LegacyMaterial {
-        certificate_pem: pem.as_deref(),
-        rekor_bundle: Some(rekor_bundle),
-        rfc3161_timestamp: None,
-    };
+    let material =
+        LegacyMaterial { certificate_pem: pem.as_deref(), rekor_bundle: Some(rekor_bundle), rfc3161_timestamp: None };
     let bundle = legacy_bundle(json!({ "messageSignature": signature }), &material).map_err(|e| match e {
         LegacyError::Certificate(problem) => bad(format!("cert: {problem}")),
         LegacyError::RekorBundle(problem) => bad(format!("rekorBundle: {problem}")),
@@ -206,8 +201,9 @@ mod tests {
     #[test]
     fn malformed_parts_are_named() {
         let content = json!({ "messageSignature": { "signature": "AAAA" } });
-        let err = legacy_bundle(content.clone(), &LegacyMaterial { certificate_pem: Some("garbage"), ..Default::default() })
-            .unwrap_err();
+        let err =
+            legacy_bundle(content.clone(), &LegacyMaterial { certificate_pem: Some("garbage"), ..Default::default() })
+                .unwrap_err();
         assert_eq!(err, LegacyError::Certificate("no PEM certificate".into()));
         let rekor = json!({ "SignedEntryTimestamp": "x" });
         let err = legacy_bundle(content.clone(), &LegacyMaterial { rekor_bundle: Some(&rekor), ..Default::default() })

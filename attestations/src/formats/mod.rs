@@ -166,7 +166,8 @@ pub fn single_bundle(path: &Path) -> Result<Bundle, FormatError> {
     // A bundle's own errors (no mediaType, malformed JSON) are its reader's to tell.
     if serde_json::from_slice::<Head>(&bytes).is_ok_and(|head| head.signature.is_some()) {
         let value: Value = serde_json::from_slice(&bytes)?;
-        let [converted] = <[Attestation; 1]>::try_from(cosign::blob_bundle(&value)?).expect("a blob bundle is one bundle");
+        let [converted] =
+            <[Attestation; 1]>::try_from(cosign::blob_bundle(&value)?).expect("a blob bundle is one bundle");
         return Ok(Bundle::from_slice(converted.bundle.to_string().as_bytes())?);
     }
     Ok(Bundle::from_slice(&bytes)?)
@@ -198,7 +199,8 @@ impl Attestations {
 
 /// A DSSE envelope alone, not inside a bundle: `{"payloadType","payload","signatures"}`.
 fn is_bare_envelope(object: &serde_json::Map<String, Value>) -> bool {
-    ["payloadType", "payload", "signatures"].iter().all(|key| object.contains_key(*key)) && !object.contains_key("mediaType")
+    ["payloadType", "payload", "signatures"].iter().all(|key| object.contains_key(*key))
+        && !object.contains_key("mediaType")
 }
 
 /// Whether `line` is one JSON object and nothing else (bounded before it is parsed).
