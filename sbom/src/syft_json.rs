@@ -8,6 +8,7 @@
 use std::{
     fmt,
     io::{Read, Seek},
+    marker::PhantomData,
 };
 
 use serde::{
@@ -18,13 +19,12 @@ use serde::{
 use crate::{
     collector::{Collector, Entry},
     error::{Location, SbomError},
-    index::PackageIndex,
     json::{
-        BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, seed,
-        skip_value, state_visitor, unsupported,
+        BoundedVec, SeenKeys, add_digests, convert_error, for_each_element, read_document, seed, skip_value,
+        state_visitor, unsupported,
     },
     limits::{Limits, MAX_DIGESTS_PER_ENTRY},
-    passes::{Pass, two_passes},
+    passes::{self, IndexedState as State, Pass, two_passes},
     record::{PackageRef, RecordKind},
     summary::Format,
 };
@@ -43,10 +43,10 @@ pub(crate) fn parse<R: Read + Seek>(
     out: &mut Collector<'_>,
 ) -> Result<(), SbomError> {
     two_passes(input, start, limits, out, |pass, input, index, out| {
-        let mut state = State { pass, trail: Trail::default(), index, out, descriptor: None };
-        read_document(input, limits, Document(&mut state))
+        let mut state = State::new(pass, index, out);
+        let descriptor = read_document(input, limits, Document(&mut state))
             .map_err(|e| convert_error(e, Format::SyftJson, &mut state.trail))?;
-        match state.descriptor.as_deref() {
+        match descriptor.as_deref() {
             Some(GENERATOR) => {}
             Some(other) => {
                 return Err(SbomError::invalid(
@@ -61,20 +61,6 @@ pub(crate) fn parse<R: Read + Seek>(
         }
         Ok(())
     })
-}
-
-struct State<'a, 's> {
-    pass: Pass,
-    trail: Trail,
-    index: &'a mut PackageIndex,
-    out: &'a mut Collector<'s>,
-    descriptor: Option<String>,
-}
-
-impl HasTrail for State<'_, '_> {
-    fn trail(&mut self) -> &mut Trail {
-        &mut self.trail
-    }
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -179,10 +165,12 @@ struct Source {
 }
 
 state_visitor! {
-    map Document<'de> -> (), "a syft JSON document object";
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    map Document<'de> -> Option<String>, "a syft JSON document object";
+    /// Returns the generator's name (`descriptor.name`).
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
         let st = self.0;
         let mut seen = SeenKeys::default();
+        let mut descriptor = None;
         while let Some(key) = map.next_key::<DocumentKey>()? {
             let name = match key {
                 DocumentKey::Artifacts => "artifacts",
@@ -198,7 +186,7 @@ state_visitor! {
             };
             seen.enter(&mut st.trail, name, key as u32)?;
             match key {
-                DocumentKey::Descriptor => st.descriptor = Some(map.next_value::<Descriptor>()?.name),
+                DocumentKey::Descriptor => descriptor = Some(map.next_value::<Descriptor>()?.name),
                 DocumentKey::Schema => {
                     let version = map.next_value::<Schema>()?.version;
                     let major = version.split('.').next().and_then(|m| m.parse::<u64>().ok());
@@ -214,13 +202,13 @@ state_visitor! {
                     summary.namespace = source.id;
                 }
                 DocumentKey::Artifacts => map.next_value_seed(Artifacts(&mut *st))?,
-                DocumentKey::Relationships if st.pass == Pass::Index => map.next_value_seed(Relationships(&mut *st))?,
+                DocumentKey::Relationships if st.pass == Pass::Index => map.next_value_seed(passes::Relationships::<Relationship>(&mut *st, PhantomData))?,
                 DocumentKey::Files if st.pass == Pass::Emit => map.next_value_seed(Files(&mut *st))?,
                 _ => skip_value(&mut map)?,
             }
             st.trail.leave();
         }
-        Ok(())
+        Ok(descriptor)
     }
 }
 
@@ -278,24 +266,10 @@ struct Relationship {
     kind: String,
 }
 
-struct Relationships<'x, 'a, 's>(&'x mut State<'a, 's>);
-seed!(seq, Relationships<'_, '_, '_>, ());
-
-impl<'de> Visitor<'de> for Relationships<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of relationships")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        for_each_element(&mut seq, self.0, |seq, st| {
-            let Some(r) = seq.next_element::<Relationship>()? else {
-                return Ok(false);
-            };
-            // `contains` is SPDX's CONTAINS: package (parent) contains file (child). Whether the
-            // parent is a package is decided at lookup, as for SPDX.
-            crate::passes::link_relationship(st.index, &r.parent, &r.kind, &r.child);
-            Ok(true)
-        })
+/// `contains` is SPDX's CONTAINS: the package (parent) contains the file (child).
+impl passes::Relationship for Relationship {
+    fn parts(&self) -> (&str, &str, &str) {
+        (&self.parent, &self.kind, &self.child)
     }
 }
 
