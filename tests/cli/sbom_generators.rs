@@ -230,3 +230,62 @@ fn an_image_digest_in_syfts_spdx_is_counted_apart_and_never_allowed() {
     assert_eq!(inspected["packages_not_files"], 0);
     assert_eq!(inspected["records"].as_array().unwrap().len(), members().len(), "{inspected}");
 }
+
+/// syft's JSON signed as it is, and as the predicate of an in-toto statement (`cosign
+/// attest-blob --type https://syft.dev/bom`), by the tests' private Sigstore: registered only for
+/// a signer the policy allows syft's predicate type (and, for the file signed as it is, plain
+/// signatures); one allowed only SPDX is refused, adding nothing.
+#[test]
+fn signed_syft_json_needs_a_signer_allowed_its_predicate_type() {
+    use provgate_attestations_testkit::{Identity, PrivateSigstore, statement};
+    const ISSUER: &str = "https://accounts.google.com";
+    let pg = Provgate::new(env!("CARGO_BIN_EXE_provgate"));
+    let root = pg.path("rootfs");
+    rootfs(&root);
+    let native = pg.path("root.syft.json");
+    if !syft(&pg, &format!("dir:{}", root.display()), true, &[("syft-json", native.as_path())]) {
+        return;
+    }
+    let mut sigstore = PrivateSigstore::new();
+    pg.write("trusted_root.json", sigstore.trusted_root().to_string());
+    pg.write(
+        "policy.toml",
+        format!(
+            "version = 1\n\n[[signer]]\nname = \"syft\"\nissuer = \"{ISSUER}\"\nidentity = \"sbom@acme.example\"\n\
+             predicate_types = [\"https://syft.dev/bom\"]\nartifact_signatures = true\n\n[[signer]]\nname = \"spdx only\"\n\
+             issuer = \"{ISSUER}\"\nidentity = \"spdx@acme.example\"\npredicate_types = [\"https://spdx.dev/Document\"]\n\
+             artifact_signatures = true\n"
+        ),
+    );
+    let register = |evidence: &[&str]| {
+        let mut command = pg.command();
+        command.arg("register").args(evidence).arg("--policy").arg(pg.path("policy.toml"));
+        Run::of(command.arg("--trusted-root").arg(pg.path("trusted_root.json")))
+    };
+    let document = std::fs::read(&native).unwrap();
+    let sign = |sigstore: &mut PrivateSigstore, who: &str, name: &str| {
+        let signer = sigstore.keyless(&Identity::email(who, ISSUER));
+        let bundle = sigstore.sign_artifact(&signer, &document, &sigstore.default_options());
+        pg.write(name, bundle.to_string())
+    };
+    let spdx_only = sign(&mut sigstore, "spdx@acme.example", "spdx-only.bundle.json");
+    let out = register(&["--sbom", native.to_str().unwrap(), "--bundle", spdx_only.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stderr.contains("https://syft.dev/bom"), "{out}");
+    assert_eq!(pg.source_count(), 0);
+    let bundle = sign(&mut sigstore, "sbom@acme.example", "syft.bundle.json");
+    let out = register(&["--sbom", native.to_str().unwrap(), "--bundle", bundle.to_str().unwrap()]);
+    assert!(out.success(), "{out}");
+    assert!(out.stdout.contains(&format!("registered {} SHA-256 digests", members().len())), "{out}");
+    assert!(allowed(&pg, root.join("opt/loose.sh").to_str().unwrap()));
+
+    // The same document as a statement's predicate: its subject and its files.
+    let predicate: Value = serde_json::from_slice(&document).unwrap();
+    let statement = statement("https://syft.dev/bom", &[("rootfs.tar", b"the root filesystem")], predicate);
+    let signer = sigstore.keyless(&Identity::email("sbom@acme.example", ISSUER));
+    let attestation = sigstore.sign_statement(&signer, &statement, &sigstore.default_options());
+    let attestation = pg.write("syft.attestation.json", attestation.to_string());
+    let out = register(&["--attestation", attestation.to_str().unwrap()]);
+    assert!(out.success(), "{out}");
+    assert!(out.stdout.contains(&format!("registered {} SHA-256 digests", members().len() + 1)), "{out}");
+}
