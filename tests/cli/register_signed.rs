@@ -533,4 +533,9 @@ fn slsa_generator_intoto_jsonl_files() {
     let out = fx.register(&["--attestation", v2.to_str().unwrap(), "--artifact", app.to_str().unwrap()]);
     assert!(out.success(), "{}", out.stderr);
     assert!(fx.allowed(&app));
+    // The artifact by its digest alone, as the statement names its subject by SHA-256.
+    let digest = format!("sha256:{}", sha256_hex(&std::fs::read(&app).unwrap()));
+    let out = fx.register(&["--attestation", v2.to_str().unwrap(), "--artifact", &digest]);
+    assert!(out.success(), "{}", out.stderr);
+    assert_eq!(fx.pg.source_count(), 2);
 }
