@@ -481,6 +481,28 @@ fn cosign_blob_bundles_are_converted_and_verified() {
     );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("2 signed sources checked, 0 failed"), "{}", out.stdout);
+
+    // `cosign sign-blob --key --bundle`: no certificate, the key the verifier is given.
+    let keyed = PrivateSigstore::managed_key();
+    let signed = fx.sigstore.sign_artifact(&keyed, &bytes, &fx.sigstore.default_options());
+    let blob = cosign_blob_bundle(&signed);
+    assert!(blob.get("cert").is_none(), "{blob}");
+    let keyed_bundle = fx.path("keyed.cosign.bundle");
+    std::fs::write(&keyed_bundle, blob.to_string()).unwrap();
+    let key = fx.path("release.pub");
+    std::fs::write(&key, keyed.key.public_pem()).unwrap();
+    let by_key = |artifact: &Path| {
+        Run::of(
+            fx.provgate()
+                .args(["verify-bundle", "--bundle", keyed_bundle.to_str().unwrap(), "--key", key.to_str().unwrap()])
+                .arg("--trusted-root")
+                .arg(&root)
+                .arg(artifact),
+        )
+    };
+    let out = by_key(&app);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(by_key(&helper).code, 1, "another artifact verifies by key");
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {
