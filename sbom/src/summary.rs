@@ -76,10 +76,11 @@ impl std::fmt::Display for Problem {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub format: Format,
-    /// `SPDX-2.3`, `3.0.1`, `1.6`.
+    /// `SPDX-2.3`, `3.0.1`, `1.6`, syft's schema `16.0.18`.
     pub spec_version: Option<String>,
     pub name: Option<String>,
-    /// SPDX `documentNamespace`, the SPDX 3 document's `spdxId`, or CycloneDX `serialNumber`.
+    /// SPDX `documentNamespace`, the SPDX 3 document's `spdxId`, CycloneDX `serialNumber`, or the id
+    /// of what syft scanned (`source.id`).
     pub namespace: Option<String>,
     pub files: u64,
     pub packages: u64,
