@@ -70,6 +70,16 @@ fn syft(pg: &Provgate, source: &str, all_files: bool, outputs: &[(&str, &Path)])
     true
 }
 
+/// The root filesystem in the fixture's directory and syft's JSON of it, or `None` (skipped) when
+/// syft is not installed.
+fn syft_json_of_rootfs(pg: &Provgate, all_files: bool) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let root = pg.path("rootfs");
+    rootfs(&root);
+    let native = pg.path("root.syft.json");
+    syft(pg, &format!("dir:{}", root.display()), all_files, &[("syft-json", native.as_path())])
+        .then_some((root, native))
+}
+
 fn inspect_json(pg: &Provgate, file: &Path) -> Value {
     let run = pg.run(&["sbom", "inspect", "--json", file.to_str().unwrap()]);
     assert!(run.success(), "{run}");
@@ -135,12 +145,7 @@ fn syft_json_of_a_directory_gives_every_file_and_its_package() {
 #[test]
 fn syft_json_by_default_hashes_only_the_files_packages_own() {
     let pg = Provgate::new(env!("CARGO_BIN_EXE_provgate"));
-    let root = pg.path("rootfs");
-    rootfs(&root);
-    let native = pg.path("root.syft.json");
-    if !syft(&pg, &format!("dir:{}", root.display()), false, &[("syft-json", native.as_path())]) {
-        return;
-    }
+    let Some((_, native)) = syft_json_of_rootfs(&pg, false) else { return };
     let inspected = inspect_json(&pg, &native);
     let paths: Vec<&str> = inspected["records"].as_array().unwrap().iter().filter_map(|r| r["path"].as_str()).collect();
     assert!(paths.contains(&"/usr/bin/hello"), "{inspected}");
@@ -240,12 +245,7 @@ fn signed_syft_json_needs_a_signer_allowed_its_predicate_type() {
     use provgate_attestations_testkit::{Identity, PrivateSigstore, statement};
     const ISSUER: &str = "https://accounts.google.com";
     let pg = Provgate::new(env!("CARGO_BIN_EXE_provgate"));
-    let root = pg.path("rootfs");
-    rootfs(&root);
-    let native = pg.path("root.syft.json");
-    if !syft(&pg, &format!("dir:{}", root.display()), true, &[("syft-json", native.as_path())]) {
-        return;
-    }
+    let Some((root, native)) = syft_json_of_rootfs(&pg, true) else { return };
     let mut sigstore = PrivateSigstore::new();
     pg.write("trusted_root.json", sigstore.trusted_root().to_string());
     pg.write(
