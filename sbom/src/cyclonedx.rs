@@ -1,6 +1,7 @@
 //! The CycloneDX component tree, shared by the JSON and XML readers. A component of type `file`
 //! is a file of the nearest enclosing non-file component; every other component is a package,
-//! a single artifact when it has hashes. Components are read depth first, so a file's record is
+//! whose hashes are counted but never make a record (CycloneDX gives a package no file name, so
+//! nothing says what file they are the digest of). Components are read depth first, so a file's record is
 //! complete when the file ends, except when its package's name comes after its nested
 //! components in the document: then the record waits for the package (bounded by
 //! `Limits::max_deferred_records`).

@@ -60,9 +60,9 @@ fn json_kind<R: Read>(input: &mut R, limits: &Limits) -> Result<Format, SbomErro
     let result = read_document(input, limits, KeyScan(&mut found));
     match (found, result) {
         (Some(format), _) => Ok(format),
-        (None, Ok(())) => {
-            Err(SbomError::UnknownFormat("a JSON object with none of spdxVersion, bomFormat or @context".into()))
-        }
+        (None, Ok(())) => Err(SbomError::UnknownFormat(
+            "a JSON object with none of spdxVersion, bomFormat, @context or syft's descriptor".into(),
+        )),
         // A limit crossed while looking is reported as such, not as an unknown format.
         (None, Err(e)) if e.is_io() => Err(convert_error(e, Format::SpdxJson, &mut Trail::default())),
         (None, Err(e)) => Err(SbomError::UnknownFormat(format!("JSON that cannot be read: {e}"))),
@@ -83,6 +83,11 @@ impl<'de> Visitor<'de> for KeyScan<'_> {
                 "spdxVersion" | "SPDXID" => Format::SpdxJson,
                 "bomFormat" => Format::CyclonedxJson,
                 "@context" | "@graph" => Format::Spdx3JsonLd,
+                // syft's JSON has no key of its own; its descriptor names the generator.
+                "descriptor" => match map.next_value::<crate::syft_json::NamesSyft>()? {
+                    crate::syft_json::NamesSyft(true) => Format::SyftJson,
+                    crate::syft_json::NamesSyft(false) => continue,
+                },
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                     continue;

@@ -1,4 +1,4 @@
-//! SBOM ingestion for provgate: streaming readers that turn SPDX and CycloneDX documents into
+//! SBOM ingestion for provgate: streaming readers that turn SPDX, CycloneDX and syft JSON documents into
 //! records of SHA-256 digests with the path and package they belong to, and a writer of
 //! file-level SBOMs.
 //!
@@ -24,6 +24,7 @@ mod spdx3;
 mod spdx_json;
 mod spdx_tag;
 mod summary;
+mod syft_json;
 
 use std::io::{Read, Seek};
 
@@ -65,6 +66,7 @@ pub fn read_as<R: Read + Seek>(
         Format::Spdx3JsonLd => spdx3::parse(input, start, limits, &mut out)?,
         Format::CyclonedxJson => cyclonedx_json::parse(input, limits, &mut out)?,
         Format::CyclonedxXml => cyclonedx_xml::parse(input, limits, &mut out)?,
+        Format::SyftJson => syft_json::parse(input, start, limits, &mut out)?,
     }
     let summary = out.into_summary();
     tracing::debug!(format = %summary.format, records = summary.sha256_digests, files = summary.files, "SBOM read");

@@ -1,6 +1,7 @@
 //! The vocabulary every crate of provgate shares: the SHA-256 digest, and the (digest, path,
 //! package) record that SBOMs, attestations, image layers and the store all speak; and what a
-//! parser yields, one record per file or single-artifact package that carries a SHA-256.
+//! parser yields, one record per file, or package the document names a file for, that carries a
+//! SHA-256.
 use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize, Serializer};
@@ -130,7 +131,7 @@ impl PackageRef {
 #[serde(rename_all = "lowercase")]
 pub enum RecordKind {
     File,
-    /// A package that is one artifact (an archive, a jar, an image) and says its own digest.
+    /// A package the document names a file for (an archive, a .deb) and gives its digest.
     Package,
 }
 

@@ -15,13 +15,12 @@ use serde::{
 use crate::{
     collector::{Collector, Entry},
     error::{Location, SbomError},
-    index::PackageIndex,
     json::{
-        BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, seed,
-        skip_value, state_visitor, unsupported,
+        BoundedVec, SeenKeys, add_digests, convert_error, for_each_element, read_document, seed, skip_value,
+        state_visitor, unsupported,
     },
     limits::{Limits, MAX_DIGESTS_PER_ENTRY},
-    passes::{Pass, two_passes},
+    passes::{IndexedState as State, Pass, two_passes},
     record::{PackageRef, RecordKind},
     spdx_json::IdKeys,
     summary::Format,
@@ -36,23 +35,10 @@ pub(crate) fn parse<R: Read + Seek>(
     out: &mut Collector<'_>,
 ) -> Result<(), SbomError> {
     two_passes(input, start, limits, out, |pass, input, index, out| {
-        let mut state = State { pass, trail: Trail::default(), index, out };
+        let mut state = State::new(pass, index, out);
         read_document(input, limits, Document(&mut state))
             .map_err(|e| convert_error(e, Format::Spdx3JsonLd, &mut state.trail))
     })
-}
-
-struct State<'a, 's> {
-    pass: Pass,
-    trail: Trail,
-    index: &'a mut PackageIndex,
-    out: &'a mut Collector<'s>,
-}
-
-impl HasTrail for State<'_, '_> {
-    fn trail(&mut self) -> &mut Trail {
-        &mut self.trail
-    }
 }
 
 /// The SPDX version named by a context IRI such as `https://spdx.org/rdf/3.0.1/spdx-context.jsonld`.

@@ -4,6 +4,7 @@
 use std::{
     fmt,
     io::{Read, Seek},
+    marker::PhantomData,
 };
 
 use serde::{
@@ -16,11 +17,11 @@ use crate::{
     error::{Location, SbomError},
     index::PackageIndex,
     json::{
-        BoundedVec, HasTrail, SeenKeys, Trail, add_digests, convert_error, for_each_element, read_document, seed,
-        skip_value, state_visitor, unsupported,
+        BoundedVec, SeenKeys, add_digests, convert_error, for_each_element, read_document, seed, skip_value,
+        state_visitor, unsupported,
     },
     limits::{Limits, MAX_DIGESTS_PER_ENTRY, MAX_EXTERNAL_REFS},
-    passes::{Pass, two_passes},
+    passes::{self, IndexedState as State, Pass, two_passes},
     record::{PackageRef, RecordKind},
     summary::Format,
 };
@@ -34,7 +35,7 @@ pub(crate) fn parse<R: Read + Seek>(
     out: &mut Collector<'_>,
 ) -> Result<(), SbomError> {
     two_passes(input, start, limits, out, |pass, input, index, out| {
-        let mut state = State { pass, trail: Trail::default(), index, out };
+        let mut state = State::new(pass, index, out);
         read_document(input, limits, Document(&mut state))
             .map_err(|e| convert_error(e, Format::SpdxJson, &mut state.trail))?;
         if state.out.summary_mut().spec_version.is_none() {
@@ -42,19 +43,6 @@ pub(crate) fn parse<R: Read + Seek>(
         }
         Ok(())
     })
-}
-
-struct State<'a, 's> {
-    pass: Pass,
-    trail: Trail,
-    index: &'a mut PackageIndex,
-    out: &'a mut Collector<'s>,
-}
-
-impl HasTrail for State<'_, '_> {
-    fn trail(&mut self) -> &mut Trail {
-        &mut self.trail
-    }
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -107,7 +95,7 @@ state_visitor! {
                 DocumentKey::Namespace => st.out.summary_mut().namespace = Some(map.next_value()?),
                 DocumentKey::Packages => map.next_value_seed(Packages(&mut *st))?,
                 DocumentKey::Files if st.pass == Pass::Emit => map.next_value_seed(Files(&mut *st))?,
-                DocumentKey::Relationships if st.pass == Pass::Index => map.next_value_seed(Relationships(&mut *st))?,
+                DocumentKey::Relationships if st.pass == Pass::Index => map.next_value_seed(passes::Relationships::<Relationship>(&mut *st, PhantomData))?,
                 _ => skip_value(&mut map)?,
             }
             st.trail.leave();
@@ -284,9 +272,6 @@ impl<'de> Visitor<'de> for Files<'_, '_, '_> {
     }
 }
 
-struct Relationships<'x, 'a, 's>(&'x mut State<'a, 's>);
-seed!(seq, Relationships<'_, '_, '_>, ());
-
 #[derive(Deserialize)]
 struct Relationship {
     #[serde(rename = "spdxElementId")]
@@ -297,18 +282,8 @@ struct Relationship {
     kind: String,
 }
 
-impl<'de> Visitor<'de> for Relationships<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of relationships")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        for_each_element(&mut seq, self.0, |seq, st| {
-            let Some(r) = seq.next_element::<Relationship>()? else {
-                return Ok(false);
-            };
-            crate::passes::link_relationship(st.index, &r.from, &r.kind, &r.to);
-            Ok(true)
-        })
+impl passes::Relationship for Relationship {
+    fn parts(&self) -> (&str, &str, &str) {
+        (&self.from, &self.kind, &self.to)
     }
 }

@@ -11,6 +11,8 @@ pub enum Format {
     Spdx3JsonLd,
     CyclonedxJson,
     CyclonedxXml,
+    /// syft's own JSON (`syft -o syft-json`).
+    SyftJson,
 }
 
 impl Format {
@@ -18,6 +20,7 @@ impl Format {
         match self {
             Self::SpdxJson | Self::SpdxTagValue | Self::Spdx3JsonLd => SbomFamily::Spdx,
             Self::CyclonedxJson | Self::CyclonedxXml => SbomFamily::CycloneDx,
+            Self::SyftJson => SbomFamily::Syft,
         }
     }
 }
@@ -30,6 +33,8 @@ pub enum SbomFamily {
     Spdx,
     /// `https://cyclonedx.org/bom` (bare or versioned).
     CycloneDx,
+    /// `https://syft.dev/bom`, what `syft attest` and `cosign attest --type` name syft's JSON by.
+    Syft,
 }
 
 impl SbomFamily {
@@ -37,6 +42,7 @@ impl SbomFamily {
         match self {
             SbomFamily::Spdx => "SPDX",
             SbomFamily::CycloneDx => "CycloneDX",
+            SbomFamily::Syft => "syft JSON",
         }
     }
 }
@@ -49,6 +55,7 @@ impl std::fmt::Display for Format {
             Self::Spdx3JsonLd => "SPDX 3 JSON-LD",
             Self::CyclonedxJson => "CycloneDX JSON",
             Self::CyclonedxXml => "CycloneDX XML",
+            Self::SyftJson => "syft JSON",
         })
     }
 }
@@ -69,15 +76,19 @@ impl std::fmt::Display for Problem {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub format: Format,
-    /// `SPDX-2.3`, `3.0.1`, `1.6`.
+    /// `SPDX-2.3`, `3.0.1`, `1.6`, syft's schema `16.0.18`.
     pub spec_version: Option<String>,
     pub name: Option<String>,
-    /// SPDX `documentNamespace`, the SPDX 3 document's `spdxId`, or CycloneDX `serialNumber`.
+    /// SPDX `documentNamespace`, the SPDX 3 document's `spdxId`, CycloneDX `serialNumber`, or the id
+    /// of what syft scanned (`source.id`).
     pub namespace: Option<String>,
     pub files: u64,
     pub packages: u64,
-    /// Records yielded: files and single-artifact packages with a SHA-256.
+    /// Records yielded: files, and packages the document names a file for, with a SHA-256.
     pub sha256_digests: u64,
+    /// Package entries with a SHA-256 that are not files (an image's manifest digest, a
+    /// component known by name or purl): never records, never allowed.
+    pub packages_not_files: u64,
     /// Digests in other algorithms, by algorithm: kept as metadata, never allowed.
     pub skipped_algorithms: BTreeMap<&'static str, u64>,
     pub problems: Vec<Problem>,
@@ -95,6 +106,7 @@ impl Summary {
             files: 0,
             packages: 0,
             sha256_digests: 0,
+            packages_not_files: 0,
             skipped_algorithms: BTreeMap::new(),
             problems: Vec::new(),
             problems_not_shown: 0,

@@ -52,6 +52,13 @@ fn duplicate_entries_are_kept_and_duplicate_keys_refused() {
     let hashes_twice = r#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": [{"type": "file", "hashes": [], "hashes": []}]}"#;
     assert!(err(hashes_twice).to_string().contains("$.components[0]"));
 
+    let syft_files_twice =
+        r#"{"descriptor": {"name": "syft"}, "schema": {"version": "16.0.18"}, "files": [], "files": []}"#;
+    let e = err(syft_files_twice);
+    assert!(e.to_string().contains("$.files") && e.to_string().contains("appears twice"), "{e}");
+    let syft_path_twice = r#"{"descriptor": {"name": "syft"}, "schema": {"version": "16.0.18"}, "files": [{"location": {"path": "/a", "path": "/b"}}]}"#;
+    assert!(err(syft_path_twice).to_string().contains("$.files[0]"));
+
     // Two different SHA-256 for one file cannot both be right.
     let conflicting = cdx(&format!(
         r#"{{"type": "file", "name": "f", "hashes": [{{"alg": "SHA-256", "content": "{}"}}, {{"alg": "SHA-256", "content": "{}"}}]}}"#,
@@ -222,7 +229,13 @@ fn malformed_digests_name_their_place_in_every_format() {
             "/bom/components/component[0]/hashes/hash[1]",
         ),
     ];
-    for (doc, place) in cases {
+    let syft = format!(
+        r#"{{"descriptor": {{"name": "syft"}}, "schema": {{"version": "16.0.18"}}, "files": [
+  {{"location": {{"path": "/a"}}, "digests": [{{"algorithm": "sha256", "value": "{}"}}]}},
+  {{"location": {{"path": "/b"}}, "digests": [{{"algorithm": "sha256", "value": "{bad}"}}]}}]}}"#,
+        sha256(1)
+    );
+    for (doc, place) in cases.into_iter().chain([(syft, "$.files[1].digests[0]")]) {
         let e = err(&doc);
         assert!(e.to_string().contains(place), "{place}: {e}");
     }
@@ -236,6 +249,7 @@ fn unsupported_versions_and_foreign_content_are_refused() {
         (r#"{"@context": "https://spdx.org/rdf/3.1/spdx-context.jsonld", "@graph": []}"#.to_owned(), "3.1"),
         ("SPDXVersion: SPDX-3.0\n".to_owned(), "SPDX-3.0"),
         (r#"<bom xmlns="http://cyclonedx.org/schema/bom/1.1"/>"#.to_owned(), "bom/1.1"),
+        (r#"{"descriptor": {"name": "syft"}, "schema": {"version": "17.0.0"}}"#.to_owned(), "17.0.0"),
     ] {
         let e = err(&doc);
         assert!(matches!(e, SbomError::UnsupportedVersion { .. }) && e.to_string().contains(version), "{e}");

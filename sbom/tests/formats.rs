@@ -168,18 +168,12 @@ fn spdx_3_json_ld_with_contains_relationship_last() {
     assert_eq!(summary.spec_version.as_deref(), Some("3.0.1"));
     assert_eq!(summary.name.as_deref(), Some("three"));
     assert_eq!(summary.namespace.as_deref(), Some("https://example.com/doc-3"));
-    assert_eq!((summary.files, summary.packages, summary.sha256_digests), (2, 1, 3));
+    // The package's own SHA-256 names no file (SPDX 3 packages have no file name): counted apart.
+    assert_eq!((summary.files, summary.packages, summary.sha256_digests, summary.packages_not_files), (2, 1, 2, 1));
     // The verification code is not a digest of anything and is not counted.
     assert_eq!(summary.skipped_algorithms.get("SHA-1"), None);
     assert_eq!(summary.skipped_algorithms.get("SHA3-256"), Some(&1));
-    assert_eq!(
-        triples(&records),
-        vec![
-            (a, some("bin/one"), some("pkg:pypi/three@3.0")),
-            (b, some("bin/two"), None),
-            (pkg, None, some("pkg:pypi/three@3.0")),
-        ]
-    );
+    assert_eq!(triples(&records), vec![(a, some("bin/one"), some("pkg:pypi/three@3.0")), (b, some("bin/two"), None),]);
 }
 
 fn cyclonedx_json(version: &str, a: &str, b: &str, lib: &str) -> String {
@@ -213,14 +207,15 @@ fn assert_cyclonedx(
     assert_eq!(summary.name.as_deref(), Some(name));
     assert_eq!(summary.namespace.as_deref(), Some("urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79"));
     assert_eq!(summary.files, 2);
-    assert_eq!(summary.sha256_digests, 3);
-    let lib_purl = some("pkg:maven/org/lib@1.2");
+    // The library's own hash is of no file the document names (a purl-only component): counted
+    // apart, never a record.
+    assert_eq!((summary.sha256_digests, summary.packages_not_files), (2, 1));
+    assert!(records.iter().all(|r| r.sha256.to_hex() != lib), "the library's hash is no record");
     assert_eq!(
         triples(&records),
         vec![
-            (a.to_owned(), some("lib/inner.class"), lib_purl.clone()),
-            (lib.to_owned(), None, lib_purl),
-            (b.to_owned(), some("bin/tool"), None),
+            (a.to_owned(), some("lib/inner.class"), some("pkg:maven/org/lib@1.2")),
+            (b.to_owned(), some("bin/tool"), None)
         ]
     );
     summary
@@ -252,8 +247,9 @@ fn cyclonedx_json_files_wait_for_a_package_named_after_them() {
   {{"components": [{{"type": "file", "name": "f", "hashes": [{{"alg": "SHA-256", "content": "{a}"}}]}}],
     "type": "library", "name": "late", "version": "1", "hashes": [{{"alg": "SHA-256", "content": "{lib}"}}]}}]}}"#
     );
-    let (_, records) = read(&doc).unwrap();
-    assert_eq!(triples(&records), vec![(lib, None, some("late@1")), (a, some("f"), some("late@1"))]);
+    let (summary, records) = read(&doc).unwrap();
+    assert_eq!(triples(&records), vec![(a, some("f"), some("late@1"))]);
+    assert_eq!(summary.packages_not_files, 1, "{lib} is the library's, not a file's");
 }
 
 #[test]
@@ -302,4 +298,78 @@ fn cyclonedx_xml() {
         assert_eq!(summary.packages, 2);
         assert_eq!(summary.skipped_algorithms.get("SHA-1"), Some(&1));
     }
+}
+
+/// syft's own JSON, hand-written here after syft's published schema (16.x) and the documents
+/// syft 1.18 writes (`tests/cli/syft.rs` reads real ones): the files with their digests, the
+/// packages, and `contains` relationships from a package to its files, given before the files as
+/// syft orders them; directories are left out; the source is the document's name.
+fn syft_json(descriptor: &str, relationships_last: bool) -> String {
+    let (a, b) = (sha256(50), sha256(51));
+    let relationships = r#""artifactRelationships": [
+    {"parent": "src-1", "child": "pkg-1", "type": "contains"},
+    {"parent": "pkg-1", "child": "file-2", "type": "evident-by", "metadata": {"kind": "primary"}},
+    {"parent": "pkg-1", "child": "file-1", "type": "contains"}
+  ]"#;
+    let files = format!(
+        r#""files": [
+    {{"id": "dir-1", "location": {{"path": "/usr/bin"}}, "metadata": {{"mode": 755, "type": "Directory", "size": 4096}}}},
+    {{"id": "file-1", "location": {{"path": "/usr/bin/hello", "layerID": "sha256:{layer}"}},
+      "metadata": {{"mode": 755, "type": "RegularFile", "size": 18}},
+      "digests": [{{"algorithm": "sha1", "value": "{s1}"}}, {{"algorithm": "sha256", "value": "{a}"}}]}},
+    {{"id": "file-2", "location": {{"path": "/var/lib/dpkg/status"}}, "digests": [{{"algorithm": "sha256", "value": "{b}"}}]}},
+    {{"id": "link-1", "location": {{"path": "/usr/bin/hi"}}, "metadata": {{"type": "SymbolicLink", "linkDestination": "hello"}}}},
+    {{"id": "file-3", "location": {{"path": "/usr/bin/unhashed"}}, "executable": {{"format": "elf"}}}}
+  ]"#,
+        layer = sha256(52),
+        s1 = sha1(5),
+    );
+    let (first, last) =
+        if relationships_last { (files, relationships.to_owned()) } else { (relationships.to_owned(), files) };
+    format!(
+        r#"{{
+  "artifacts": [
+    {{"id": "pkg-1", "name": "hello", "version": "2.10-3", "type": "deb", "foundBy": "dpkg-db-cataloger",
+      "locations": [{{"path": "/var/lib/dpkg/status"}}], "purl": "pkg:deb/debian/hello@2.10-3?arch=amd64",
+      "metadata": {{"package": "hello", "files": [{{"path": "/usr/bin/hello", "digest": {{"algorithm": "md5", "value": "00"}}}}]}}}}
+  ],
+  {first},
+  {last},
+  "source": {{"id": "src-1", "name": "rootfs", "version": "", "type": "directory", "metadata": {{"path": "rootfs"}}}},
+  "distro": {{"prettyName": "Debian GNU/Linux 12 (bookworm)", "name": "Debian GNU/Linux", "id": "debian", "versionID": "12"}},
+  "descriptor": {descriptor},
+  "schema": {{"version": "16.0.18", "url": "https://raw.githubusercontent.com/anchore/syft/main/schema/json/schema-16.0.18.json"}}
+}}"#
+    )
+}
+
+#[test]
+fn syft_json_files_and_the_packages_that_contain_them() {
+    let (a, b) = (sha256(50), sha256(51));
+    let syft =
+        r#"{"name": "syft", "version": "1.18.1", "configuration": {"file": {"metadata": {"selection": "all"}}}}"#;
+    for relationships_last in [false, true] {
+        let (summary, records) = read(&syft_json(syft, relationships_last)).unwrap();
+        assert_eq!(summary.format, Format::SyftJson);
+        assert_eq!(summary.spec_version.as_deref(), Some("16.0.18"));
+        assert_eq!(summary.name.as_deref(), Some("rootfs"));
+        assert_eq!((summary.files, summary.packages, summary.sha256_digests), (3, 1, 2));
+        assert_eq!(summary.skipped_algorithms.get("SHA-1"), Some(&1));
+        assert_eq!(
+            triples(&records),
+            vec![
+                (a.clone(), some("/usr/bin/hello"), some("pkg:deb/debian/hello@2.10-3?arch=amd64")),
+                // evident-by is how syft found the package, not a file of it.
+                (b.clone(), some("/var/lib/dpkg/status"), None),
+            ]
+        );
+        assert!(records.iter().all(|r| r.kind == RecordKind::File));
+        // A regular file syft did not hash is said, not dropped.
+        assert!(summary.problems.iter().any(|p| p.message.contains("/usr/bin/unhashed") && p.place == "$.files[4]"));
+    }
+    // The same layout from another generator is not syft's.
+    let other = read(&syft_json(r#"{"name": "not-syft"}"#, false)).unwrap_err();
+    assert!(other.to_string().contains("syft's descriptor"), "{other}");
+    let other = read(&syft_json(r#""syft""#, false)).unwrap_err();
+    assert!(matches!(other, provgate_sbom::SbomError::UnknownFormat(_)), "{other}");
 }

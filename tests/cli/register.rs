@@ -80,21 +80,38 @@ fn registers_every_file_digest_as_an_unsigned_source() {
 #[test]
 fn package_records_keep_their_package() {
     let fx = common::provgate();
-    let (file, archive) = (sha256_hex(b"file"), sha256_hex(b"archive"));
+    let (file, library) = (sha256_hex(b"file"), sha256_hex(b"library"));
     let doc = format!(
         r#"{{"bomFormat": "CycloneDX", "specVersion": "1.5", "serialNumber": "urn:uuid:0b0e6c4a-0f52-4d0c-8e7e-6f1c0d7a4b21",
   "components": [{{"type": "library", "name": "lib", "version": "3", "purl": "pkg:npm/lib@3",
-    "hashes": [{{"alg": "SHA-256", "content": "{archive}"}}],
+    "hashes": [{{"alg": "SHA-256", "content": "{library}"}}],
     "components": [{{"type": "file", "name": "lib/index.js", "hashes": [{{"alg": "SHA-256", "content": "{file}"}}]}}]}}]}}"#
     );
     let sbom = fx.write("lib.cdx.json", doc.as_bytes());
-    assert_eq!(register(&fx, &sbom).code, 0);
+    let run = register(&fx, &sbom);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The library's own hash names no file (a component known by its purl): said, not added.
+    assert!(run.stderr.contains("1 package entries that are not files"), "{}", run.stderr);
     let (rows, _) = stored(&fx.db());
     let purl = Some("pkg:npm/lib@3".to_owned());
-    assert_eq!(rows, BTreeSet::from([(file, "lib/index.js".into(), purl.clone()), (archive, "".into(), purl)]));
+    assert_eq!(rows, BTreeSet::from([(file, "lib/index.js".into(), purl)]));
     let conn = Connection::open(fx.db()).unwrap();
     let detail: String = conn.query_row("SELECT detail FROM sources", [], |r| r.get(0)).unwrap();
     assert!(detail.contains("urn:uuid:0b0e6c4a-0f52-4d0c-8e7e-6f1c0d7a4b21"), "{detail}");
+    assert!(detail.contains(r#""packages_not_files":1"#), "{detail}");
+
+    // An SPDX package that names its file (an archive) is that file: recorded with its package.
+    let fx = common::provgate();
+    let archive = sha256_hex(b"archive");
+    let doc = format!(
+        r#"{{"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "rel", "documentNamespace": "urn:rel",
+  "packages": [{{"SPDXID": "SPDXRef-p", "name": "lib", "versionInfo": "3", "packageFileName": "lib-3.tgz",
+    "checksums": [{{"algorithm": "SHA256", "checksumValue": "{archive}"}}]}}]}}"#
+    );
+    let sbom = fx.write("lib.spdx.json", doc.as_bytes());
+    let run = register(&fx, &sbom);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(stored(&fx.db()).0, BTreeSet::from([(archive, "lib-3.tgz".into(), Some("lib@3".to_owned()))]));
 }
 
 #[test]
@@ -197,10 +214,11 @@ fn duplicate_entries_are_stored_once_per_path() {
     assert_eq!(rows, BTreeSet::from([(d.clone(), "a".into(), None), (d, "b".into(), None)]));
 }
 
-/// The CycloneDX specification's own examples with hashes register their SHA-256 digests: the
-/// example of every version the corpora hold, found there rather than listed here.
+/// The CycloneDX specification's own examples of component hashes (of every version the
+/// corpora hold, found there rather than listed here) hash libraries, not files: each is a
+/// package entry that is not a file, so registering the example is refused and adds nothing.
 #[test]
-fn registers_the_specification_examples_with_hashes() {
+fn the_specification_examples_hash_packages_not_files() {
     let Some(resources) = provgate_test_support::corpus("cyclonedx-specification/tools/src/test/resources") else {
         return;
     };
@@ -218,18 +236,18 @@ fn registers_the_specification_examples_with_hashes() {
     for (version, path) in examples {
         let fx = common::provgate();
         let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        let wanted: BTreeSet<String> = doc["components"]
+        let hashed = doc["components"]
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|c| c["hashes"].as_array().cloned().unwrap_or_default())
-            .filter(|h| h["alg"] == "SHA-256")
-            .map(|h| h["content"].as_str().unwrap().to_lowercase())
-            .collect();
-        assert!(!wanted.is_empty());
+            .filter(|c| c["type"] != "file")
+            .filter(|c| c["hashes"].as_array().is_some_and(|h| h.iter().any(|h| h["alg"] == "SHA-256")))
+            .count();
+        assert!(hashed > 0, "{version}");
         let run = register(&fx, &path);
-        assert_eq!(run.code, 0, "{}", run.stderr);
-        let added: BTreeSet<String> = stored(&fx.db()).0.into_iter().map(|(d, _, _)| d).collect();
-        assert_eq!(added, wanted, "{version}");
+        assert_eq!(run.code, 1, "{version}: {}", run.stdout);
+        let said = format!("{hashed} package entries with a SHA-256 that are not files");
+        assert!(run.stderr.contains(&said), "{version}: expected {said:?} in {}", run.stderr);
+        assert!(stored(&fx.db()).0.is_empty(), "{version}");
     }
 }

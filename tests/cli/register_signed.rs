@@ -7,7 +7,7 @@ use std::{
     process::Command,
 };
 
-use provgate_attestations_testkit::{Identity, LeafOptions, PrivateSigstore, Signer, statement};
+use provgate_attestations_testkit::{Identity, LeafOptions, PrivateSigstore, Signer, cosign_blob_bundle, statement};
 use provgate_test_support::{Provgate, Run};
 use serde_json::json;
 
@@ -396,4 +396,168 @@ fn an_attestation_whose_document_is_not_of_its_predicate_type_is_refused() {
     let out = fx.register(&["--attestation", bundle.to_str().unwrap()]);
     assert!(out.success(), "{}", out.stderr);
     assert!(fx.allowed(&build.join("bin/helper")));
+}
+
+/// `cosign sign-blob --bundle` before the Sigstore bundle format: the signature, the certificate
+/// (base64 of its PEM) and the Rekor entry, made here by the private Sigstore exactly as cosign
+/// lays them out. It is converted to the bundle it amounts to and verified like one: by
+/// `register --artifact F --bundle B` (the file or its digest), by `verify-bundle`, and again by
+/// `sources verify`; a tampered signature, another artifact or a missing log entry is refused.
+#[test]
+fn cosign_blob_bundles_are_converted_and_verified() {
+    let mut fx = Fixture::new();
+    let (build, _) = fx.build_with_sbom();
+    let app = build.join("bin/app");
+    let bytes = std::fs::read(&app).unwrap();
+    let digest = format!("sha256:{}", sha256_hex(&bytes));
+    let signed = fx.sigstore.sign_artifact(&fx.signer(BUILDER), &bytes, &fx.sigstore.default_options());
+    let blob = cosign_blob_bundle(&signed);
+    assert!(blob.get("mediaType").is_none() && blob["rekorBundle"]["SignedEntryTimestamp"].is_string(), "{blob}");
+    let bundle = fx.path("app.cosign.bundle");
+    std::fs::write(&bundle, blob.to_string()).unwrap();
+    let (bundle_arg, root) = (bundle.to_str().unwrap(), fx.path("trusted_root.json"));
+
+    let verify_bundle = |artifact: &str| {
+        Run::of(
+            fx.provgate()
+                .args(["verify-bundle", "--bundle", bundle_arg, "--certificate-identity", BUILDER])
+                .args(["--certificate-oidc-issuer", ISSUER, "--trusted-root"])
+                .arg(&root)
+                .arg(artifact),
+        )
+    };
+    for artifact in [app.to_str().unwrap(), &digest] {
+        let out = verify_bundle(artifact);
+        assert_eq!(out.code, 0, "{artifact}: {}", out.stderr);
+        assert!(out.stdout.contains(&format!("signed by {BUILDER}")), "{}", out.stdout);
+    }
+    let out = verify_bundle(build.join("bin/helper").to_str().unwrap());
+    assert_eq!(out.code, 1, "another artifact: {}", out.stdout);
+    assert!(out.stderr.contains("artifact check failed"), "{}", out.stderr);
+
+    // Tampered: one bit of the signature. Refused by both commands, and nothing is added.
+    let mut tampered = blob.clone();
+    let mut signature = base64_decode(tampered["base64Signature"].as_str().unwrap());
+    let last = signature.len() - 1;
+    signature[last] ^= 1;
+    tampered["base64Signature"] = base64_encode(&signature).into();
+    let bad = fx.path("tampered.cosign.bundle");
+    std::fs::write(&bad, tampered.to_string()).unwrap();
+    let out = fx.register(&["--artifact", app.to_str().unwrap(), "--bundle", bad.to_str().unwrap()]);
+    refused_adding_nothing(&fx, &out, 0, "tampered.cosign.bundle: signature check failed");
+    let out = Run::of(
+        fx.provgate()
+            .args(["verify-bundle", "--bundle", bad.to_str().unwrap(), "--certificate-identity", BUILDER])
+            .args(["--certificate-oidc-issuer", ISSUER, "--trusted-root"])
+            .arg(&root)
+            .arg(&app),
+    );
+    assert_eq!(out.code, 1, "a tampered signature verifies: {}", out.stdout);
+    // Signed without a log entry: nothing dates it, so it is refused by name.
+    let mut unlogged = blob.clone();
+    unlogged.as_object_mut().unwrap().remove("rekorBundle");
+    let unlogged_path = fx.path("unlogged.cosign.bundle");
+    std::fs::write(&unlogged_path, unlogged.to_string()).unwrap();
+    let out = fx.register(&["--artifact", app.to_str().unwrap(), "--bundle", unlogged_path.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stderr.contains("cosign blob bundle: no rekorBundle"), "{}", out.stderr);
+    assert_eq!(fx.pg.source_count(), 0);
+    // Another artifact is refused; the file itself, then its digest alone, are registered.
+    let helper = build.join("bin/helper");
+    let out = fx.register(&["--artifact", helper.to_str().unwrap(), "--bundle", bundle_arg]);
+    refused_adding_nothing(&fx, &out, 0, "app.cosign.bundle: artifact check failed");
+    let out = fx.register(&["--artifact", app.to_str().unwrap(), "--bundle", bundle_arg]);
+    assert!(out.success(), "{}", out.stderr);
+    assert!(out.stdout.contains("registered 1 SHA-256 digests"), "{}", out.stdout);
+    assert!(fx.allowed(&app) && !fx.allowed(&helper));
+    let out = fx.register(&["--artifact", &digest, "--bundle", bundle_arg]);
+    assert!(out.success(), "{}", out.stderr);
+    let out = Run::of(
+        fx.provgate()
+            .args(["sources", "verify", "--policy"])
+            .arg(fx.path("policy.toml"))
+            .arg("--trusted-root")
+            .arg(&root),
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("2 signed sources checked, 0 failed"), "{}", out.stdout);
+
+    // `cosign sign-blob --key --bundle`: no certificate, the key the verifier is given.
+    let keyed = PrivateSigstore::managed_key();
+    let signed = fx.sigstore.sign_artifact(&keyed, &bytes, &fx.sigstore.default_options());
+    let blob = cosign_blob_bundle(&signed);
+    assert!(blob.get("cert").is_none(), "{blob}");
+    let keyed_bundle = fx.path("keyed.cosign.bundle");
+    std::fs::write(&keyed_bundle, blob.to_string()).unwrap();
+    let key = fx.path("release.pub");
+    std::fs::write(&key, keyed.key.public_pem()).unwrap();
+    let by_key = |artifact: &Path| {
+        Run::of(
+            fx.provgate()
+                .args(["verify-bundle", "--bundle", keyed_bundle.to_str().unwrap(), "--key", key.to_str().unwrap()])
+                .arg("--trusted-root")
+                .arg(&root)
+                .arg(artifact),
+        )
+    };
+    let out = by_key(&app);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(by_key(&helper).code, 1, "another artifact verifies by key");
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// slsa-github-generator's `.intoto.jsonl`. Before v2.1 each line is a bare DSSE envelope with
+/// the Fulcio certificate beside its signature (`{"payloadType","payload","signatures":[{"keyid",
+/// "sig","cert"}]}`) and no transparency-log entry: slsa-verifier looks the entry up in Rekor
+/// online. Offline nothing shows the short-lived certificate was used while valid, so such a file
+/// is refused by name, whole, adding nothing. From v2.1 the file holds a Sigstore bundle on one
+/// line (no newline after it), which is taken like any bundle.
+#[test]
+fn slsa_generator_intoto_jsonl_files() {
+    let mut fx = Fixture::new();
+    let (build, _) = fx.build_with_sbom();
+    let app = build.join("bin/app");
+    let predicate = json!({
+        "buildDefinition": { "buildType": "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1", "externalParameters": {} },
+        "runDetails": { "builder": { "id": "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml@refs/tags/v2.1.0" } },
+    });
+    let provenance = statement("https://slsa.dev/provenance/v1", &[("app", &std::fs::read(&app).unwrap())], predicate);
+    let signed = fx.sigstore.sign_statement(&fx.signer(RELEASE), &provenance, &fx.sigstore.default_options());
+    // v1: the envelope alone, the certificate in its signature, as the generator wrote it.
+    let mut envelope = signed["dsseEnvelope"].clone();
+    let leaf = provgate_attestations_testkit::leaf_certificate(&signed).unwrap();
+    envelope["signatures"][0]["cert"] = provgate_attestations_testkit::keys::pem("CERTIFICATE", &leaf).into();
+    let v1 = fx.path("app.intoto.jsonl");
+    std::fs::write(&v1, envelope.to_string()).unwrap();
+    let out = fx.register(&["--attestation", v1.to_str().unwrap(), "--artifact", app.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stderr.contains("app.intoto.jsonl: the file is a bare DSSE envelope"), "{}", out.stderr);
+    assert!(out.stderr.contains("no transparency-log entry") && out.stderr.contains("slsa-verifier"), "{}", out.stderr);
+    assert_eq!(fx.pg.source_count(), 0);
+    // Among bundles, the envelope's line is named.
+    std::fs::write(&v1, format!("{signed}\n{envelope}\n")).unwrap();
+    let out = fx.register(&["--attestation", v1.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stderr.contains("line 2 is a bare DSSE envelope"), "{}", out.stderr);
+    assert_eq!(fx.pg.source_count(), 0);
+    // v2.1: one bundle, one line, no newline.
+    let v2 = fx.path("app-v2.intoto.jsonl");
+    std::fs::write(&v2, signed.to_string()).unwrap();
+    let out = fx.register(&["--attestation", v2.to_str().unwrap(), "--artifact", app.to_str().unwrap()]);
+    assert!(out.success(), "{}", out.stderr);
+    assert!(fx.allowed(&app));
+    // The artifact by its digest alone, as the statement names its subject by SHA-256.
+    let digest = format!("sha256:{}", sha256_hex(&std::fs::read(&app).unwrap()));
+    let out = fx.register(&["--attestation", v2.to_str().unwrap(), "--artifact", &digest]);
+    assert!(out.success(), "{}", out.stderr);
+    assert_eq!(fx.pg.source_count(), 2);
 }

@@ -14,7 +14,7 @@ use std::{
     process::Command,
 };
 
-use provgate_test_support::{Provgate, Run, missing, workspace_root};
+use provgate_test_support::{Provgate, Run, missing, tool, workspace_root};
 use serde_json::Value;
 
 /// The Kubernetes version the manifests are validated against: the oldest release still in
@@ -41,18 +41,14 @@ fn manifest_files() -> Vec<PathBuf> {
     files
 }
 
-/// The venv scripts/setup.sh makes ($PROVGATE_TOOLS/venv, default /var/cache/provgate-tools),
-/// or `None` after skip-or-fail when it is not there.
+/// The venv scripts/setup.sh makes, or `None` after skip-or-fail when it is not there.
 fn venv() -> Option<PathBuf> {
-    let tools = match std::env::var_os("PROVGATE_TOOLS") {
-        Some(dir) if !dir.is_empty() => workspace_root().join(dir),
-        _ => PathBuf::from("/var/cache/provgate-tools"),
-    };
-    let venv = tools.join("venv");
-    if venv.join("bin/kubernetes-validate").is_file() && venv.join("bin/python").is_file() {
+    let validate = tool("kubernetes-validate")?;
+    let venv = validate.parent()?.parent()?.to_owned();
+    if venv.join("bin/python").is_file() {
         Some(venv)
     } else {
-        missing(format!("kubernetes-validate is not installed in {}: run scripts/setup.sh", venv.display()))
+        missing(format!("no python in {}: run scripts/setup.sh", venv.display()))
     }
 }
 

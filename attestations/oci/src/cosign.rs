@@ -3,14 +3,19 @@
 //! signature, certificate, chain and Rekor entry ride in the layer's annotations.
 //!
 //! Nothing here verifies anything. A layer and its annotations are rewritten as the Sigstore
-//! bundle (v0.1) they amount to, and that bundle is verified like any other: signature over the
-//! layer, leaf certificate chained to the trusted root's CA (the chain annotation is never
-//! trusted), SCT, and the Rekor entry's signed entry timestamp against the trusted root's log
-//! keys, with the entry's body matching the signature and certificate.
+//! bundle (v0.1) they amount to, by the conversion cosign's blob bundles share
+//! (`provgate_attestations::formats::cosign`), and that bundle is verified like any other:
+//! signature over the layer, leaf certificate chained to the trusted root's CA (the chain
+//! annotation is never trusted), SCT, and the Rekor entry's signed entry timestamp against the
+//! trusted root's log keys, with the entry's body matching the signature and certificate.
 use std::collections::BTreeMap;
 
 use base64::{Engine as _, engine::general_purpose::STANDARD as BASE64};
-use provgate_attestations::{Bundle, limits};
+use provgate_attestations::{
+    Bundle,
+    formats::cosign::{self, LegacyError, LegacyMaterial},
+    limits,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -111,47 +116,32 @@ pub fn legacy_bundle(
     content: LegacyContent<'_>,
     annotations: &BTreeMap<String, String>,
 ) -> Result<Bundle, CosignError> {
-    let mut material = serde_json::Map::new();
-    match annotations.get(CERTIFICATE_ANNOTATION).filter(|pem| !pem.trim().is_empty()) {
-        Some(pem) => {
-            let leaf = first_certificate(pem)
-                .map_err(|problem| CosignError::Annotation { annotation: CERTIFICATE_ANNOTATION, problem })?;
-            material.insert(
-                "x509CertificateChain".into(),
-                json!({ "certificates": [{ "rawBytes": BASE64.encode(leaf) }] }),
-            );
-        }
-        // Signed with a managed key: the verifier tries the keys the policy trusts.
-        None => {
-            material.insert("publicKey".into(), json!({ "hint": "" }));
-        }
-    }
-    let entries: Vec<Value> =
-        annotations.get(BUNDLE_ANNOTATION).map(|text| rekor_entry(text)).transpose()?.into_iter().collect();
-    let logged = !entries.is_empty();
-    material.insert("tlogEntries".into(), Value::Array(entries));
-    match annotations.get(TIMESTAMP_ANNOTATION) {
-        Some(text) => {
-            material.insert("timestampVerificationData".into(), rfc3161(text)?);
-        }
-        None if !logged => return Err(CosignError::Unlogged),
-        None => {}
-    }
-    // Version 0.1 requires the inclusion promise cosign's Rekor entries have; a signature with
-    // only a signed timestamp fits version 0.2, which has the same layout.
-    let version = if logged { "0.1" } else { "0.2" };
-    let mut bundle = json!({
-        "mediaType": format!("application/vnd.dev.sigstore.bundle+json;version={version}"),
-        "verificationMaterial": Value::Object(material),
-    });
+    let annotation = |annotation: &'static str, problem: String| CosignError::Annotation { annotation, problem };
+    let rekor_bundle = annotations
+        .get(BUNDLE_ANNOTATION)
+        .map(|text| {
+            limits::check_json(text.as_bytes(), MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH)
+                .map_err(|e| annotation(BUNDLE_ANNOTATION, e.to_string()))?;
+            serde_json::from_str::<Value>(text).map_err(|e| annotation(BUNDLE_ANNOTATION, e.to_string()))
+        })
+        .transpose()?;
+    let timestamp = annotations.get(TIMESTAMP_ANNOTATION).map(|text| rfc3161(text)).transpose()?;
+    let material = LegacyMaterial {
+        certificate_pem: annotations.get(CERTIFICATE_ANNOTATION).map(String::as_str),
+        rekor_bundle: rekor_bundle.as_ref(),
+        rfc3161_timestamp: timestamp.as_deref(),
+    };
+    // The material first: a layer nothing dates is refused as such, whatever it signs.
+    let mut bundle = cosign::legacy_bundle(json!({}), &material).map_err(|e| match e {
+        LegacyError::Certificate(problem) => annotation(CERTIFICATE_ANNOTATION, problem),
+        LegacyError::RekorBundle(problem) => annotation(BUNDLE_ANNOTATION, problem),
+        LegacyError::Unlogged => CosignError::Unlogged,
+    })?;
     match content {
         LegacyContent::SimpleSigning(payload) => {
             let signature =
                 annotations.get(SIGNATURE_ANNOTATION).filter(|s| !s.is_empty()).ok_or(CosignError::NoSignature)?;
-            BASE64.decode(signature).map_err(|e| CosignError::Annotation {
-                annotation: SIGNATURE_ANNOTATION,
-                problem: format!("not base64: {e}"),
-            })?;
+            BASE64.decode(signature).map_err(|e| annotation(SIGNATURE_ANNOTATION, format!("not base64: {e}")))?;
             bundle["messageSignature"] = json!({
                 "messageDigest": { "algorithm": "SHA2_256", "digest": BASE64.encode(Digest::of(payload).0) },
                 "signature": signature,
@@ -166,68 +156,8 @@ pub fn legacy_bundle(
     Bundle::from_slice(bundle.to_string().as_bytes()).map_err(|e| CosignError::Bundle(e.to_string()))
 }
 
-/// The first certificate of a PEM text, as DER.
-fn first_certificate(pem: &str) -> Result<Vec<u8>, String> {
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
-    let start = pem.find(BEGIN).ok_or("no PEM certificate")? + BEGIN.len();
-    let end = pem[start..].find(END).ok_or("unterminated PEM certificate")? + start;
-    let body: String = pem[start..end].chars().filter(|c| !c.is_whitespace()).collect();
-    BASE64.decode(body).map_err(|e| format!("PEM certificate is not base64: {e}"))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RekorBundle {
-    #[serde(rename = "SignedEntryTimestamp")]
-    signed_entry_timestamp: String,
-    #[serde(rename = "Payload")]
-    payload: RekorPayload,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RekorPayload {
-    body: String,
-    #[serde(rename = "integratedTime")]
-    integrated_time: i64,
-    #[serde(rename = "logIndex")]
-    log_index: i64,
-    #[serde(rename = "logID")]
-    log_id: String,
-}
-
-#[derive(Deserialize)]
-struct EntryHead {
-    kind: String,
-    #[serde(rename = "apiVersion")]
-    api_version: String,
-}
-
-/// Cosign's `{SignedEntryTimestamp, Payload: {body, integratedTime, logIndex, logID}}` as a
-/// bundle's transparency-log entry: the same signed data, so the same signature verifies it.
-fn rekor_entry(text: &str) -> Result<Value, CosignError> {
-    let problem = |problem: String| CosignError::Annotation { annotation: BUNDLE_ANNOTATION, problem };
-    limits::check_json(text.as_bytes(), MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH).map_err(|e| problem(e.to_string()))?;
-    let bundle: RekorBundle = serde_json::from_str(text).map_err(|e| problem(e.to_string()))?;
-    let body = BASE64.decode(&bundle.payload.body).map_err(|e| problem(format!("body is not base64: {e}")))?;
-    let head: EntryHead =
-        serde_json::from_slice(&body).map_err(|e| problem(format!("body is not a Rekor entry: {e}")))?;
-    let log_id = hex::decode(&bundle.payload.log_id).map_err(|e| problem(format!("logID is not hex: {e}")))?;
-    if bundle.payload.log_index < 0 || bundle.payload.integrated_time < 0 {
-        return Err(problem("negative log index or integrated time".into()));
-    }
-    Ok(json!({
-        "logIndex": bundle.payload.log_index.to_string(),
-        "logId": { "keyId": BASE64.encode(log_id) },
-        "kindVersion": { "kind": head.kind, "version": head.api_version },
-        "integratedTime": bundle.payload.integrated_time.to_string(),
-        "inclusionPromise": { "signedEntryTimestamp": bundle.signed_entry_timestamp },
-        "canonicalizedBody": bundle.payload.body,
-    }))
-}
-
-fn rfc3161(text: &str) -> Result<Value, CosignError> {
+/// The token of cosign's `{"SignedRFC3161Timestamp": <base64 DER>}` annotation.
+fn rfc3161(text: &str) -> Result<String, CosignError> {
     #[derive(Deserialize)]
     struct Timestamp {
         #[serde(rename = "SignedRFC3161Timestamp")]
@@ -235,7 +165,7 @@ fn rfc3161(text: &str) -> Result<Value, CosignError> {
     }
     let timestamp: Timestamp = serde_json::from_str(text)
         .map_err(|e| CosignError::Annotation { annotation: TIMESTAMP_ANNOTATION, problem: e.to_string() })?;
-    Ok(json!({ "rfc3161Timestamps": [{ "signedTimestamp": timestamp.signed }] }))
+    Ok(timestamp.signed)
 }
 
 #[cfg(test)]

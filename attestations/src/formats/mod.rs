@@ -1,8 +1,13 @@
 //! The files attestations arrive in, each read into the Sigstore bundles it holds: a bundle
-//! itself, JSON lines of bundles (`gh attestation download`), npm's registry attestations
-//! response, a PEP 740 attestation object, and PyPI's provenance object. Which one a file is follows from its top-level keys; every reader is
+//! itself, JSON lines of bundles (`gh attestation download`, slsa-github-generator from v2.1),
+//! npm's registry attestations response, a PEP 740 attestation object, PyPI's provenance object
+//! and cosign's `sign-blob --bundle` file. A bare DSSE envelope (slsa-github-generator's
+//! `.intoto.jsonl` before v2.1) is refused by name: it holds no transparency-log entry, so
+//! nothing offline shows that its short-lived certificate was used while valid.
+//! Which one a file is follows from its top-level keys; every reader is
 //! bounded in size, depth and count before serde sees the input, and says which attestation of
 //! the file each bundle is, so a caller can report on each.
+pub mod cosign;
 mod npm;
 mod pep740;
 
@@ -11,7 +16,10 @@ use std::path::Path;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::limits::{self, LimitError, MAX_ATTESTATIONS, MAX_BUNDLE_BYTES, MAX_BUNDLE_DEPTH};
+use crate::{
+    Bundle,
+    limits::{self, LimitError, MAX_ATTESTATIONS, MAX_BUNDLE_BYTES, MAX_BUNDLE_DEPTH},
+};
 
 pub use pep740::to_bundle as pep740_to_bundle;
 
@@ -28,6 +36,8 @@ pub enum Container {
     PypiProvenance,
     /// Bundles one per line (`gh attestation download` writes `sha256:<hex>.jsonl`).
     JsonLines,
+    /// `cosign sign-blob --bundle` output (`{"base64Signature","cert","rekorBundle"}`).
+    CosignBlobBundle,
 }
 
 impl Container {
@@ -38,6 +48,7 @@ impl Container {
             Container::Pep740Attestation => "PEP 740 attestation",
             Container::PypiProvenance => "PyPI provenance object",
             Container::JsonLines => "JSON lines of bundles",
+            Container::CosignBlobBundle => "cosign blob bundle",
         }
     }
 }
@@ -61,12 +72,21 @@ pub enum FormatError {
     Json(#[from] serde_json::Error),
     #[error(
         "neither a Sigstore bundle (mediaType), JSON lines of bundles, npm's attestations response \
-         (attestations), a PEP 740 attestation (envelope, verification_material) nor PyPI's provenance \
-         object (attestation_bundles)"
+         (attestations), a PEP 740 attestation (envelope, verification_material), PyPI's provenance \
+         object (attestation_bundles) nor cosign's blob bundle (base64Signature)"
     )]
     Unknown,
+    #[error(
+        "{at} is a bare DSSE envelope (slsa-github-generator's .intoto.jsonl before v2.1): it carries a \
+         certificate but no transparency-log entry, so it cannot be verified offline; verify it with \
+         slsa-verifier (which looks the entry up in Rekor), or take the provenance as a Sigstore bundle \
+         (slsa-github-generator v2.1 and later write one; `gh attestation download` for GitHub's attestations)"
+    )]
+    BareEnvelope { at: String },
     #[error("{container}: {problem}")]
     Malformed { container: &'static str, problem: String },
+    #[error(transparent)]
+    Bundle(#[from] crate::BundleError),
     #[error("{container}: holds no attestation")]
     Empty { container: &'static str },
     #[error("{container}: {count} attestations, more than the {MAX_ATTESTATIONS} allowed")]
@@ -108,6 +128,9 @@ impl Attestations {
         let value: Value = serde_json::from_slice(bytes)?;
         let object = value.as_object().ok_or(FormatError::Unknown)?;
         let has = |key: &str| object.contains_key(key);
+        if is_bare_envelope(object) {
+            return Err(FormatError::BareEnvelope { at: "the file".into() });
+        }
         let (container, attestations) = if has("mediaType") {
             (Container::Bundle, vec![Attestation { label: "the bundle".into(), bundle: value }])
         } else if has("attestation_bundles") {
@@ -117,6 +140,8 @@ impl Attestations {
             (Container::Pep740Attestation, vec![Attestation { label: "the attestation".into(), bundle }])
         } else if has("attestations") {
             (Container::NpmAttestations, npm::attestations(&value)?)
+        } else if has("base64Signature") {
+            (Container::CosignBlobBundle, cosign::blob_bundle(&value)?)
         } else {
             return Err(FormatError::Unknown);
         };
@@ -126,6 +151,26 @@ impl Attestations {
             _ => Ok(Self { container, attestations }),
         }
     }
+}
+
+/// One bundle, as `verify-bundle` takes it: a Sigstore bundle as it is, or cosign's blob bundle
+/// converted to the bundle it amounts to. Other containers are not one bundle.
+pub fn single_bundle(path: &Path) -> Result<Bundle, FormatError> {
+    let bytes = limits::read_bounded(path, MAX_BUNDLE_BYTES)?;
+    limits::check_json(&bytes, MAX_BUNDLE_BYTES, MAX_BUNDLE_DEPTH)?;
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[serde(rename = "base64Signature")]
+        signature: Option<serde::de::IgnoredAny>,
+    }
+    // A bundle's own errors (no mediaType, malformed JSON) are its reader's to tell.
+    if serde_json::from_slice::<Head>(&bytes).is_ok_and(|head| head.signature.is_some()) {
+        let value: Value = serde_json::from_slice(&bytes)?;
+        let [converted] =
+            <[Attestation; 1]>::try_from(cosign::blob_bundle(&value)?).expect("a blob bundle is one bundle");
+        return Ok(Bundle::from_slice(converted.bundle.to_string().as_bytes())?);
+    }
+    Ok(Bundle::from_slice(&bytes)?)
 }
 
 impl Attestations {
@@ -139,6 +184,9 @@ impl Attestations {
             .map(|(number, line)| {
                 limits::check_json(line, MAX_BUNDLE_BYTES, MAX_BUNDLE_DEPTH)?;
                 let bundle: Value = serde_json::from_slice(line)?;
+                if bundle.as_object().is_some_and(is_bare_envelope) {
+                    return Err(FormatError::BareEnvelope { at: format!("line {number}") });
+                }
                 if bundle.get("mediaType").is_none() {
                     return Err(FormatError::malformed(container, format!("line {number} is not a Sigstore bundle")));
                 }
@@ -147,6 +195,12 @@ impl Attestations {
             .collect::<Result<_, FormatError>>()?;
         Ok(Self { container, attestations })
     }
+}
+
+/// A DSSE envelope alone, not inside a bundle: `{"payloadType","payload","signatures"}`.
+fn is_bare_envelope(object: &serde_json::Map<String, Value>) -> bool {
+    ["payloadType", "payload", "signatures"].iter().all(|key| object.contains_key(*key))
+        && !object.contains_key("mediaType")
 }
 
 /// Whether `line` is one JSON object and nothing else (bounded before it is parsed).

@@ -299,6 +299,47 @@ fn hashed_rekord_v2(signer: &Signer, digest: &[u8], signature: &[u8]) -> Value {
     })
 }
 
+/// The signing certificate of a bundle the private Sigstore made, as DER (`None` for a key).
+pub fn leaf_certificate(bundle: &Value) -> Option<Vec<u8>> {
+    let material = &bundle["verificationMaterial"];
+    let leaf = material["certificate"]["rawBytes"]
+        .as_str()
+        .or_else(|| material["x509CertificateChain"]["certificates"][0]["rawBytes"].as_str())?;
+    Some(BASE64.decode(leaf).expect("base64 certificate"))
+}
+
+/// Cosign's form of a bundle's Rekor v1 entry, `{SignedEntryTimestamp, Payload: {body,
+/// integratedTime, logIndex, logID}}` (its image annotation and its blob bundles' `rekorBundle`),
+/// if the bundle has an entry with an inclusion promise.
+pub fn cosign_rekor_bundle(bundle: &Value) -> Option<Value> {
+    let entry = bundle["verificationMaterial"]["tlogEntries"].get(0).filter(|e| e.get("inclusionPromise").is_some())?;
+    let log_id = BASE64.decode(entry["logId"]["keyId"].as_str().expect("log id")).expect("base64 log id");
+    let number = |field: &str| entry[field].as_str().expect("a number as a string").parse::<i64>().expect("a number");
+    Some(json!({
+        "SignedEntryTimestamp": entry["inclusionPromise"]["signedEntryTimestamp"],
+        "Payload": {
+            "body": entry["canonicalizedBody"],
+            "integratedTime": number("integratedTime"),
+            "logIndex": number("logIndex"),
+            "logID": hex::encode(log_id),
+        },
+    }))
+}
+
+/// What `cosign sign-blob --bundle` (before the Sigstore bundle format) writes for the signature
+/// `bundle` holds ([`PrivateSigstore::sign_artifact`] with a Rekor v1 entry): the signature,
+/// the certificate as base64 of its PEM, and the Rekor entry.
+pub fn cosign_blob_bundle(bundle: &Value) -> Value {
+    let mut blob = json!({ "base64Signature": bundle["messageSignature"]["signature"] });
+    if let Some(der) = leaf_certificate(bundle) {
+        blob["cert"] = BASE64.encode(keys::pem("CERTIFICATE", &der)).into();
+    }
+    if let Some(rekor) = cosign_rekor_bundle(bundle) {
+        blob["rekorBundle"] = rekor;
+    }
+    blob
+}
+
 /// DSSE's pre-authentication encoding: what an envelope's signature signs.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), payload.len()).into_bytes();

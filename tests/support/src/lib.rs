@@ -62,6 +62,26 @@ pub fn workspace_root() -> PathBuf {
     manifest.parent().and_then(Path::parent).expect("tests/support is two levels below the workspace root").to_owned()
 }
 
+/// The variable that moves the test tools' venv (scripts/setup.sh) somewhere else.
+pub const TOOLS_VAR: &str = "PROVGATE_TOOLS";
+
+/// A program of the test tools' venv that scripts/setup.sh makes (`$PROVGATE_TOOLS/venv/bin`,
+/// default `/var/cache/provgate-tools`: kubernetes-validate, syft), or `None` after
+/// [`skip_or_fail`] when it is not there.
+#[track_caller]
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let tools = match std::env::var_os(TOOLS_VAR) {
+        Some(dir) if !dir.is_empty() => workspace_root().join(dir),
+        _ => PathBuf::from("/var/cache/provgate-tools"),
+    };
+    let program = tools.join("venv/bin").join(name);
+    if program.is_file() {
+        Some(program)
+    } else {
+        missing(format!("{name} is not installed at {}: run scripts/setup.sh", program.display()))
+    }
+}
+
 /// The variable that moves the shared corpora somewhere else.
 /// Every field of an exported event, in the schema's order (README, "Events out"): what the
 /// daemon's events output, `denials --follow --json` and their tests agree on.

@@ -107,12 +107,13 @@ fn new_item(evidence: &Evidence) -> anyhow::Result<NewItem> {
     };
     Ok(match evidence {
         Evidence::SignedSbom { sbom, bundle } => {
-            // The media types the SPDX and CycloneDX specifications register.
+            // The media types the SPDX and CycloneDX specifications register, and syft's own.
             let media = match trust::sbom_format(sbom).map_err(anyhow::Error::msg)? {
                 Format::SpdxJson | Format::Spdx3JsonLd => SPDX_MEDIA_TYPE,
                 Format::SpdxTagValue => "text/spdx",
                 Format::CyclonedxJson => CYCLONEDX_MEDIA_TYPE,
                 Format::CyclonedxXml => "application/vnd.cyclonedx+xml",
+                Format::SyftJson => "application/vnd.syft+json",
             };
             NewItem { sbom: Some((read(sbom)?, media.to_owned(), title(sbom))), ..item(ItemKind::Sbom, bundle)? }
         }

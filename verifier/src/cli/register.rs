@@ -38,7 +38,7 @@ pub struct Args {
 #[group(required = true, multiple = true)]
 pub struct EvidenceArgs {
     /// An SBOM (SPDX 2 JSON or tag-value, SPDX 3 JSON-LD, CycloneDX JSON or XML), signed by
-    /// --bundle (or --unsigned): its files' and single-artifact packages' SHA-256 digests.
+    /// --bundle (or --unsigned): its files' SHA-256 digests (and packages' that are named files, such as archives).
     #[arg(long, value_name = "FILE")]
     sbom: Option<PathBuf>,
     /// A DSSE bundle carrying an in-toto statement: SLSA provenance or a publish attestation

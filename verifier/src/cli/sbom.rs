@@ -120,6 +120,12 @@ fn print_summary(path: &Path, s: &Summary) {
     println!("  files:      {}", s.files);
     println!("  packages:   {}", s.packages);
     println!("  sha256:     {} (what registration would allow)", s.sha256_digests);
+    if s.packages_not_files > 0 {
+        println!(
+            "  not files:  {} package entries with a SHA-256 that are not files (an image, a package known by name or purl); never allowed",
+            s.packages_not_files
+        );
+    }
     let skipped: Vec<String> = s.skipped_algorithms.iter().map(|(alg, n)| format!("{alg} {n}")).collect();
     if skipped.is_empty() {
         println!("  skipped:    0");

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::ArgGroup;
 use provgate_attestations::{
-    ArtifactRef, Bundle, BundleVerifier, Check, PublicKey, Rejection, SignedContent, TrustPolicy, TrustRoot,
-    VerifiedProvenance, verify_and_authorize,
+    ArtifactRef, BundleVerifier, Check, PublicKey, Rejection, SignedContent, TrustPolicy, TrustRoot,
+    VerifiedProvenance, formats, verify_and_authorize,
 };
 
 use crate::hashing::Sha256;
@@ -17,7 +17,7 @@ pub struct Args {
     /// Use the Sigstore staging instance's trusted root instead of the public-good one.
     #[arg(long, conflicts_with = "trusted_root")]
     staging: bool,
-    /// The Sigstore bundle (v0.1 to v0.3).
+    /// The Sigstore bundle (v0.1 to v0.3), or cosign's blob bundle (`sign-blob --bundle`).
     #[arg(long, value_name = "FILE")]
     bundle: PathBuf,
     /// The identity the signing certificate must assert (its SAN), matched exactly.
@@ -59,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             ArtifactRef::Bytes(&artifact_bytes)
         }
     };
-    let outcome = Bundle::from_file(&args.bundle)
+    let outcome = formats::single_bundle(&args.bundle)
         .map_err(|e| Rejection::new(Check::Bundle, e.to_string()))
         .and_then(|bundle| verify_and_authorize(&verifier, &policy, &bundle, Some(artifact)));
     match outcome {

@@ -508,12 +508,21 @@ fn commit_sbom(
     }
     if writer.records() == 0 {
         return Ok(Err(Refusal(format!(
-            "{}: no SHA-256 digest in this SBOM ({} files, {} packages, {} digests in other algorithms)",
+            "{}: no SHA-256 digest of a file in this SBOM ({} files, {} packages, {} package entries with a \
+             SHA-256 that are not files, {} digests in other algorithms)",
             path.display(),
             summary.files,
             summary.packages,
+            summary.packages_not_files,
             summary.skipped_total()
         ))));
+    }
+    if summary.packages_not_files > 0 {
+        eprintln!(
+            "provgate: {}: {} package entries that are not files (an image, a package known by name or purl), not added",
+            path.display(),
+            summary.packages_not_files
+        );
     }
     if verified_digest.is_some_and(|d| d != read.file_sha256) {
         return Ok(Err(Refusal(format!("{}: changed after its signature was verified", path.display()))));
@@ -533,6 +542,7 @@ fn commit_sbom(
                 "files": summary.files,
                 "packages": summary.packages,
                 "sha256_digests": summary.sha256_digests,
+                "packages_not_files": summary.packages_not_files,
                 "skipped_algorithms": summary.skipped_algorithms,
                 "signed": source.signer.is_some(),
             })

@@ -9,7 +9,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use provgate_attestations::{CYCLONEDX_BOM, DigestRecord, SPDX_DOCUMENT, SbomFamily, SbomReader};
+use provgate_attestations::{CYCLONEDX_BOM, DigestRecord, SPDX_DOCUMENT, SYFT_BOM, SbomFamily, SbomReader};
 use provgate_sbom::{Format, Limits, Record, Sha256, Summary};
 
 use crate::{file_stamp::FileStamp, hashing::sha256_reader};
@@ -50,6 +50,7 @@ pub fn predicate_type(format: Format) -> &'static str {
     match format.family() {
         SbomFamily::Spdx => SPDX_DOCUMENT,
         SbomFamily::CycloneDx => CYCLONEDX_BOM,
+        SbomFamily::Syft => SYFT_BOM,
     }
 }
 

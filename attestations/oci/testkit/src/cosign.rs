@@ -2,8 +2,9 @@
 //! the same signing, logging and certificates as its bundles, laid out in cosign's formats.
 use std::collections::BTreeMap;
 
-use base64::{Engine as _, engine::general_purpose::STANDARD as BASE64};
-use provgate_attestations_testkit::{PrivateSigstore, SignOptions, Signer, keys::pem};
+use provgate_attestations_testkit::{
+    PrivateSigstore, SignOptions, Signer, cosign_rekor_bundle, keys::pem, leaf_certificate,
+};
 use serde_json::{Value, json};
 
 use crate::oci::{Blob, Image, OCI_INDEX};
@@ -45,29 +46,12 @@ fn annotations(sigstore: &PrivateSigstore, bundle: &Value) -> BTreeMap<String, S
     let mut annotations = BTreeMap::new();
     let signature = bundle["messageSignature"]["signature"].as_str().unwrap_or_default();
     annotations.insert("dev.cosignproject.cosign/signature".to_owned(), signature.to_owned());
-    let material = &bundle["verificationMaterial"];
-    let leaf = material["certificate"]["rawBytes"]
-        .as_str()
-        .or_else(|| material["x509CertificateChain"]["certificates"][0]["rawBytes"].as_str());
-    if let Some(leaf) = leaf {
-        let der = BASE64.decode(leaf).expect("base64 certificate");
+    if let Some(der) = leaf_certificate(bundle) {
         annotations.insert("dev.sigstore.cosign/certificate".to_owned(), pem("CERTIFICATE", &der));
         let chain: String = sigstore.fulcio.chain().iter().map(|der| pem("CERTIFICATE", der)).collect();
         annotations.insert("dev.sigstore.cosign/chain".to_owned(), chain);
     }
-    if let Some(entry) = material["tlogEntries"].get(0).filter(|e| e.get("inclusionPromise").is_some()) {
-        let log_id = BASE64.decode(entry["logId"]["keyId"].as_str().expect("log id")).expect("base64 log id");
-        let number =
-            |field: &str| entry[field].as_str().expect("a number as a string").parse::<i64>().expect("a number");
-        let rekor = json!({
-            "SignedEntryTimestamp": entry["inclusionPromise"]["signedEntryTimestamp"],
-            "Payload": {
-                "body": entry["canonicalizedBody"],
-                "integratedTime": number("integratedTime"),
-                "logIndex": number("logIndex"),
-                "logID": hex::encode(log_id),
-            },
-        });
+    if let Some(rekor) = cosign_rekor_bundle(bundle) {
         annotations.insert("dev.sigstore.cosign/bundle".to_owned(), rekor.to_string());
     }
     annotations

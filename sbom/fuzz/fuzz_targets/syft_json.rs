@@ -1,0 +1,3 @@
+#![no_main]
+include!("reader_target.rs");
+reader_target!(SyftJson);
