@@ -28,9 +28,10 @@ fn record_event(db: &Path, path: &str) -> i64 {
     );
     conn.execute(
         "INSERT INTO events (at_ms, hook, action, reason, tgid, pid, uid, comm, cgroup_id, dev, ino, path, sha256,
-                             cgroup_path, container, ppid, exe, command, parent_command)
+                             cgroup_path, container, ppid, exe, command, parent_command, parent_exe)
          VALUES (1764064800123, 'exec', 'would-deny', 'unknown-file', 4242, 4243, 1000, 'miner', 77, 8388609, 1234,
-                 ?1, ?2, ?3, ?4, 1, '/usr/bin/bash', 'bash -c ./miner', 'containerd-shim')",
+                 ?1, ?2, ?3, ?4, 1, '/usr/bin/bash', 'bash -c ./miner', 'containerd-shim',
+                 '/usr/bin/containerd-shim-runc-v2')",
         rusqlite::params![path, vec![0xabu8; 32], cgroup, &CONTAINER[..12]],
     )
     .unwrap();

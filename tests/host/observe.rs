@@ -95,7 +95,7 @@ fn observe_only_on_request() {
     assert_eq!(event["event_id"], group["last_event"], "{event}");
     let fields = event.as_object().unwrap();
     // Known only when the process still runs, or the cgroup is a container's or a pod's.
-    let may_be_unknown = ["exe", "command", "parent_command", "container_id", "pod_uid"];
+    let may_be_unknown = ["exe", "command", "parent_command", "parent_exe", "container_id", "pod_uid"];
     for field in provgate_test_support::EVENT_FIELDS {
         assert!(fields.contains_key(field), "{field} in {event}");
         assert!(may_be_unknown.contains(&field) || !event[field].is_null(), "{field} in {event}");

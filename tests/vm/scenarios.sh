@@ -36,13 +36,13 @@ if echo "$out" | grep -q "exec-errno=1 " && has_event denied exec /tmp/unknown >
   result unknown_binary_denied PASS
 else result unknown_binary_denied FAIL "$out $(cat /tmp/ev.out)"; fi
 
-# Who tried: the kernel records the parent, the daemon its command line while it lives. Run from
-# this shell directly (not in a $(...) subshell, which is gone before the event is recorded), the
-# denied process's parent is this script's shell.
+# Who tried: the kernel records the parent, the daemon its executable and command line while it
+# lives. Run from this shell directly (not in a $(...) subshell, which is gone before the event is
+# recorded), the denied process's parent is this script's shell.
 inscope $T/try_exec /tmp/unknown > /tmp/try_exec.out 2>&1
 sleep 1
 parents=$("$PG" denials --json /tmp/unknown | tr -d '\n' | grep -o '"parents": *\[[^]]*\]')
-if echo "$parents" | grep -q "\"$$ [^\"]*sh"; then result denial_names_its_parent PASS "$parents"
+if echo "$parents" | grep -q "\"$$ /[^\"]*: [^\"]*sh"; then result denial_names_its_parent PASS "$parents"
 else result denial_names_its_parent FAIL "$parents"; fi
 
 out=$(inscope $LD /tmp/unknown 2>&1); rc=$?

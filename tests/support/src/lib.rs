@@ -85,7 +85,7 @@ pub fn tool(name: &str) -> Option<PathBuf> {
 /// The variable that moves the shared corpora somewhere else.
 /// Every field of an exported event, in the schema's order (README, "Events out"): what the
 /// daemon's events output, `denials --follow --json` and their tests agree on.
-pub const EVENT_FIELDS: [&str; 23] = [
+pub const EVENT_FIELDS: [&str; 24] = [
     "event_id",
     "time",
     "host",
@@ -105,6 +105,7 @@ pub const EVENT_FIELDS: [&str; 23] = [
     "exe",
     "command",
     "parent_command",
+    "parent_exe",
     "cgroup_id",
     "cgroup",
     "container_id",

@@ -280,11 +280,13 @@ fn process_context(event: &KernelEvent) -> ProcessContext {
         let text: String = String::from_utf8_lossy(&raw).replace('\0', " ").trim_end().to_owned();
         (!text.is_empty()).then_some(text)
     };
+    let executable = |pid: u32| std::fs::read_link(format!("/proc/{pid}/exe")).ok().map(|p| p.display().to_string());
     ProcessContext {
         ppid: event.ppid,
-        exe: std::fs::read_link(format!("/proc/{}/exe", event.tgid)).ok().map(|p| p.display().to_string()),
+        exe: executable(event.tgid),
         command: command(event.tgid),
         parent_command: (event.ppid != 0).then(|| command(event.ppid)).flatten(),
+        parent_exe: (event.ppid != 0).then(|| executable(event.ppid)).flatten(),
     }
 }
 

@@ -29,6 +29,7 @@ pub struct EventJson<'a> {
     pub exe: Option<&'a str>,
     pub command: Option<&'a str>,
     pub parent_command: Option<&'a str>,
+    pub parent_exe: Option<&'a str>,
     pub cgroup_id: u64,
     pub cgroup: Option<&'a str>,
     pub container_id: Option<&'a str>,
@@ -58,6 +59,7 @@ impl<'a> EventJson<'a> {
             exe: e.context.exe.as_deref(),
             command: e.context.command.as_deref(),
             parent_command: e.context.parent_command.as_deref(),
+            parent_exe: e.context.parent_exe.as_deref(),
             cgroup_id: e.cgroup_id,
             cgroup,
             // The full id from the path (the stored column keeps the 12-digit short form), so
@@ -125,6 +127,7 @@ pub(crate) mod tests {
                 exe: Some("/usr/bin/bash".into()),
                 command: Some("bash -c ./miner".into()),
                 parent_command: Some("containerd-shim".into()),
+                parent_exe: Some("/usr/bin/containerd-shim-runc-v2".into()),
             },
         }
     }
@@ -165,9 +168,18 @@ pub(crate) mod tests {
         EventJson::new(None, &event, "h").write_line(&mut line);
         let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(v.as_object().unwrap().len(), FIELDS.len());
-        for field in
-            ["event_id", "path", "sha256", "exe", "command", "parent_command", "cgroup", "container_id", "pod_uid"]
-        {
+        for field in [
+            "event_id",
+            "path",
+            "sha256",
+            "exe",
+            "command",
+            "parent_command",
+            "parent_exe",
+            "cgroup",
+            "container_id",
+            "pod_uid",
+        ] {
             assert!(v[field].is_null(), "{field}: {v}");
         }
         assert_eq!(v["mode"], "audit");

@@ -47,9 +47,7 @@ impl Store {
         // two indexes: with SQLite's default 2 MiB cache most of those pages are read again from
         // disk. The cache is bounded (memory stays flat whatever the count) and given back at
         // commit.
-        self.conn
-            .pragma_update(None, "cache_size", -BULK_CACHE_KIB)
-            .map_err(|e| super::classify(&path, e))?;
+        self.conn.pragma_update(None, "cache_size", -BULK_CACHE_KIB).map_err(|e| super::classify(&path, e))?;
         let tx = self.conn.transaction().map_err(|e| super::classify(&path, e))?;
         let id: i64 = tx
             .query_row(

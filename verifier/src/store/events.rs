@@ -38,6 +38,7 @@ pub struct ProcessContext {
     pub exe: Option<String>,
     pub command: Option<String>,
     pub parent_command: Option<String>,
+    pub parent_exe: Option<String>,
 }
 
 /// The action each mode records: enforce denies, audit would deny, observe-only observes. The
@@ -154,7 +155,8 @@ pub struct DenialGroup {
     pub executables: Vec<String>,
     /// Their command lines: what each process says about itself, which it can set to anything.
     pub commands: Vec<String>,
-    /// Their parents: `PID command line`.
+    /// Their parents: `PID executable: command line` (`PID command line` when the executable
+    /// was not read).
     pub parents: Vec<String>,
     /// The review states stored on its events (`new`, `approved`, `dismissed`).
     pub review: Vec<String>,
@@ -219,8 +221,10 @@ impl Store {
             let mut insert = tx
                 .prepare(
                     "INSERT INTO events (at_ms, hook, action, reason, tgid, pid, uid, comm, cgroup_id, dev, ino, path,
-                                         sha256, cgroup_path, container, ppid, exe, command, parent_command)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                                         sha256, cgroup_path, container, ppid, exe, command, parent_command,
+                                         parent_exe)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+                             ?20)",
                 )
                 .map_err(err)?;
             for e in events {
@@ -245,6 +249,7 @@ impl Store {
                         e.context.exe,
                         e.context.command,
                         e.context.parent_command,
+                        e.context.parent_exe,
                     ])
                     .map_err(err)
                     .map(|id| ids.push(id))?;
@@ -266,7 +271,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT id, at_ms, hook, action, reason, tgid, pid, uid, comm, cgroup_id, dev, ino, path, sha256,
-                        cgroup_path, container, ppid, exe, command, parent_command
+                        cgroup_path, container, ppid, exe, command, parent_command, parent_exe
                  FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
             )
             .map_err(|e| self.err(e))?;
@@ -294,6 +299,7 @@ impl Store {
                         exe: row.get(17)?,
                         command: row.get(18)?,
                         parent_command: row.get(19)?,
+                        parent_exe: row.get(20)?,
                     },
                 };
                 Ok((row.get(0)?, record))
@@ -342,7 +348,9 @@ impl Store {
                     json_group_array(DISTINCT container), json_group_array(DISTINCT review),
                     max(EXISTS (SELECT 1 FROM source_digests d WHERE d.sha256 = events.sha256)),
                     json_group_array(DISTINCT exe), json_group_array(DISTINCT command),
-                    json_group_array(DISTINCT ppid || ' ' || coalesce(parent_command, '?'))
+                    json_group_array(DISTINCT ppid || ' ' || CASE WHEN parent_exe IS NULL
+                        THEN coalesce(parent_command, '?')
+                        ELSE parent_exe || ': ' || coalesce(parent_command, '?') END)
              FROM events {filter_sql}
              GROUP BY {FILE_KEY}
              ORDER BY max(at_ms) DESC"

@@ -120,6 +120,10 @@ const MIGRATIONS: &[&str] = &[
         problem     TEXT NOT NULL
     );
     "#,
+    // The parent's executable, beside its command line.
+    r#"
+    ALTER TABLE events ADD COLUMN parent_exe TEXT;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -234,6 +234,7 @@ fn stored_events_read_back_in_order_after_an_id() {
             exe: Some("/usr/bin/tool".into()),
             command: Some("tool --x".into()),
             parent_command: None,
+            parent_exe: Some("/usr/bin/make".into()),
         },
     };
     let records = [event(1, Some(digest(4))), event(2, None), event(3, Some(digest(5)))];
