@@ -9,19 +9,14 @@
 # The baseline stores digests as 32-byte blobs through `unhex()` where the shell has it (SQLite
 # 3.41+); older shells (Debian 12 has 3.40) store the 64-character hex text instead, which makes
 # the baseline's rows and index entries larger, so it is slightly slower than a blob import.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
-N=${N:-1000000}
-WORK=${WORK:-$(mktemp -d)}
-mkdir -p "$WORK"
+. "$(dirname "$0")/lib.sh"
 for tool in sqlite3 jq /usr/bin/time; do
   command -v "$tool" > /dev/null || { echo "bench: needs $tool"; exit 1; }
 done
-
-echo "bench: building (log in $WORK/build.log)"
-cargo build --release -p provgate-sbom --examples > "$WORK/build.log" 2>&1
-cargo build --release -p provgate >> "$WORK/build.log" 2>&1
+N=${N:-1000000}
+WORK=${WORK:-$(mktemp -d)}
+mkdir -p "$WORK"
+cargo build --release -q -p provgate-sbom --examples
 BIN=target/release
 
 if [ ! -s "$WORK/cdx-$N.json" ]; then
@@ -73,7 +68,7 @@ read -r ss sr < <(measure sqlite3 "$WORK/base.db" -init "$WORK/import.sql" ".qui
 # The same with the page cache provgate gives itself for a registration.
 sqlite3 "$WORK/base.db" "DELETE FROM source_digests; VACUUM;" > /dev/null
 read -r cs cr < <(measure sqlite3 "$WORK/base.db" -init <(echo "PRAGMA cache_size = -65536;"; cat "$WORK/import.sql") ".quit")
-read -r ps pr < <(measure "$BIN/provgate" --db "$WORK/provgate.db" register --sbom "$WORK/cdx-$N.json" --unsigned)
+read -r ps pr < <(measure "$PG" --db "$WORK/provgate.db" register --sbom "$WORK/cdx-$N.json" --unsigned)
 stored=$(sqlite3 "$WORK/provgate.db" "SELECT count(*) FROM source_digests")
 [ "$stored" = "$N" ] || { echo "bench: provgate stored $stored rows, expected $N"; exit 1; }
 

@@ -25,7 +25,8 @@ fn initramfs() -> &'static Result<PathBuf, String> {
     })
 }
 
-/// Boots each kernel at most once; a VM boot is slow under TCG, so at most two run at a time.
+/// Boots each kernel at most once; a VM boot is slow under TCG (one host thread each), so as
+/// many run at a time as there are cores, at most two.
 fn vm_run(suite: &str) -> &'static Result<VmRun, String> {
     static RUNS: [OnceLock<Result<VmRun, String>>; KERNELS.len()] = [const { OnceLock::new() }; KERNELS.len()];
     static SLOTS: Mutex<()> = Mutex::new(());
@@ -34,7 +35,7 @@ fn vm_run(suite: &str) -> &'static Result<VmRun, String> {
         let image = initramfs().as_ref().map_err(Clone::clone)?;
         let kernel = harness::kernel_image(suite)?;
         let image = harness::kernel_initramfs(image, suite, &work_dir())?;
-        let _one_at_a_time = (std::thread::available_parallelism().map_or(1, |n| n.get()) < 4)
+        let _one_at_a_time = (std::thread::available_parallelism().map_or(1, |n| n.get()) < 2)
             .then(|| SLOTS.lock().unwrap_or_else(|e| e.into_inner()));
         let log = work_dir().join(format!("console-{suite}.log"));
         let run = harness::boot(&kernel, &image, suite, "scenarios,attacks", &log, BOOT_TIMEOUT)?;
