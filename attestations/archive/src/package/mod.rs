@@ -235,3 +235,6 @@ fn too_many(members: u64, limits: &Limits) -> Result<(), ArchiveError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
