@@ -1,8 +1,9 @@
 //! Package contents: a signed package vouches for its files. Through the real binary and a real
 //! store: real public packages (npm tarballs and PyPI distributions of the shared corpora with
-//! their real attestations; Debian packages fetched by `apt-get download`, signed here by a
-//! private Sigstore), every file of which must then be allowed and explained as a file of its
-//! package, checked against what `tar`, Python's `zipfile` and `dpkg-deb` extract; and hostile
+//! their real attestations; Debian packages fetched by `apt-get download` and rpms built by
+//! `rpmbuild`, signed here by a private Sigstore), every file of which must then be allowed and
+//! explained as a file of its package, checked against what `tar`, Python's `zipfile` and
+//! `dpkg-deb` extract and what `rpm --dump` lists; and hostile
 //! archives built here, each refused whole with one clear error, adding nothing.
 use std::{
     io::Write as _,
@@ -340,4 +341,62 @@ fn bombs_too_many_members_and_truncated_archives_are_refused() {
     let out = fx.register_signed(&file, &["--max-members", "10"]);
     assert!(out.success(), "{out}");
     assert!(out.stdout.contains("npm package evil@1.0.0: 2 files"), "{out}");
+}
+
+const RPM_SPEC: &str = "Name: demo\nVersion: 1.2\nRelease: 3\nSummary: provgate test package\nLicense: MIT\n\
+BuildArch: noarch\n\n%description\nA package for provgate's tests.\n\n%install\n\
+mkdir -p %{buildroot}/usr/bin %{buildroot}/usr/share/demo\n\
+printf '#!/bin/sh\\necho demo\\n' > %{buildroot}/usr/bin/demo\nchmod 755 %{buildroot}/usr/bin/demo\n\
+printf 'data\\n' > %{buildroot}/usr/share/demo/data.txt\n\
+ln %{buildroot}/usr/share/demo/data.txt %{buildroot}/usr/share/demo/same.txt\n\
+ln -s ../bin/demo %{buildroot}/usr/share/demo/link\n\n%files\n/usr/bin/demo\n/usr/share/demo\n";
+
+/// An rpm built by rpmbuild with its payload compressed by `payload` (rpm's `_binary_payload`).
+fn rpmbuild(fx: &Fixture, payload: &str) -> Option<PathBuf> {
+    let top = fx.pg.path(format!("rpm-{payload}"));
+    std::fs::create_dir_all(top.join("SPECS")).unwrap();
+    let spec = top.join("SPECS/demo.spec");
+    std::fs::write(&spec, RPM_SPEC).unwrap();
+    let mut command = Command::new("rpmbuild");
+    command.arg("--define").arg(format!("_topdir {}", top.display()));
+    command.arg("--define").arg(format!("_binary_payload {payload}")).arg("-bb").arg(&spec);
+    match command.output() {
+        Err(e) => return missing(format!("rpmbuild (Debian's rpm package) is needed to build an rpm: {e}")),
+        Ok(out) => assert!(out.status.success(), "rpmbuild: {}", String::from_utf8_lossy(&out.stderr)),
+    }
+    Some(top.join("RPMS/noarch/demo-1.2-3.noarch.rpm"))
+}
+
+#[test]
+fn an_rpm_vouches_for_the_files_its_header_lists() {
+    let mut fx = Fixture::new();
+    for payload in ["w9.gzdio", "w6.xzdio", "w19.zstdio"] {
+        let Some(rpm) = rpmbuild(&fx, payload) else { return };
+        // rpm's own list of its files and their SHA-256 digests is the oracle.
+        let dump = Run::of(Command::new("rpm").args(["-qp", "--dump"]).arg(&rpm));
+        assert!(dump.success(), "{dump}");
+        let files: Vec<(String, String)> = dump
+            .stdout
+            .lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split(' ').collect();
+                fields[4].starts_with("0100").then(|| (fields[0].to_owned(), fields[3].to_owned()))
+            })
+            .collect();
+        assert_eq!(files.len(), 3, "{dump}");
+        let out = fx.register_signed(&rpm, &[]);
+        assert!(out.success(), "{payload}: {out}");
+        assert!(out.stdout.contains("RPM package demo@1.2-3: 3 files"), "{payload}: {out}");
+        for (path, sha256) in &files {
+            let explained = fx.pg.run(&["explain", &format!("sha256:{sha256}")]);
+            assert!(explained.stdout.contains(&format!("as {path} in demo@1.2-3")), "{payload} {path}: {explained}");
+        }
+        let truncated = std::fs::read(&rpm).unwrap();
+        let cut = fx.pg.write(format!("cut-{payload}.rpm"), &truncated[..truncated.len() - 100]);
+        let before = fx.pg.source_count();
+        let out = fx.register_signed(&cut, &[]);
+        assert_eq!(out.code, 1, "{out}");
+        assert!(out.stderr.contains("reading the RPM package"), "{out}");
+        assert_eq!(fx.pg.source_count(), before, "nothing added");
+    }
 }

@@ -29,7 +29,7 @@ pub fn contents(file: &Path, verified: Sha256, limits: &Limits) -> Result<Option
     };
     let started = std::time::Instant::now();
     let package = read_package(file, format, limits)
-        .map_err(|e| Refusal(format!("{}: reading it as a {}: {e}", file.display(), format.name())))?;
+        .map_err(|e| Refusal(format!("{}: reading the {}: {e}", file.display(), format.name())))?;
     if package.sha256 != verified {
         return Err(Refusal(format!(
             "{}: changed after its signature was verified (now {}, verified {verified})",

@@ -9,6 +9,7 @@
 //! caller can check that the contents are those of the archive whose signature it verified.
 mod deb;
 mod metadata;
+mod rpm;
 mod tarball;
 mod zip;
 
@@ -57,6 +58,8 @@ impl PackageFormat {
             Some(Self::Zip)
         } else if name.ends_with(".deb") || name.ends_with(".udeb") {
             Some(Self::Deb)
+        } else if name.ends_with(".rpm") {
+            Some(Self::Rpm)
         } else if tar_suffixes.iter().any(|s| name.ends_with(s)) {
             Some(Self::Tar)
         } else {
@@ -127,7 +130,7 @@ pub fn read_package(path: &Path, format: PackageFormat, limits: &Limits) -> Resu
         PackageFormat::Npm | PackageFormat::Sdist | PackageFormat::Tar => tarball::read(file, size, limits)?,
         PackageFormat::Wheel | PackageFormat::Zip => zip::read(file, size, format, limits)?,
         PackageFormat::Deb => deb::read(file, size, limits)?,
-        PackageFormat::Rpm => return Err(ArchiveError::Format { format: "rpm", detail: "not read yet".into() }),
+        PackageFormat::Rpm => rpm::read(file, size, limits)?,
     };
     if package.name.is_none() {
         let (name, version) = metadata::from_file_name(&file_name, package.format);
