@@ -5,6 +5,8 @@
 //! explained as a file of its package, checked against what `tar`, Python's `zipfile` and
 //! `dpkg-deb` extract and what `rpm --dump` lists; and hostile
 //! archives built here, each refused whole with one clear error, adding nothing.
+mod common;
+
 use std::{
     io::Write as _,
     path::{Path, PathBuf},
@@ -27,31 +29,21 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
-        let pg = Provgate::new(env!("CARGO_BIN_EXE_provgate"));
-        let sigstore = PrivateSigstore::new();
-        pg.write("trusted_root.json", sigstore.trusted_root().to_string());
-        pg.write(
-            "policy.toml",
-            format!(
-                "version = 1\n\n[[signer]]\nname = \"release\"\nissuer = \"{ISSUER}\"\nidentity = \"{RELEASE}\"\n\
-                 artifact_signatures = true\n"
-            ),
-        );
+        let (pg, sigstore) = common::signing_store(&format!(
+            "version = 1\n\n[[signer]]\nname = \"release\"\nissuer = \"{ISSUER}\"\nidentity = \"{RELEASE}\"\n\
+             artifact_signatures = true\n"
+        ));
         Self { pg, sigstore }
     }
 
     /// `register --artifact FILE --bundle B` with a bundle the release identity signs now.
     fn register_signed(&mut self, file: &Path, flags: &[&str]) -> Run {
         let signer = self.sigstore.keyless(&Identity::email(RELEASE, ISSUER));
-        let bytes = std::fs::read(file).unwrap();
-        let bundle = self.sigstore.sign_artifact(&signer, &bytes, &self.sigstore.default_options());
-        let bundle =
-            self.pg.write(format!("{}.sigstore.json", file.file_name().unwrap().to_string_lossy()), bundle.to_string());
-        let mut command = self.pg.command();
-        command.arg("register").arg("--artifact").arg(file).arg("--bundle").arg(bundle).args(flags);
-        command.arg("--policy").arg(self.pg.path("policy.toml"));
-        command.arg("--trusted-root").arg(self.pg.path("trusted_root.json"));
-        Run::of(&mut command)
+        let name = format!("{}.sigstore.json", file.file_name().unwrap().to_string_lossy());
+        let bundle = common::sign_file(&self.pg, &mut self.sigstore, &signer, file, &name);
+        let mut args = vec!["--artifact".as_ref(), file.as_os_str(), "--bundle".as_ref(), bundle.as_os_str()];
+        args.extend(flags.iter().map(std::ffi::OsStr::new));
+        common::register_with_trust(&self.pg, &args)
     }
 
     fn explain(&self, file: &Path) -> Run {
@@ -61,22 +53,7 @@ impl Fixture {
 
 /// Every regular file under `dir`, as (path relative to `dir`, absolute path).
 fn files_under(dir: &Path) -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(at) = stack.pop() {
-        for entry in std::fs::read_dir(&at).unwrap() {
-            let entry = entry.unwrap();
-            let kind = entry.file_type().unwrap();
-            if kind.is_dir() {
-                stack.push(entry.path());
-            } else if kind.is_file() {
-                let relative = entry.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.push((relative, entry.path()));
-            }
-        }
-    }
-    out.sort();
-    out
+    common::expected_digests(dir).into_keys().map(|relative| (relative.clone(), dir.join(relative))).collect()
 }
 
 fn run_ok(command: &mut Command) {

@@ -2,6 +2,8 @@
 //! binary and a real store, against a private Sigstore the test builds (CA, CT log, Rekor, TSA):
 //! signed SBOMs, attestations (SPDX, SLSA) and artifacts are verified and authorized by the
 //! trust policy before anything is added; every refusal adds nothing.
+mod common;
+
 use std::{
     path::{Path, PathBuf},
     process::Command,
@@ -22,20 +24,14 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
-        let pg = Provgate::new(env!("CARGO_BIN_EXE_provgate"));
-        let sigstore = PrivateSigstore::new();
-        pg.write("trusted_root.json", sigstore.trusted_root().to_string());
         // The release identity may vouch with SBOMs, SLSA and plain signatures; the builder
         // only with plain signatures over artifacts.
-        pg.write(
-            "policy.toml",
-            format!(
-                "version = 1\n\n[[signer]]\nname = \"release\"\nissuer = \"{ISSUER}\"\nidentity = \"{RELEASE}\"\n\
+        let (pg, sigstore) = common::signing_store(&format!(
+            "version = 1\n\n[[signer]]\nname = \"release\"\nissuer = \"{ISSUER}\"\nidentity = \"{RELEASE}\"\n\
                  predicate_types = [\"https://spdx.dev/Document\", \"https://cyclonedx.org/bom\", \"https://slsa.dev/provenance/v1\"]\n\
                  artifact_signatures = true\n\n[[signer]]\nname = \"builder\"\nissuer = \"{ISSUER}\"\nidentity = \"{BUILDER}\"\n\
                  artifact_signatures = true\n"
-            ),
-        );
+        ));
         Self { pg, sigstore }
     }
 
@@ -52,16 +48,7 @@ impl Fixture {
     }
 
     fn register(&self, evidence: &[&str]) -> Run {
-        let (policy, root) = (self.path("policy.toml"), self.path("trusted_root.json"));
-        Run::of(
-            self.provgate()
-                .arg("register")
-                .args(evidence)
-                .arg("--policy")
-                .arg(&policy)
-                .arg("--trusted-root")
-                .arg(&root),
-        )
+        common::register_with_trust(&self.pg, evidence)
     }
 
     fn signer(&self, who: &str) -> Signer {
@@ -70,11 +57,7 @@ impl Fixture {
 
     fn sign_file(&mut self, who: &str, file: &Path, bundle: &str) -> PathBuf {
         let signer = self.signer(who);
-        let bytes = std::fs::read(file).unwrap();
-        let signed = self.sigstore.sign_artifact(&signer, &bytes, &self.sigstore.default_options());
-        let path = self.path(bundle);
-        std::fs::write(&path, signed.to_string()).unwrap();
-        path
+        common::sign_file(&self.pg, &mut self.sigstore, &signer, file, bundle)
     }
 
     fn attest(&mut self, who: &str, statement: &[u8], bundle: &str) -> PathBuf {
