@@ -28,8 +28,8 @@ pub struct Args {
     #[arg(long, env = "PROVGATE_FORBID_UNSIGNED", value_parser = clap::builder::BoolishValueParser::new())]
     forbid_unsigned: bool,
     /// Keep the archive's digest only: do not read a signed package's files (by default an npm
-    /// tarball, a wheel or sdist, a zip, a tar.{gz,xz,zst} or a deb vouches for every file it
-    /// holds too).
+    /// tarball, a wheel or sdist, a zip, a tar.{gz,xz,zst}, a deb or an rpm vouches for every
+    /// file it holds too).
     #[arg(long)]
     no_contents: bool,
     #[command(flatten)]
@@ -55,7 +55,8 @@ pub struct EvidenceArgs {
     #[arg(long, value_name = "BUNDLE", conflicts_with = "sbom")]
     attestation: Option<PathBuf>,
     /// A file signed by --bundle (or attested by --attestation), or only its digest
-    /// (sha256:HEX): that digest.
+    /// (sha256:HEX): that digest, and, for a package archive (npm, wheel, sdist, zip, tar, deb,
+    /// rpm), every file it holds unless --no-contents.
     #[arg(long, value_name = "FILE", conflicts_with = "sbom")]
     artifact: Option<PathBuf>,
 }

@@ -38,7 +38,7 @@ pub fn contents(file: &Path, verified: Sha256, limits: &Limits) -> Result<Option
         )));
     }
     let label = package.label();
-    tracing::info!(
+    tracing::debug!(
         file = %file.display(), package = label.as_deref().unwrap_or("?"), files = package.files.len(),
         seconds = started.elapsed().as_secs_f64(), "package contents read"
     );
