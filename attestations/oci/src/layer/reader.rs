@@ -47,12 +47,23 @@ pub enum LayerError {
         "the registry sent {actual_size} bytes with digest {actual}, but the manifest names {expected_size} bytes with digest {expected}: the layer was altered or corrupted"
     )]
     Digest { expected: Digest, expected_size: u64, actual: Digest, actual_size: u64 },
-    /// The bounds, the decompression and the tar walk: the image's layers together decompress
-    /// to at most the total bound ([`ArchiveError::TotalTooLarge`]).
+    /// The total bound, said of the image: it counts all of its layers together.
+    #[error("the image's layers decompress to more than {max} bytes in all")]
+    TotalTooLarge { max: u64 },
+    /// The bounds, the decompression and the tar walk of one layer.
     #[error(transparent)]
-    Archive(#[from] ArchiveError),
+    Archive(ArchiveError),
     #[error("reading the blob: {0}")]
     Transport(String),
+}
+
+impl From<ArchiveError> for LayerError {
+    fn from(error: ArchiveError) -> Self {
+        match error {
+            ArchiveError::TotalTooLarge { max } => Self::TotalTooLarge { max },
+            other => Self::Archive(other),
+        }
+    }
 }
 
 /// Counts and hashes every byte of the blob, refusing more than the descriptor declares.
@@ -120,9 +131,8 @@ pub fn read_layer<R: Read>(
         Ok(found) => found,
         // Bounds and transport failures end the read at once.
         Err(
-            e @ (LayerError::Archive(
-                ArchiveError::Bomb { .. } | ArchiveError::TotalTooLarge { .. } | ArchiveError::TooManyMembers { .. },
-            )
+            e @ (LayerError::Archive(ArchiveError::Bomb { .. } | ArchiveError::TooManyMembers { .. })
+            | LayerError::TotalTooLarge { .. }
             | LayerError::Transport(_)
             | LayerError::Digest { .. }),
         ) => {

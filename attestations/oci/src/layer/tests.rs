@@ -237,7 +237,7 @@ fn decompression_bombs_are_stopped() {
     let total = AtomicU64::new(0);
     read_layer(&small.bytes[..], &descriptor(&small), &limits, &total).unwrap();
     let err = read_layer(&small.bytes[..], &descriptor(&small), &limits, &total).unwrap_err();
-    assert_eq!(err, LayerError::Archive(ArchiveError::TotalTooLarge { max: 1_000_000 }));
+    assert_eq!(err, LayerError::TotalTooLarge { max: 1_000_000 });
 }
 
 #[test]
