@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Package contents (not a test): `provgate register --artifact PKG --bundle B` of a package
 # archive of about MB megabytes (default 500), against what a user would do by hand, in the same
-# run: `tar -xf` to tmpfs, then `sha256sum` of every member. The package is an npm-style gzip
-# tarball (`package/...`) of this machine's /usr files in sorted order (the same machine gives
-# the same archive), signed with a private Sigstore. provgate verifies the signature, then
-# streams the archive once (SHA-256 of the archive, gzip, tar walk, SHA-256 of every file) and
-# stores one record per file; the baseline writes every file to /dev/shm and reads it back. They
+# run: `tar -xf` to tmpfs, then `sha256sum` of every member. The package is a gzip tarball with
+# npm's layout (`package/...`) of this machine's /usr files in sorted order (the same machine
+# gives the same archive; having no package.json, it is read as a plain tarball), signed with a
+# private Sigstore. provgate verifies the signature, then streams the archive once (SHA-256 of
+# the archive, gzip, tar walk, SHA-256 of every file) and stores one record per file; the baseline writes every file to /dev/shm and reads it back. They
 # take turns, ROUNDS rounds each, so load from other work on the machine falls on both alike.
 #
 #   bench/package-ingest.sh [MB] [ROUNDS]      (default 500 MB, 3 rounds)
@@ -23,12 +23,13 @@ shm=$(mktemp -d /dev/shm/provgate-package-bench.XXXXXX)
 trap 'rm -rf "$work" "$shm"' EXIT
 
 # Regular files of /usr, sorted, until the gzip tarball reaches about $mb MB: the list is cut
-# at about 2.6 times the target in file bytes (what /usr's mix compresses by), then written.
+# at about 3.1 times the target in file bytes (what /usr's mix compresses by), then written.
+# (awk reads to the end rather than exit, so that sort is not killed by a closed pipe.)
 echo "bench: building a package archive of about $mb MB from /usr" >&2
 find /usr -xdev -type f -readable -printf '%s %p\n' 2>/dev/null | sort -k2 \
-  | awk -v limit=$((mb * 1000000 * 26 / 10)) '{ total += $1; if (total > limit) exit; print substr($0, index($0, " ") + 1) }' \
+  | awk -v limit=$((mb * 1000000 * 31 / 10)) '{ total += $1; if (total <= limit) print substr($0, index($0, " ") + 1) }' \
   > "$work/files"
-tar --create --file=- --files-from="$work/files" --transform='s,^usr/,package/,' --no-recursion 2>/dev/null \
+tar --create --file=- --no-recursion --transform='s,^usr/,package/,' --files-from="$work/files" 2>/dev/null \
   | gzip -6 > "$work/bench-1.0.0.tgz"
 package="$work/bench-1.0.0.tgz"
 target/release/examples/sign_file "$package" "$work"

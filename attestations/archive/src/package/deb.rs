@@ -53,6 +53,10 @@ pub(super) fn read(file: File, size: u64, limits: &Limits) -> Result<Package, Ar
         too_many(ar_members, limits)?;
         let name = String::from_utf8_lossy(entry.header().identifier()).trim_end_matches('/').to_owned();
         let compressed = entry.header().size();
+        // control.tar and data.tar: compressed as their names say, bounded by their own size.
+        let walk_member = |entry, stem: &str, keep: &dyn Fn(&str) -> bool| {
+            walk_compressed(entry, compression(&name, stem)?, compressed, limits, &total, &stop, RULES, keep)
+        };
         if ar_members == 1 {
             let mut version = Vec::new();
             entry.take(64).read_to_end(&mut version).map_err(|e| failed(e, &stop))?;
@@ -63,16 +67,7 @@ pub(super) fn read(file: File, size: u64, limits: &Limits) -> Result<Package, Ar
             if control.is_some() {
                 return Err(format_error("two control members"));
             }
-            let (walked, _) = walk_compressed(
-                entry,
-                compression(&name, "control.tar")?,
-                compressed,
-                limits,
-                &total,
-                &stop,
-                RULES,
-                &|p| p == "control",
-            )?;
+            let (walked, _) = walk_member(entry, "control.tar", &|p| p == "control")?;
             members += walked.stats.members;
             let fields = walked
                 .kept
@@ -98,16 +93,7 @@ pub(super) fn read(file: File, size: u64, limits: &Limits) -> Result<Package, Ar
             if data.is_some() {
                 return Err(format_error("two data members"));
             }
-            let (walked, _) = walk_compressed(
-                entry,
-                compression(&name, "data.tar")?,
-                compressed,
-                limits,
-                &total,
-                &stop,
-                RULES,
-                &crate::tar_walk::keep_none,
-            )?;
+            let (walked, _) = walk_member(entry, "data.tar", &crate::tar_walk::keep_none)?;
             members += walked.stats.members;
             too_many(members, limits)?;
             data = Some(walked.members);
