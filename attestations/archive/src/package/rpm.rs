@@ -110,14 +110,21 @@ pub(super) fn read(file: File, size: u64, limits: &Limits) -> Result<Package, Ar
     })
 }
 
+/// An inode with several links: its digest and size once the payload carried its content (with
+/// one of the links), and the paths (with their modes) that get it.
+#[derive(Default)]
+struct Inode {
+    content: Option<(Digest, u64)>,
+    paths: Vec<(String, u32)>,
+}
+
 /// The cpio members of the payload, to the trailer; then whatever follows, read to its end.
 fn walk_cpio<R: Read>(mut payload: R, limits: &Limits) -> Result<(Vec<PackageFile>, u64), ArchiveError> {
     let cpio_error = |e: io::Error| ArchiveError::Format { format: "rpm payload (cpio)", detail: e.to_string() };
     let mut tree = Tree::default();
     let mut buffer = vec![0u8; BUFFER];
     let mut members = 0u64;
-    // Inode → (its digest once its content was seen, paths waiting for it).
-    let mut links: HashMap<u32, (Option<(Digest, u64)>, Vec<(String, u32)>)> = HashMap::new();
+    let mut links: HashMap<u32, Inode> = HashMap::new();
     loop {
         let mut entry = cpio::NewcReader::new(payload).map_err(cpio_error)?;
         if entry.entry().is_trailer() {
@@ -136,11 +143,11 @@ fn walk_cpio<R: Read>(mut payload: R, limits: &Limits) -> Result<(Vec<PackageFil
                     .map_err(|e| member(&shown, &format!("reading its content: {e}")))?
                     .ok_or_else(|| member(&shown, "was not hashed"))?;
                 if nlink > 1 {
-                    let (content, waiting) = links.entry(ino).or_default();
+                    let inode = links.entry(ino).or_default();
                     if size > 0 {
-                        *content = Some((sha256, u64::from(size)));
+                        inode.content = Some((sha256, u64::from(size)));
                     }
-                    waiting.push((path, mode));
+                    inode.paths.push((path, mode));
                 } else {
                     tree.insert(PackageFile { path, sha256, size: u64::from(size), mode });
                 }
@@ -152,12 +159,12 @@ fn walk_cpio<R: Read>(mut payload: R, limits: &Limits) -> Result<(Vec<PackageFil
         payload = entry.finish().map_err(cpio_error)?;
     }
     io::copy(&mut payload, &mut io::sink()).map_err(cpio_error)?;
-    for (_, (content, waiting)) in links {
+    for (_, Inode { content, paths }) in links {
         let Some((sha256, size)) = content else {
-            let (path, _) = &waiting[0];
+            let (path, _) = &paths[0];
             return Err(member(path, "hard link whose content the payload never carries"));
         };
-        for (path, mode) in waiting {
+        for (path, mode) in paths {
             tree.insert(PackageFile { path, sha256, size, mode });
         }
     }
