@@ -13,7 +13,7 @@ use std::{
     process::Command,
 };
 
-use provgate_attestations_testkit::{Identity, PrivateSigstore};
+use provgate_attestations_testkit::Identity;
 use provgate_oci_testkit::{Member, tarball};
 use provgate_test_support::{Provgate, Run, corpus, missing};
 use tar::EntryType;
@@ -22,28 +22,24 @@ const ISSUER: &str = "https://accounts.google.com";
 const RELEASE: &str = "release@acme.example";
 
 /// A store, and a private Sigstore whose `release` identity the policy lets sign artifacts.
-struct Fixture {
-    pg: Provgate,
-    sigstore: PrivateSigstore,
-}
+use common::Signing as Fixture;
 
 impl Fixture {
     fn new() -> Self {
-        let (pg, sigstore) = common::signing_store(&format!(
+        Self::with_policy(&format!(
             "version = 1\n\n[[signer]]\nname = \"release\"\nissuer = \"{ISSUER}\"\nidentity = \"{RELEASE}\"\n\
              artifact_signatures = true\n"
-        ));
-        Self { pg, sigstore }
+        ))
     }
 
     /// `register --artifact FILE --bundle B` with a bundle the release identity signs now.
     fn register_signed(&mut self, file: &Path, flags: &[&str]) -> Run {
         let signer = self.sigstore.keyless(&Identity::email(RELEASE, ISSUER));
         let name = format!("{}.sigstore.json", file.file_name().unwrap().to_string_lossy());
-        let bundle = common::sign_file(&self.pg, &mut self.sigstore, &signer, file, &name);
+        let bundle = self.sign_file_by(&signer, file, &name);
         let mut args = vec!["--artifact".as_ref(), file.as_os_str(), "--bundle".as_ref(), bundle.as_os_str()];
         args.extend(flags.iter().map(std::ffi::OsStr::new));
-        common::register_with_trust(&self.pg, &args)
+        self.register(&args)
     }
 
     fn explain(&self, file: &Path) -> Run {

@@ -10,29 +10,25 @@ use std::{
 };
 
 use provgate_attestations_testkit::{Identity, LeafOptions, PrivateSigstore, Signer, statement};
-use provgate_test_support::{Provgate, Run};
+use provgate_test_support::Run;
 use serde_json::json;
 
 const ISSUER: &str = "https://accounts.google.com";
 const RELEASE: &str = "release@acme.example";
 const BUILDER: &str = "builder@acme.example";
 
-struct Fixture {
-    pg: Provgate,
-    sigstore: PrivateSigstore,
-}
+use common::Signing as Fixture;
 
 impl Fixture {
     fn new() -> Self {
         // The release identity may vouch with SBOMs, SLSA and plain signatures; the builder
         // only with plain signatures over artifacts.
-        let (pg, sigstore) = common::signing_store(&format!(
+        Self::with_policy(&format!(
             "version = 1\n\n[[signer]]\nname = \"release\"\nissuer = \"{ISSUER}\"\nidentity = \"{RELEASE}\"\n\
                  predicate_types = [\"https://spdx.dev/Document\", \"https://cyclonedx.org/bom\", \"https://slsa.dev/provenance/v1\"]\n\
                  artifact_signatures = true\n\n[[signer]]\nname = \"builder\"\nissuer = \"{ISSUER}\"\nidentity = \"{BUILDER}\"\n\
                  artifact_signatures = true\n"
-        ));
-        Self { pg, sigstore }
+        ))
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -47,17 +43,13 @@ impl Fixture {
         self.pg.run(args)
     }
 
-    fn register(&self, evidence: &[&str]) -> Run {
-        common::register_with_trust(&self.pg, evidence)
-    }
-
     fn signer(&self, who: &str) -> Signer {
         self.sigstore.keyless(&Identity::email(who, ISSUER))
     }
 
     fn sign_file(&mut self, who: &str, file: &Path, bundle: &str) -> PathBuf {
         let signer = self.signer(who);
-        common::sign_file(&self.pg, &mut self.sigstore, &signer, file, bundle)
+        self.sign_file_by(&signer, file, bundle)
     }
 
     fn attest(&mut self, who: &str, statement: &[u8], bundle: &str) -> PathBuf {

@@ -71,24 +71,33 @@ pub fn record_digests(inspected: &serde_json::Value) -> BTreeMap<String, String>
 }
 
 /// A store whose trusted root is a private Sigstore made for the test (`trusted_root.json`) and
-/// whose trust policy is `policy` (`policy.toml`): signed evidence registered for real.
-pub fn signing_store(policy: &str) -> (Provgate, PrivateSigstore) {
-    let pg = provgate();
-    let sigstore = PrivateSigstore::new();
-    pg.write("trusted_root.json", sigstore.trusted_root().to_string());
-    pg.write("policy.toml", policy);
-    (pg, sigstore)
+/// whose trust policy is the test's (`policy.toml`): signed evidence registered for real.
+pub struct Signing {
+    pub pg: Provgate,
+    pub sigstore: PrivateSigstore,
 }
 
-/// `provgate register ARGS --policy policy.toml --trusted-root trusted_root.json`.
-pub fn register_with_trust<S: AsRef<std::ffi::OsStr>>(pg: &Provgate, args: &[S]) -> Run {
-    let (policy, root) = (pg.path("policy.toml"), pg.path("trusted_root.json"));
-    Run::of(pg.command().arg("register").args(args).arg("--policy").arg(policy).arg("--trusted-root").arg(root))
-}
+impl Signing {
+    pub fn with_policy(policy: &str) -> Self {
+        let pg = provgate();
+        let sigstore = PrivateSigstore::new();
+        pg.write("trusted_root.json", sigstore.trusted_root().to_string());
+        pg.write("policy.toml", policy);
+        Self { pg, sigstore }
+    }
 
-/// A bundle in which `signer` signs `file`, written as `bundle` in the store's directory.
-pub fn sign_file(pg: &Provgate, sigstore: &mut PrivateSigstore, signer: &Signer, file: &Path, bundle: &str) -> PathBuf {
-    let bytes = std::fs::read(file).unwrap();
-    let signed = sigstore.sign_artifact(signer, &bytes, &sigstore.default_options());
-    pg.write(bundle, signed.to_string())
+    /// `provgate register ARGS --policy policy.toml --trusted-root trusted_root.json`.
+    pub fn register<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Run {
+        let (policy, root) = (self.pg.path("policy.toml"), self.pg.path("trusted_root.json"));
+        Run::of(
+            self.pg.command().arg("register").args(args).arg("--policy").arg(policy).arg("--trusted-root").arg(root),
+        )
+    }
+
+    /// A bundle in which `signer` signs `file`, written as `bundle` in the store's directory.
+    pub fn sign_file_by(&mut self, signer: &Signer, file: &Path, bundle: &str) -> PathBuf {
+        let bytes = std::fs::read(file).unwrap();
+        let signed = self.sigstore.sign_artifact(signer, &bytes, &self.sigstore.default_options());
+        self.pg.write(bundle, signed.to_string())
+    }
 }
