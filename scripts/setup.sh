@@ -9,6 +9,11 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   # build: eBPF (bpf-linker links against LLVM 22, matching rustc's LLVM), C test programs
   gcc libc6-dev binutils pkg-config llvm-22-dev libpolly-22-dev libzstd-dev zlib1g-dev
+  # package contents: xz (liblzma-sys links it when new enough, else builds its own copy)
+  liblzma-dev
+  # package contents tests: rpmbuild to build an rpm, rpm to list its files (dpkg-deb, apt-get
+  # and tar come with Debian)
+  rpm
   # VM tests: emulator, the initramfs shell, module decompression; a FUSE library for the test
   # filesystem server and a real container runtime (runc) to run inside the VM
   qemu-system-x86 busybox-static xz-utils zstd libfuse3-dev runc

@@ -160,6 +160,19 @@ fn refused_adding_nothing(fx: &Fixture, out: &Run, expected: &str) {
     assert_eq!(fx.pg.source_count(), 0, "nothing added");
 }
 
+/// The archive's digest and one per file of the package (tests/cli/packages.rs tests the files
+/// themselves): "registered N SHA-256 digests" and "KIND NAME@VERSION: N-1 files".
+#[track_caller]
+fn registered_the_package_and_its_files(out: &Run, kind: &str) {
+    let number_after = |text: &str, before: &str| -> usize {
+        let at = text.find(before).unwrap_or_else(|| panic!("no {before:?} in {out}")) + before.len();
+        text[at..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    };
+    let digests = number_after(&out.stdout, "registered ");
+    let line = out.stdout.lines().find(|l| l.starts_with(kind)).unwrap_or_else(|| panic!("no {kind} line in {out}"));
+    assert_eq!(digests, number_after(line, ": ") + 1, "{out}");
+}
+
 fn npm_files(stem: &str) -> Option<(PathBuf, PathBuf)> {
     let dir = corpus("real-world/npm")?;
     Some((dir.join(format!("{stem}.tgz")), dir.join(format!("{stem}.tgz.json"))))
@@ -176,7 +189,7 @@ fn npm_packages_are_registered_by_their_sha512_subjects_and_verify_again() {
         let fx = Fixture::new(&npm_policy(case));
         let out = fx.register(&[&response, &tgz], &["--attestation", "--artifact"], None);
         assert!(out.success(), "{}: {out}", case.stem);
-        assert!(out.stdout.contains("registered 1 SHA-256 digests"), "{out}");
+        registered_the_package_and_its_files(&out, "npm package");
         // Both attestations were used: the registry's publish attestation and the provenance.
         assert!(out.stdout.contains("authorized by policy rule \"npm registry\""), "{out}");
         assert!(out.stdout.contains("authorized by policy rule \"release workflow\""), "{out}");
@@ -276,7 +289,7 @@ fn pypi_attestations_are_registered_about_their_distribution_and_verify_again() 
         let fx = Fixture::new(&certificate_signer("trusted publisher", case.issuer, case.identity, PYPI_PUBLISH));
         let out = fx.register(&[&attestation, &dist], &["--attestation", "--artifact"], root.as_deref());
         assert!(out.success(), "{}: {out}", case.attestation);
-        assert!(out.stdout.contains("registered 1 SHA-256 digests"), "{out}");
+        registered_the_package_and_its_files(&out, "Python");
         assert!(out.stdout.contains(&format!("signed by {} ({})", case.identity, case.issuer)), "{out}");
         assert!(fx.allowed(&dist), "{}", case.dist);
         fx.verify_passes(root.as_deref(), 1);
@@ -326,7 +339,7 @@ fn a_pypi_provenance_object_uses_every_attestation_that_verifies() {
     let provenance = fx.pg.write("rfc8785.provenance", provenance.to_string());
     let out = fx.register(&[&provenance, &dist], &["--attestation", "--artifact"], root.as_deref());
     assert!(out.success(), "{out}");
-    assert!(out.stdout.contains("registered 1 SHA-256 digests"), "{out}");
+    registered_the_package_and_its_files(&out, "Python wheel");
     assert!(out.stdout.contains("attestation_bundles[0] (GitHub) attestations[0]: signed by"), "{out}");
     assert!(out.stdout.contains("attestation_bundles[0] (GitHub) attestations[1]: signed by"), "{out}");
     fx.verify_passes(root.as_deref(), 1);

@@ -2,41 +2,33 @@
 //! binary and a real store, against a private Sigstore the test builds (CA, CT log, Rekor, TSA):
 //! signed SBOMs, attestations (SPDX, SLSA) and artifacts are verified and authorized by the
 //! trust policy before anything is added; every refusal adds nothing.
+mod common;
+
 use std::{
     path::{Path, PathBuf},
     process::Command,
 };
 
 use provgate_attestations_testkit::{Identity, LeafOptions, PrivateSigstore, Signer, cosign_blob_bundle, statement};
-use provgate_test_support::{Provgate, Run};
+use provgate_test_support::Run;
 use serde_json::json;
 
 const ISSUER: &str = "https://accounts.google.com";
 const RELEASE: &str = "release@acme.example";
 const BUILDER: &str = "builder@acme.example";
 
-struct Fixture {
-    pg: Provgate,
-    sigstore: PrivateSigstore,
-}
+use common::Signing as Fixture;
 
 impl Fixture {
     fn new() -> Self {
-        let pg = Provgate::new(env!("CARGO_BIN_EXE_provgate"));
-        let sigstore = PrivateSigstore::new();
-        pg.write("trusted_root.json", sigstore.trusted_root().to_string());
         // The release identity may vouch with SBOMs, SLSA and plain signatures; the builder
         // only with plain signatures over artifacts.
-        pg.write(
-            "policy.toml",
-            format!(
-                "version = 1\n\n[[signer]]\nname = \"release\"\nissuer = \"{ISSUER}\"\nidentity = \"{RELEASE}\"\n\
+        Self::with_policy(&format!(
+            "version = 1\n\n[[signer]]\nname = \"release\"\nissuer = \"{ISSUER}\"\nidentity = \"{RELEASE}\"\n\
                  predicate_types = [\"https://spdx.dev/Document\", \"https://cyclonedx.org/bom\", \"https://slsa.dev/provenance/v1\"]\n\
                  artifact_signatures = true\n\n[[signer]]\nname = \"builder\"\nissuer = \"{ISSUER}\"\nidentity = \"{BUILDER}\"\n\
                  artifact_signatures = true\n"
-            ),
-        );
-        Self { pg, sigstore }
+        ))
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -51,30 +43,13 @@ impl Fixture {
         self.pg.run(args)
     }
 
-    fn register(&self, evidence: &[&str]) -> Run {
-        let (policy, root) = (self.path("policy.toml"), self.path("trusted_root.json"));
-        Run::of(
-            self.provgate()
-                .arg("register")
-                .args(evidence)
-                .arg("--policy")
-                .arg(&policy)
-                .arg("--trusted-root")
-                .arg(&root),
-        )
-    }
-
     fn signer(&self, who: &str) -> Signer {
         self.sigstore.keyless(&Identity::email(who, ISSUER))
     }
 
     fn sign_file(&mut self, who: &str, file: &Path, bundle: &str) -> PathBuf {
         let signer = self.signer(who);
-        let bytes = std::fs::read(file).unwrap();
-        let signed = self.sigstore.sign_artifact(&signer, &bytes, &self.sigstore.default_options());
-        let path = self.path(bundle);
-        std::fs::write(&path, signed.to_string()).unwrap();
-        path
+        self.sign_file_by(&signer, file, bundle)
     }
 
     fn attest(&mut self, who: &str, statement: &[u8], bundle: &str) -> PathBuf {

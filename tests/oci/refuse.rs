@@ -140,7 +140,7 @@ fn member_climbing_out_with_dot_dot() -> Result<(), Failed> {
     let (reference, digest) = signed(&mut fixture, "traversal", vec![Member::file("usr/bin/app", ELF, 0o755), evil]);
     let run = fixture.image(&["add", &reference]);
     let layer = &fixture.images_layer_digest(&digest);
-    run.refused(&format!("image {reference}: reading layer 1 of 1 ({layer}): member \"usr/../../etc/cron.d/evil\": path climbs out of the image's root with '..'"))?;
+    run.refused(&format!("image {reference}: reading layer 1 of 1 ({layer}): member \"usr/../../etc/cron.d/evil\": path climbs out of the archive's tree with '..'"))?;
     fixture.store_is_empty()?;
     ensure(!fixture.allowed(ELF), "not even the layer's good file")
 }

@@ -217,9 +217,14 @@ fn evidence_of(item: &FetchedItem, bundle: PathBuf, sbom: PathBuf) -> Evidence {
     match (item.kind, &item.artifact) {
         (ItemKind::Sbom, _) => Evidence::SignedSbom { sbom, bundle },
         (ItemKind::Artifact, Some((sha256, name))) => {
-            Evidence::Artifact { subject: ArtifactSubject::Digest { sha256: *sha256, name: name.clone() }, bundle }
+            Evidence::Artifact {
+                subject: ArtifactSubject::Digest { sha256: *sha256, name: name.clone() },
+                bundle,
+                // A feed item names a digest, not a file: there are no contents to read.
+                contents: None,
+            }
         }
-        (_, _) => Evidence::Attestation { bundle, artifact: None },
+        (_, _) => Evidence::Attestation { bundle, artifact: None, contents: None },
     }
 }
 

@@ -63,7 +63,7 @@ async fn read_one(
     total: Arc<AtomicU64>,
 ) -> Result<(LayerChanges, LayerStats), LayerError> {
     // Refused before anything is downloaded.
-    if crate::layer::Compression::of_media_type(&descriptor.media_type).is_none() {
+    if crate::layer::compression_of(&descriptor.media_type).is_none() {
         return Err(LayerError::MediaType(descriptor.media_type.clone()));
     }
     if descriptor.size() > limits.max_layer_bytes {

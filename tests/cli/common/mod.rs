@@ -6,6 +6,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use provgate_attestations_testkit::{PrivateSigstore, Signer};
 pub use provgate_test_support::{Provgate, Run};
 use sha2::{Digest as _, Sha256};
 
@@ -67,4 +68,36 @@ pub fn record_digests(inspected: &serde_json::Value) -> BTreeMap<String, String>
             (path, r["sha256"].as_str().expect("sha256").to_owned())
         })
         .collect()
+}
+
+/// A store whose trusted root is a private Sigstore made for the test (`trusted_root.json`) and
+/// whose trust policy is the test's (`policy.toml`): signed evidence registered for real.
+pub struct Signing {
+    pub pg: Provgate,
+    pub sigstore: PrivateSigstore,
+}
+
+impl Signing {
+    pub fn with_policy(policy: &str) -> Self {
+        let pg = provgate();
+        let sigstore = PrivateSigstore::new();
+        pg.write("trusted_root.json", sigstore.trusted_root().to_string());
+        pg.write("policy.toml", policy);
+        Self { pg, sigstore }
+    }
+
+    /// `provgate register ARGS --policy policy.toml --trusted-root trusted_root.json`.
+    pub fn register<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Run {
+        let (policy, root) = (self.pg.path("policy.toml"), self.pg.path("trusted_root.json"));
+        Run::of(
+            self.pg.command().arg("register").args(args).arg("--policy").arg(policy).arg("--trusted-root").arg(root),
+        )
+    }
+
+    /// A bundle in which `signer` signs `file`, written as `bundle` in the store's directory.
+    pub fn sign_file_by(&mut self, signer: &Signer, file: &Path, bundle: &str) -> PathBuf {
+        let bytes = std::fs::read(file).unwrap();
+        let signed = self.sigstore.sign_artifact(signer, &bytes, &self.sigstore.default_options());
+        self.pg.write(bundle, signed.to_string())
+    }
 }

@@ -18,12 +18,17 @@ pub struct Args {
     json: bool,
 }
 
+/// Records shown per source (a package may hold the same content at many paths).
+const RECORDS_SHOWN: usize = 5;
+
 pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
     let store = Store::open(&paths.db)?;
     let subject = target::subject(&store, &args.target)?;
     let digest = subject.digest;
     let file = subject.file.clone().or_else(|| subject.recorded_path.as_ref().map(PathBuf::from));
     let vouchers = store.vouchers(&digest)?;
+    // Which file of which package, for a source that vouches for several files.
+    let records = store.records_of(&digest, RECORDS_SHOWN)?;
     let allowed = !vouchers.is_empty();
     let seen_at = store.cached_files_with_digest(&digest)?;
     let events = store.denial_groups(&DenialFilter { sha256: Some(digest), ..Default::default() })?;
@@ -50,6 +55,7 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
                 "path": file.as_ref().map(|p| p.display().to_string()),
                 "allowed": allowed,
                 "sources": vouchers,
+                "records": records,
                 "seen_at": seen_at.iter().map(|c| &c.path).collect::<Vec<_>>(),
                 "kernel": kernel,
                 "events": events,
@@ -82,6 +88,14 @@ pub fn run(paths: &Paths, args: Args) -> anyhow::Result<i32> {
             s.created_by,
             s.reason.as_ref().map(|r| format!(", reason: {r}")).unwrap_or_default()
         );
+        for record in records.iter().filter(|r| r.source_id == s.id) {
+            match (&record.path, &record.package) {
+                (Some(path), Some(package)) => println!("      as {path} in {package}"),
+                (None, Some(package)) => println!("      as a file of {package}"),
+                (Some(path), None) => println!("      as {path}"),
+                (None, None) => {}
+            }
+        }
     }
     if let Some(state) = &kernel {
         println!("  kernel: {state}");

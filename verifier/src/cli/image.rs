@@ -2,9 +2,12 @@
 //! a signer the trust policy lets sign images signed its digest; it then vouches for the files
 //! its trusted SBOM attestations list and the candidate files of its layers, as one source of
 //! kind `image` tied to the image's digest.
-use provgate_oci::{Digest, ImageOptions, ImageReference, Limits, Platform, TrustedImage};
+use provgate_oci::{Digest, ImageOptions, ImageReference, Platform, TrustedImage};
 
-use super::{Paths, Reason, notify_daemon, refused, registry_args::RegistryArgs, table, trust_args::TrustArgs};
+use super::{
+    Paths, Reason, limit_args::LimitArgs, notify_daemon, refused, registry_args::RegistryArgs, table,
+    trust_args::TrustArgs,
+};
 use crate::{
     config::Config,
     store::Store,
@@ -43,15 +46,8 @@ struct AddArgs {
     /// Do not read the layers: only trusted SBOM attestations vouch for files.
     #[arg(long)]
     no_layer_contents: bool,
-    /// Largest compressed layer read (bytes; K, M, G suffixes).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    max_layer_size: Option<u64>,
-    /// Largest uncompressed size of all layers together (bytes; K, M, G suffixes).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    max_total_size: Option<u64>,
-    /// How many times its compressed size a layer may decompress to (beyond its first 64 MiB).
-    #[arg(long, value_name = "RATIO")]
-    max_ratio: Option<u64>,
+    #[command(flatten)]
+    limits: LimitArgs,
     #[command(flatten)]
     reason: Reason,
 }
@@ -86,16 +82,10 @@ fn add(paths: &Paths, config: &Config, args: AddArgs) -> anyhow::Result<i32> {
     let reference: ImageReference = args.reference.parse()?;
     let trust = args.trust.load(config)?;
     let registries = args.registry.load(config.registry_config.as_deref())?;
-    let defaults = Limits::default();
     let options = ImageOptions {
         platform: args.platform,
         layer_contents: !args.no_layer_contents,
-        limits: Limits {
-            max_layer_bytes: args.max_layer_size.unwrap_or(defaults.max_layer_bytes),
-            max_total_bytes: args.max_total_size.unwrap_or(defaults.max_total_bytes),
-            max_ratio: args.max_ratio.unwrap_or(defaults.max_ratio),
-            ..defaults
-        },
+        limits: args.limits.limits(),
         ..ImageOptions::default()
     };
     // Opened first: a store that cannot be written fails before anything is downloaded.
@@ -260,43 +250,4 @@ fn rm(paths: &Paths, args: RmArgs) -> anyhow::Result<i32> {
     }
     notify_daemon(paths);
     Ok(0)
-}
-
-/// `123`, `64K`, `512M`, `8G` (binary multiples).
-fn parse_size(text: &str) -> Result<u64, String> {
-    let (number, shift) = match text.trim().to_ascii_uppercase().strip_suffix(['K', 'M', 'G', 'T']) {
-        Some(number) => {
-            let unit = text.trim().chars().last().unwrap_or('B').to_ascii_uppercase();
-            (
-                number.to_owned(),
-                match unit {
-                    'K' => 10,
-                    'M' => 20,
-                    'G' => 30,
-                    _ => 40,
-                },
-            )
-        }
-        None => (text.trim().to_owned(), 0),
-    };
-    let value: u64 =
-        number.parse().map_err(|_| format!("{text:?} is not a size (bytes, or a number with K, M, G or T)"))?;
-    value.checked_mul(1u64 << shift).ok_or_else(|| format!("{text:?} is too large"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_size;
-
-    #[test]
-    fn sizes_take_binary_suffixes() {
-        assert_eq!(parse_size("123"), Ok(123));
-        assert_eq!(parse_size("64k"), Ok(64 << 10));
-        assert_eq!(parse_size("512M"), Ok(512 << 20));
-        assert_eq!(parse_size(" 8G "), Ok(8 << 30));
-        assert_eq!(parse_size("2T"), Ok(2 << 40));
-        assert!(parse_size("1.5G").unwrap_err().contains("is not a size"));
-        assert!(parse_size("G").is_err());
-        assert!(parse_size("99999999999T").unwrap_err().contains("too large"));
-    }
 }

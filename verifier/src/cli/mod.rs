@@ -10,6 +10,7 @@ mod explain;
 mod feed;
 mod hash;
 mod image;
+mod limit_args;
 mod publish;
 mod queue;
 mod register;

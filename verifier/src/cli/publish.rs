@@ -47,7 +47,9 @@ pub struct UnpublishArgs {
 
 pub fn publish(config: &Config, args: PublishArgs) -> anyhow::Result<i32> {
     let (reference, tag) = parse_reference(&args.feed)?;
-    let evidence = match args.evidence.evidence(args.bundle, false) {
+    // A feed item carries the artifact's digest and its bundle, not the file: nodes cannot read
+    // a package's contents from it, so none are read here either.
+    let evidence = match args.evidence.evidence(args.bundle, false, None) {
         Ok(evidence) => evidence,
         Err(misuse) => {
             eprintln!("provgate: {misuse}");
@@ -117,14 +119,14 @@ fn new_item(evidence: &Evidence) -> anyhow::Result<NewItem> {
             };
             NewItem { sbom: Some((read(sbom)?, media.to_owned(), title(sbom))), ..item(ItemKind::Sbom, bundle)? }
         }
-        Evidence::Attestation { bundle, artifact: None } => item(ItemKind::Attestation, bundle)?,
+        Evidence::Attestation { bundle, artifact: None, .. } => item(ItemKind::Attestation, bundle)?,
         // A feed item carries an artifact's SHA-256 only, not the SHA-512 npm's subjects need.
         Evidence::Attestation { artifact: Some(_), .. } => {
             anyhow::bail!(
                 "an attestation about an artifact is not published to a feed; publish --artifact F --bundle B"
             )
         }
-        Evidence::Artifact { subject, bundle } => {
+        Evidence::Artifact { subject, bundle, .. } => {
             let artifact = match subject {
                 ArtifactSubject::File(file) => {
                     let opened = std::fs::File::open(file).with_context(|| file.display().to_string())?;

@@ -4,11 +4,11 @@
 //! forbidden. Any refusal adds nothing.
 use std::path::PathBuf;
 
-use super::{Paths, Reason, notify_daemon, refused, trust_args::TrustArgs};
+use super::{Paths, Reason, limit_args::LimitArgs, notify_daemon, refused, trust_args::TrustArgs};
 use crate::{
     config::Config,
     store::Store,
-    trust::{self, ArtifactSubject, Circumstances, Evidence},
+    trust::{self, ArtifactSubject, Circumstances, Contents, Evidence},
 };
 
 #[derive(Debug, clap::Args)]
@@ -27,6 +27,13 @@ pub struct Args {
     /// error, so a typo never allows.
     #[arg(long, env = "PROVGATE_FORBID_UNSIGNED", value_parser = clap::builder::BoolishValueParser::new())]
     forbid_unsigned: bool,
+    /// Keep the archive's digest only: do not read a signed package's files (by default an npm
+    /// tarball, a wheel or sdist, a zip, a tar.{gz,xz,zst}, a deb or an rpm vouches for every
+    /// file it holds too).
+    #[arg(long)]
+    no_contents: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
     #[command(flatten)]
     trust: TrustArgs,
     #[command(flatten)]
@@ -48,7 +55,8 @@ pub struct EvidenceArgs {
     #[arg(long, value_name = "BUNDLE", conflicts_with = "sbom")]
     attestation: Option<PathBuf>,
     /// A file signed by --bundle (or attested by --attestation), or only its digest
-    /// (sha256:HEX): that digest.
+    /// (sha256:HEX): that digest, and, for a package archive (npm, wheel, sdist, zip, tar, deb,
+    /// rpm), every file it holds unless --no-contents.
     #[arg(long, value_name = "FILE", conflicts_with = "sbom")]
     artifact: Option<PathBuf>,
 }
@@ -56,16 +64,17 @@ pub struct EvidenceArgs {
 impl EvidenceArgs {
     /// The evidence named, with `bundle` or, for an SBOM said to be `unsigned`, without; a
     /// misuse of the flags is a message.
-    pub fn evidence(self, bundle: Option<PathBuf>, unsigned: bool) -> Result<Evidence, String> {
+    pub fn evidence(self, bundle: Option<PathBuf>, unsigned: bool, contents: Contents) -> Result<Evidence, String> {
         let EvidenceArgs { sbom, attestation, artifact } = self;
         Ok(match (sbom, attestation, artifact, bundle, unsigned) {
             (Some(sbom), None, None, None, true) => Evidence::UnsignedSbom { sbom },
             (Some(sbom), None, None, Some(bundle), false) => Evidence::SignedSbom { sbom, bundle },
             (None, None, Some(file), Some(bundle), false) => {
-                Evidence::Artifact { subject: ArtifactSubject::parse(file.as_os_str()), bundle }
+                Evidence::Artifact { subject: ArtifactSubject::parse(file.as_os_str()), bundle, contents }
             }
             (None, Some(bundle), artifact, None, false) => {
-                Evidence::Attestation { bundle, artifact: artifact.map(|a| ArtifactSubject::parse(a.as_os_str())) }
+                let artifact = artifact.map(|a| ArtifactSubject::parse(a.as_os_str()));
+                Evidence::Attestation { bundle, artifact, contents }
             }
             (sbom, None, artifact, None, false) => {
                 let (file, or_unsigned) = match (sbom, artifact) {
@@ -87,7 +96,8 @@ impl EvidenceArgs {
 }
 
 pub fn run(paths: &Paths, config: &Config, args: Args) -> anyhow::Result<i32> {
-    let evidence = match args.evidence.evidence(args.bundle, args.unsigned) {
+    let contents = (!args.no_contents).then(|| args.limits.limits());
+    let evidence = match args.evidence.evidence(args.bundle, args.unsigned, contents) {
         Ok(evidence) => evidence,
         Err(misuse) => {
             eprintln!("provgate: {misuse}");
@@ -128,6 +138,9 @@ pub fn run(paths: &Paths, config: &Config, args: Args) -> anyhow::Result<i32> {
             "registered {} SHA-256 digests from {} ({}) as source #{}",
             committed.records, committed.name, committed.verified, committed.id
         );
+    }
+    if let Some(contents) = &committed.contents {
+        println!("{contents}");
     }
     notify_daemon(paths);
     Ok(0)

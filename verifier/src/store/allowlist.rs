@@ -135,6 +135,30 @@ impl Store {
         self.source_query("WHERE s.id IN (SELECT source_id FROM source_digests WHERE sha256 = ?1)", Some(&bytes))
     }
 
+    /// How each source names `digest`: the path and package of its records (a package's files
+    /// are recorded with their path in the package and the package's name and version), in
+    /// source order, at most `per_source` each.
+    pub fn records_of(&self, digest: &Sha256, per_source: usize) -> Result<Vec<VouchedAs>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT source_id, path, package FROM source_digests WHERE sha256 = ?1 ORDER BY source_id, path")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([digest.0.to_vec()], |row| {
+                let path: String = row.get(1)?;
+                Ok(VouchedAs { source_id: row.get(0)?, path: (!path.is_empty()).then_some(path), package: row.get(2)? })
+            })
+            .map_err(|e| self.err(e))?;
+        let mut found: Vec<VouchedAs> = Vec::new();
+        for row in rows {
+            let row = row.map_err(|e| self.err(e))?;
+            if found.iter().filter(|f| f.source_id == row.source_id).count() < per_source {
+                found.push(row);
+            }
+        }
+        Ok(found)
+    }
+
     /// Removes a source and exactly the trust it gave: digests other sources vouch for stay
     /// allowed. Audited with what was removed.
     pub fn revoke_source(&mut self, id: i64, actor: &str, reason: Option<&str>) -> Result<SourceSummary> {
@@ -231,6 +255,14 @@ impl Store {
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }
+}
+
+/// One record of a digest: which source, under which path and package.
+#[derive(Clone, Debug, Serialize)]
+pub struct VouchedAs {
+    pub source_id: i64,
+    pub path: Option<String>,
+    pub package: Option<String>,
 }
 
 /// A source as `sources`, `explain` and `revoke` show it.

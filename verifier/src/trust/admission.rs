@@ -10,8 +10,9 @@ use provgate_sbom::{DigestRecord, Sha256};
 use serde_json::json;
 
 use super::{
-    ArtifactSubject, Evidence, SourceKind, StoredArtifact, StoredEvidence, Trust,
+    ArtifactSubject, Contents, Evidence, SourceKind, StoredArtifact, StoredEvidence, Trust,
     actor::current_user,
+    package,
     policy::describe,
     sbom::{self, PredicateReader},
 };
@@ -41,6 +42,8 @@ pub struct Admission {
     pub verified: String,
     /// Refused at commit if every digest is vouched for already (an approval not forced).
     pub only_if_new: bool,
+    /// One line on what else was read (a package's files), for the user.
+    pub contents: Option<String>,
 }
 
 /// A source stored: its id, how many records, its name, how it was verified.
@@ -50,6 +53,8 @@ pub struct Committed {
     pub name: String,
     /// One line on the signature that vouched (empty for unsigned kinds).
     pub verified: String,
+    /// One line on what else was read (a package's files).
+    pub contents: Option<String>,
 }
 
 /// [`admit`], then [`commit`]: what every command that adds trust calls.
@@ -92,6 +97,7 @@ pub fn admit(evidence: Evidence, circumstances: Circumstances<'_>) -> anyhow::Re
         records,
         verified: String::new(),
         only_if_new: false,
+        contents: None,
     };
     Ok(Ok(match evidence {
         Evidence::Manual { records } => unsigned(
@@ -134,9 +140,11 @@ pub fn admit(evidence: Evidence, circumstances: Circumstances<'_>) -> anyhow::Re
             unsigned(SourceKind::SbomUnsigned, name, None, Records::SbomFile { path: sbom, verified: None })
         }
         Evidence::SignedSbom { sbom, bundle } => return signed_sbom(need(trust)?, &sbom, &bundle, reason),
-        Evidence::Artifact { subject, bundle } => return artifact(need(trust)?, &subject, &bundle, reason),
-        Evidence::Attestation { bundle, artifact } => {
-            return attestations(need(trust)?, &bundle, artifact.as_ref(), reason);
+        Evidence::Artifact { subject, bundle, contents } => {
+            return artifact(need(trust)?, &subject, &bundle, contents, reason);
+        }
+        Evidence::Attestation { bundle, artifact, contents } => {
+            return attestations(need(trust)?, &bundle, artifact.as_ref(), contents, reason);
         }
         Evidence::Image(image) => image_admission(*image, reason)?,
     }))
@@ -230,19 +238,20 @@ fn signed_sbom(
     let name = std::path::absolute(sbom_path).unwrap_or_else(|_| sbom_path.to_owned()).display().to_string();
     let source = signed_source(SourceKind::Sbom, name, &verified, json!({}), evidence, reason)?;
     let records = Records::SbomFile { path: sbom_path.to_owned(), verified: Some(digest) };
-    Ok(Ok(Admission { source, records, verified: describe(&verified), only_if_new: false }))
+    Ok(Ok(Admission { source, records, verified: describe(&verified), only_if_new: false, contents: None }))
 }
 
 fn artifact(
     trust: &Trust,
     subject: &ArtifactSubject,
     bundle_path: &Path,
+    contents: Contents,
     reason: Option<String>,
 ) -> anyhow::Result<Result<Admission, Refusal>> {
     let bundle = read_bundle(bundle_path)?;
     // npm's response, PyPI's objects: not one bundle, so read as attestations about the file.
     if bundle.get("mediaType").is_none() {
-        return attestations(trust, bundle_path, Some(subject), reason);
+        return attestations(trust, bundle_path, Some(subject), contents, reason);
     }
     let (sha256, digests, bytes, name, path) = match subject {
         ArtifactSubject::File(file) => {
@@ -260,11 +269,24 @@ fn artifact(
         Ok(v) => v,
         Err(rejection) => return rejected(bundle_path, rejection),
     };
+    let mut about = json!({ "file": name });
+    let mut records = vec![DigestRecord { sha256, path, package: None }];
+    let read = match (subject, contents) {
+        (ArtifactSubject::File(file), Some(limits)) => match package::contents(file, sha256, &limits) {
+            Ok(read) => read,
+            Err(refusal) => return Ok(Err(refusal)),
+        },
+        _ => None,
+    };
+    let summary = read.map(|read| {
+        about["package"] = read.about;
+        records.extend(read.records);
+        read.summary
+    });
     let evidence = StoredEvidence::Artifact { bundle, subject: sha256, sha512: digests.map(|d| d.sha512) };
-    let about = json!({ "file": name });
     let source = signed_source(SourceKind::Artifact, name, &verified, about, evidence, reason)?;
-    let records = Records::List(vec![DigestRecord { sha256, path, package: None }]);
-    Ok(Ok(Admission { source, records, verified: describe(&verified), only_if_new: false }))
+    let records = Records::List(records);
+    Ok(Ok(Admission { source, records, verified: describe(&verified), only_if_new: false, contents: summary }))
 }
 
 fn absolute(file: &Path) -> String {
@@ -289,6 +311,7 @@ fn attestations(
     trust: &Trust,
     path: &Path,
     artifact: Option<&ArtifactSubject>,
+    contents: Contents,
     reason: Option<String>,
 ) -> anyhow::Result<Result<Admission, Refusal>> {
     let refuse = |message: String| Ok(Err(Refusal(format!("{}: {message}", path.display()))));
@@ -363,6 +386,22 @@ fn attestations(
     if used.is_empty() {
         return refuse(set_aside.join("; "));
     }
+    // The artifact vouched for (by at least one attestation used) may be a package: its files
+    // are vouched for with it.
+    let package = match (artifact, &subject, contents) {
+        (Some(ArtifactSubject::File(file)), Some((stored, _, _)), Some(limits)) => {
+            match package::contents(file, stored.sha256, &limits) {
+                Ok(read) => read,
+                Err(refusal) => return Ok(Err(refusal)),
+            }
+        }
+        _ => None,
+    };
+    let package_about = package.as_ref().map(|read| read.about.clone());
+    let summary = package.map(|read| {
+        records.extend(read.records);
+        read.summary
+    });
     records.sort_by(|a, b| (a.sha256.0, &a.path).cmp(&(b.sha256.0, &b.path)));
     records.dedup_by(|a, b| a.sha256 == b.sha256 && a.path == b.path);
 
@@ -393,6 +432,9 @@ fn attestations(
             .collect();
         about["set_aside"] = set_aside.clone().into();
     }
+    if let Some(package) = package_about {
+        about["package"] = package;
+    }
     if let Some((stored, _, _)) = &subject {
         about["file"] = name.clone().into();
         if let Some(sha512) = stored.sha512 {
@@ -412,7 +454,7 @@ fn attestations(
         artifact: subject.as_ref().map(|(stored, _, _)| *stored),
     };
     let source = signed_source(SourceKind::Attestation, name, first, about, evidence, reason)?;
-    Ok(Ok(Admission { source, records: Records::List(records), verified, only_if_new: false }))
+    Ok(Ok(Admission { source, records: Records::List(records), verified, only_if_new: false, contents: summary }))
 }
 
 fn image_admission(image: provgate_oci::TrustedImage, reason: Option<String>) -> anyhow::Result<Admission> {
@@ -434,14 +476,20 @@ fn image_admission(image: provgate_oci::TrustedImage, reason: Option<String>) ->
         reason,
         evidence: Some(serde_json::to_value(StoredEvidence::Image { image: image.evidence() })?),
     };
-    Ok(Admission { source, records: Records::List(records), verified: describe(signature), only_if_new: false })
+    Ok(Admission {
+        source,
+        records: Records::List(records),
+        verified: describe(signature),
+        only_if_new: false,
+        contents: None,
+    })
 }
 
 /// Stores an admission as one source, all or nothing; an SBOM file is streamed in and refused
 /// if it reads badly, has no SHA-256 record, or changed since its signature was verified. An
 /// approval marks the events about its digest approved in the same transaction.
 pub fn commit(store: &mut Store, admission: Admission) -> anyhow::Result<Result<Committed, Refusal>> {
-    let Admission { source, records, verified, only_if_new } = admission;
+    let Admission { source, records, verified, only_if_new, contents } = admission;
     match records {
         Records::List(records) => {
             if only_if_new && let Some(refusal) = vouched_already(store, &records)? {
@@ -457,7 +505,7 @@ pub fn commit(store: &mut Store, admission: Admission) -> anyhow::Result<Result<
                 }
             }
             let id = writer.commit(None)?;
-            Ok(Ok(Committed { id, records: records.len() as u64, name: source.name, verified }))
+            Ok(Ok(Committed { id, records: records.len() as u64, name: source.name, verified, contents }))
         }
         Records::SbomFile { path, verified: digest } => commit_sbom(store, source, &path, digest, verified),
     }
@@ -554,5 +602,5 @@ fn commit_sbom(
     let name = summary.name.clone().unwrap_or_else(|| source.name.clone());
     let records = writer.records();
     let id = writer.commit(Some((name.clone(), Some(detail))))?;
-    Ok(Ok(Committed { id, records, name, verified }))
+    Ok(Ok(Committed { id, records, name, verified, contents: None }))
 }

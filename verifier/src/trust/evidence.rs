@@ -19,13 +19,19 @@ pub enum Evidence {
     /// Attestations: a DSSE bundle carrying an in-toto statement (SLSA provenance, a publish
     /// attestation, an SBOM predicate), or a file of several (npm's attestations response,
     /// PyPI's provenance object, a PEP 740 attestation). With `artifact`, they are about that
-    /// artifact, matched by whichever digest their subjects name it by, and vouch for it alone.
-    Attestation { bundle: PathBuf, artifact: Option<ArtifactSubject> },
+    /// artifact, matched by whichever digest their subjects name it by, and vouch for it and,
+    /// when it is a package, for its files (see `contents`).
+    Attestation { bundle: PathBuf, artifact: Option<ArtifactSubject>, contents: Contents },
     /// A file, or only its digest, and the bundle that signs it.
-    Artifact { subject: ArtifactSubject, bundle: PathBuf },
+    Artifact { subject: ArtifactSubject, bundle: PathBuf, contents: Contents },
     /// An image whose signatures and attestations [`super::verify_image`] verified.
     Image(Box<TrustedImage>),
 }
+
+/// Whether a signed artifact that is a package (an npm tarball, a wheel or sdist, a zip, a
+/// tar, a deb) vouches for its files too: `Some` reads them under these bounds, `None`
+/// (`--no-contents`, or no file at hand) keeps the archive's digest only.
+pub type Contents = Option<provgate_archive::Limits>;
 
 /// What an artifact signature is checked against.
 #[derive(Clone, Debug)]

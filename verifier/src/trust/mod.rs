@@ -12,13 +12,14 @@ mod admission;
 mod evidence;
 mod image;
 mod kind;
+mod package;
 mod policy;
 mod sbom;
 mod stored;
 
 pub use actor::current_user;
 pub use admission::{Circumstances, Refusal, accept, admit, commit};
-pub use evidence::{ArtifactSubject, Evidence};
+pub use evidence::{ArtifactSubject, Contents, Evidence};
 pub use image::{ImageOutcome, ImageRequest, image_of, verify_image};
 pub use kind::SourceKind;
 pub use policy::Trust;

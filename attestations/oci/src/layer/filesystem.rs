@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 
 use crate::digest::Digest;
 
-use super::{
-    reader::LayerError,
-    tar_walk::{FileNode, LayerChanges, Node},
-};
+use provgate_archive::{ArchiveError, FileNode, Node};
+
+use super::{LayerChanges, reader::LayerError};
 
 /// A candidate file of the image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,10 +44,10 @@ impl ImageFiles {
                 }
                 Node::HardLink(target) => {
                     let Some(file) = self.files.get(&target).copied() else {
-                        return Err(LayerError::Member {
+                        return Err(LayerError::Archive(ArchiveError::Member {
                             path,
                             problem: format!("hard link to {target:?}, which is not a file of the image"),
-                        });
+                        }));
                     };
                     self.remove_below(&path);
                     self.files.insert(path, file);

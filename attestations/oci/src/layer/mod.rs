@@ -3,16 +3,18 @@
 //!
 //! Each layer is a tar stream (plain, gzip or zstd). [`read_layer`] checks the blob's size and
 //! digest as it passes, bounds what it decompresses to, walks the tar members, and hashes each
-//! candidate file (an execute bit, or `\x7fELF` / `#!` at its start). [`ImageFiles`] then
+//! candidate file (the bounded decompression and the walk are provgate-archive's, which package
+//! contents share) (an execute bit, or `\x7fELF` / `#!` at its start). [`ImageFiles`] then
 //! applies the layers in order, with their whiteouts and hard links, to find which files the
 //! image's root filesystem ends up holding.
 mod filesystem;
 mod reader;
-mod tar_walk;
+mod whiteout;
 
 pub use filesystem::{ImageFile, ImageFiles};
-pub use reader::{Compression, LayerError, read_layer};
-pub use tar_walk::{FileNode, LayerChanges, Node};
+pub use provgate_archive::{ArchiveError, FileNode, Node};
+pub use reader::{Compression, LayerError, compression_of, read_layer};
+pub use whiteout::LayerChanges;
 
 /// What reading one layer took.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -153,7 +153,7 @@ fn members_that_would_escape_the_root_are_refused() {
     let cases = [
         (
             raw(EntryType::Regular, "../../etc/cron.d/evil", ""),
-            r#"member "../../etc/cron.d/evil": path climbs out of the image's root with '..'"#,
+            r#"member "../../etc/cron.d/evil": path climbs out of the archive's tree with '..'"#,
         ),
         (raw(EntryType::Regular, "usr/../../x", ""), "climbs out"),
         (raw(EntryType::Regular, "/etc/passwd", ""), r#"member "/etc/passwd": absolute path"#),
@@ -167,7 +167,7 @@ fn members_that_would_escape_the_root_are_refused() {
         ),
         (raw(EntryType::Regular, "a/.wh...", ""), r#"member "a/.wh...": whiteout of no file"#),
         (raw(EntryType::GNUSparse, "sparse", ""), "GNU sparse files are not supported"),
-        (raw(EntryType::new(b'V'), "volume", ""), "member type 'V' is not one a layer holds"),
+        (raw(EntryType::new(b'V'), "volume", ""), "member type 'V' is not one provgate reads"),
     ];
     for (member, expected) in cases {
         let err = read(&oci::layer(&[Member::file("ok", ELF, 0o755), member.clone()], LAYER_GZIP), &Limits::default())
@@ -225,7 +225,9 @@ fn decompression_bombs_are_stopped() {
     for media_type in [LAYER_GZIP, LAYER_ZSTD] {
         let blob = oci::layer(&members, media_type);
         let err = read(&blob, &limits).unwrap_err();
-        let LayerError::Bomb { max, compressed, .. } = err else { panic!("{media_type}: {err}") };
+        let LayerError::Archive(ArchiveError::Bomb { max, compressed, .. }) = err else {
+            panic!("{media_type}: {err}")
+        };
         assert_eq!((max, compressed), ((blob.bytes.len() as u64 * 100).max(1 << 20), blob.bytes.len() as u64));
         assert!(err.to_string().contains("refusing a decompression bomb"), "{err}");
     }
@@ -242,7 +244,7 @@ fn decompression_bombs_are_stopped() {
 fn other_bounds_and_bad_input() {
     let blob = oci::layer(&[Member::file("a", ELF, 0o755), Member::file("b", ELF, 0o755)], LAYER_TAR);
     let err = read(&blob, &Limits { max_entries: 1, ..Limits::default() }).unwrap_err();
-    assert_eq!(err, LayerError::TooManyMembers { max: 1 });
+    assert_eq!(err, LayerError::Archive(ArchiveError::TooManyMembers { max: 1 }));
     let err = read(&blob, &Limits { max_layer_bytes: 100, ..Limits::default() }).unwrap_err();
     assert!(matches!(err, LayerError::TooLarge { max: 100, .. }), "{err}");
     let mut unknown = blob.clone();
@@ -253,7 +255,7 @@ fn other_bounds_and_bad_input() {
     let err = read(&garbage, &Limits::default()).unwrap_err();
     assert!(err.to_string().starts_with("gzip data is corrupt"), "{err}");
     let garbage = provgate_oci_testkit::Blob::new(LAYER_TAR, vec![b'x'; 1024]);
-    assert!(matches!(read(&garbage, &Limits::default()).unwrap_err(), LayerError::Tar(_)));
+    assert!(matches!(read(&garbage, &Limits::default()).unwrap_err(), LayerError::Archive(ArchiveError::Tar(_))));
     let digest: Digest = blob.digest().parse().unwrap();
     assert_eq!(descriptor(&blob).digest, digest);
 }
