@@ -81,7 +81,10 @@ try_new_mount_reuses_device() {
 # 2. Code injected into a running, allowed process.
 # The target lives long enough for a slow (emulated, busy) machine to start the injector, and
 # is stopped a second after the injection, once it has called the patched code ten more times.
+# Its output file is emptied first, here: the background job's own redirection may come after
+# this shell has read the previous run's pid from it.
 inject_into_looper() { # mode
+  : > /tmp/looper.out
   inscope $T/looper 600 > /tmp/looper.out 2>&1 &
   looper=$!
   i=0; while ! grep -q speak= /tmp/looper.out && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
@@ -89,7 +92,7 @@ inject_into_looper() { # mode
   addr=$(sed -n 's/.*speak=0x//p' /tmp/looper.out)
   inscope $T/inject "$1" "$target" "$addr"
   sleep 1
-  kill $looper 2> /dev/null
+  kill "$target" $looper 2> /dev/null
   wait $looper
   grep -v -e '^GOOD' -e '^pid=' /tmp/looper.out | head -n 3
 }
