@@ -158,11 +158,17 @@ const PROGRAMS: &[(&str, &str, &[&str])] = &[
 /// allows and trusts /opt/t/lib/libbench0.so .. libbench49.so and must agree.
 pub const BENCH_LIBRARIES: usize = 50;
 
+/// The libraries `libstart` needs: (path in the VM, built file), and the flags that link it.
+struct BenchLibraries {
+    files: Vec<(String, PathBuf)>,
+    link_flags: Vec<String>,
+}
+
 /// Builds libbench0.so .. libbench{BENCH_LIBRARIES-1}.so from tests/vm/progs/benchlib/benchlib.c
 /// into BUILD/benchlib, and returns them with the linker flags that make a program need them all
 /// and find them in /opt/t/lib in the VM (its run path; the host's `ldd` cannot resolve it, so
 /// the libraries are placed by name, not through `shared_libraries`).
-fn bench_libraries(progs_dir: &Path, build: &Path) -> Result<(Vec<(String, PathBuf)>, Vec<String>), String> {
+fn bench_libraries(progs_dir: &Path, build: &Path) -> Result<BenchLibraries, String> {
     let dir = build.join("benchlib");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let source = progs_dir.join("benchlib/benchlib.c");
@@ -191,9 +197,9 @@ fn bench_libraries(progs_dir: &Path, build: &Path) -> Result<(Vec<(String, PathB
         }
         libraries.push((format!("/opt/t/lib/libbench{i}.so"), out));
     }
-    let mut flags = vec![format!("-L{}", dir.display()), "-Wl,-rpath,/opt/t/lib".to_owned()];
-    flags.extend((0..BENCH_LIBRARIES).map(|i| format!("-lbench{i}")));
-    Ok((libraries, flags))
+    let mut link_flags = vec![format!("-L{}", dir.display()), "-Wl,-rpath,/opt/t/lib".to_owned()];
+    link_flags.extend((0..BENCH_LIBRARIES).map(|i| format!("-lbench{i}")));
+    Ok(BenchLibraries { files: libraries, link_flags })
 }
 
 /// Debian's fapolicyd, the peer tests/vm/bench.sh measures provgate against, as
@@ -315,11 +321,11 @@ pub fn build_initramfs(provgate: &Path, work: &Path) -> Result<PathBuf, String> 
             match (flag.strip_prefix('$'), *flag) {
                 (Some(package), _) => args.extend(pkg_config(package)?),
                 (None, "@benchlibs") => {
-                    let (libraries, link) = bench_libraries(&progs_dir, &build)?;
-                    for (dest, path) in libraries {
+                    let libraries = bench_libraries(&progs_dir, &build)?;
+                    for (dest, path) in libraries.files {
                         files.insert(dest, (path, 0o755));
                     }
-                    args.extend(link);
+                    args.extend(libraries.link_flags);
                 }
                 (None, _) => args.push((*flag).to_owned()),
             }
