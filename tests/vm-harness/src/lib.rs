@@ -1,6 +1,7 @@
-//! Builds an initramfs holding provgate, busybox and the test programs, and boots it under qemu
-//! (TCG) with a Debian cloud kernel fetched by scripts/fetch-kernels.sh. Shared by the VM tests
-//! and the VM benchmark.
+//! Builds an initramfs holding provgate, busybox, the test programs and fapolicyd (the VM
+//! benchmark's peer, unpacked by scripts/fetch-fapolicyd.sh), and boots it under qemu (TCG) with
+//! a Debian cloud kernel fetched by scripts/fetch-kernels.sh. Shared by the VM tests and the VM
+//! benchmark.
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
