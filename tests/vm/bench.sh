@@ -52,6 +52,10 @@ start_fapolicyd() {
   echo "fapolicyd did not place its marks in 60 s:"; cat /tmp/syslog
   return 1
 }
+# The daemon's CPU time so far (user and system, all its threads), in clock ticks of 10 ms: the
+# work it does for the execs, the counterpart of provgate's programs' run time. A lower bound of
+# its cost: the kernel's queueing of each event and the waiting process's switches are not in it.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$FAPOLICYD/stat"; }
 stop_fapolicyd() {
   kill -TERM "$FAPOLICYD"
   i=0
@@ -62,7 +66,7 @@ stop_fapolicyd() {
 }
 
 base=""; inside=""; outside=""; bpf=""; fapo=""
-lbase=""; linside=""; lbpf=""; lfapo=""
+lbase=""; linside=""; lbpf=""; lfapo=""; fcpu=""; lfcpu=""
 r=1
 while [ $r -le $ROUNDS ]; do
   b=$(measure "$N" $T/noop baseline) || exit 1
@@ -87,18 +91,24 @@ while [ $r -le $ROUNDS ]; do
       echo "PROVGATE-BENCH-ERROR fapolicyd let an untrusted program run"; stop_fapolicyd; exit 1
     fi
   fi
+  c0=$(cpu_ticks)
   f=$(measure "$N" $T/noop fapolicyd) || { stop_fapolicyd; exit 1; }
+  c1=$(cpu_ticks)
   lf=$(measure "$LIB_N" $T/libstart fapolicyd) || { stop_fapolicyd; exit 1; }
+  c2=$(cpu_ticks)
   stop_fapolicyd
+  fc=$(( (c1 - c0) * 10000000 / N )); lfc=$(( (c2 - c1) * 10000000 / LIB_N ))
   [ $r -eq "$ROUNDS" ] && { echo "fapolicyd's report at its last exit:"; cat /var/log/fapolicyd-access.log /run/fapolicyd.state 2>/dev/null; }
 
   echo "PROVGATE-BENCH-ROUND $r baseline_ns=$b in_scope_ns=$in_scope outside_scope_ns=$o fapolicyd_ns=$f bpf_ns_per_exec=$p" \
-    "lib_baseline_ns=$lb lib_in_scope_ns=$lin lib_fapolicyd_ns=$lf lib_bpf_ns_per_exec=$lp"
+    "fapolicyd_cpu_ns_per_exec=$fc lib_baseline_ns=$lb lib_in_scope_ns=$lin lib_fapolicyd_ns=$lf lib_bpf_ns_per_exec=$lp" \
+    "lib_fapolicyd_cpu_ns_per_exec=$lfc"
   base="$base $b"; inside="$inside $in_scope"; outside="$outside $o"; bpf="$bpf $p"; fapo="$fapo $f"
-  lbase="$lbase $lb"; linside="$linside $lin"; lbpf="$lbpf $lp"; lfapo="$lfapo $lf"
+  lbase="$lbase $lb"; linside="$linside $lin"; lbpf="$lbpf $lp"; lfapo="$lfapo $lf"; fcpu="$fcpu $fc"; lfcpu="$lfcpu $lfc"
   r=$((r + 1))
 done
 echo "PROVGATE-BENCH n=$N lib_n=$LIB_N rounds=$ROUNDS baseline_ns=$(echo $base | median) in_scope_ns=$(echo $inside | median)" \
   "outside_scope_ns=$(echo $outside | median) fapolicyd_ns=$(echo $fapo | median) bpf_ns_per_exec=$(echo $bpf | median)" \
   "lib_baseline_ns=$(echo $lbase | median) lib_in_scope_ns=$(echo $linside | median) lib_fapolicyd_ns=$(echo $lfapo | median)" \
-  "lib_bpf_ns_per_exec=$(echo $lbpf | median)"
+  "lib_bpf_ns_per_exec=$(echo $lbpf | median) fapolicyd_cpu_ns_per_exec=$(echo $fcpu | median)" \
+  "lib_fapolicyd_cpu_ns_per_exec=$(echo $lfcpu | median)"
