@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything provgate needs on a fresh Debian 12 machine, idempotently: apt packages,
 # the pinned nightly (ebpf/toolchain) and bpf-linker (for the eBPF programs), the Debian kernels
-# the VM tests boot (without touching the machine's apt sources), and the test tools
+# the VM tests boot and Debian's fapolicyd for the VM benchmark (without touching the machine's
+# apt sources), and the test tools
 # kubernetes-validate and syft (in a venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,8 @@ APT_PACKAGES=(
   # VM tests: emulator, the initramfs shell, module decompression; a FUSE library for the test
   # filesystem server and a real container runtime (runc) to run inside the VM
   qemu-system-x86 busybox-static xz-utils zstd libfuse3-dev runc
+  # the host libraries the unpacked fapolicyd takes into the VM (scripts/fetch-fapolicyd.sh)
+  libmagic1 libcap-ng0 libseccomp2 libssl3 libudev1
   # benchmarks and tools
   bpftool jq hyperfine openssl time
   # image tests and benchmark: a loopback OCI registry, htpasswd for its Basic auth, skopeo to
@@ -52,6 +55,9 @@ fi
 scripts/ebpf-toolchain.sh
 
 scripts/fetch-kernels.sh
+# fapolicyd, the peer the VM benchmark measures against, unpacked for the VM only (its initramfs
+# carries it, so the VM tests need it too). Any failure stops the setup.
+scripts/fetch-fapolicyd.sh
 
 # Offline validation of deploy/kubernetes (the deploy_kubernetes test): PyPI's
 # kubernetes-validate (the Kubernetes schemas bundled, no cluster) with its PyYAML, in a venv of

@@ -1,6 +1,7 @@
-//! Builds an initramfs holding provgate, busybox and the test programs, and boots it under qemu
-//! (TCG) with a Debian cloud kernel fetched by scripts/fetch-kernels.sh. Shared by the VM tests
-//! and the VM benchmark.
+//! Builds an initramfs holding provgate, busybox, the test programs and fapolicyd (the VM
+//! benchmark's peer, unpacked by scripts/fetch-fapolicyd.sh), and boots it under qemu (TCG) with
+//! a Debian cloud kernel fetched by scripts/fetch-kernels.sh. Shared by the VM tests and the VM
+//! benchmark.
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
@@ -150,7 +151,105 @@ const PROGRAMS: &[(&str, &str, &[&str])] = &[
     ("rawpatch.c", "rawpatch", &[]),
     ("clone_into.c", "clone_into", &[]),
     ("fuse_serve.c", "fuse_serve", &["$fuse3"]),
+    // The benchmark's library-heavy start: linked against the BENCH_LIBRARIES libraries.
+    ("libstart.c", "libstart", &["@benchlibs"]),
 ];
+
+/// How many shared libraries `libstart` maps (issue 15's library-heavy start); tests/vm/bench.sh
+/// allows and trusts /opt/t/lib/libbench0.so .. libbench49.so and must agree.
+pub const BENCH_LIBRARIES: usize = 50;
+
+/// The libraries `libstart` needs: (path in the VM, built file), and the flags that link it.
+struct BenchLibraries {
+    files: Vec<(String, PathBuf)>,
+    link_flags: Vec<String>,
+}
+
+/// Builds libbench0.so .. libbench{BENCH_LIBRARIES-1}.so from tests/vm/progs/benchlib/benchlib.c
+/// into BUILD/benchlib, and returns them with the linker flags that make a program need them all
+/// and find them in /opt/t/lib in the VM (its run path; the host's `ldd` cannot resolve it, so
+/// the libraries are placed by name, not through `shared_libraries`).
+fn bench_libraries(progs_dir: &Path, build: &Path) -> Result<BenchLibraries, String> {
+    let dir = build.join("benchlib");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let source = progs_dir.join("benchlib/benchlib.c");
+    let mut children = Vec::new();
+    for i in 0..BENCH_LIBRARIES {
+        let out = dir.join(format!("libbench{i}.so"));
+        // Fifty compilers at once: one after the other takes several seconds of each build.
+        let child = Command::new("cc")
+            .args(["-O2", "-Wall", "-shared", "-fPIC", &format!("-DBENCH_LIB={i}"), "-o"])
+            .arg(&out)
+            .arg(&source)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cc {}: {e}", source.display()))?;
+        children.push((i, out, child));
+    }
+    let mut libraries = Vec::new();
+    for (i, out, child) in children {
+        let result = child.wait_with_output().map_err(|e| e.to_string())?;
+        if !result.status.success() {
+            return Err(format!(
+                "cc {} for libbench{i}.so failed: {}",
+                source.display(),
+                String::from_utf8_lossy(&result.stderr)
+            ));
+        }
+        libraries.push((format!("/opt/t/lib/libbench{i}.so"), out));
+    }
+    let mut link_flags = vec![format!("-L{}", dir.display()), "-Wl,-rpath,/opt/t/lib".to_owned()];
+    link_flags.extend((0..BENCH_LIBRARIES).map(|i| format!("-lbench{i}")));
+    Ok(BenchLibraries { files: libraries, link_flags })
+}
+
+/// Debian's fapolicyd, the peer tests/vm/bench.sh measures provgate against, as
+/// scripts/fetch-fapolicyd.sh unpacked it (never installed on the host, where it would enforce):
+/// the daemon, the libraries it needs (the unpacked liblmdb where the host has none), its magic
+/// database, and the configuration and rules of tests/vm/fapolicyd. The trust file is written in
+/// the VM by the benchmark, from the very files it allows provgate.
+fn fapolicyd_files() -> Result<Vec<(String, PathBuf, u32)>, String> {
+    let root = vm_cache().join("fapolicyd/root");
+    let daemon = root.join("usr/sbin/fapolicyd");
+    if !daemon.is_file() {
+        return Err(format!("no fapolicyd at {} (run scripts/setup.sh)", daemon.display()));
+    }
+    let mut files = vec![("/usr/sbin/fapolicyd".to_owned(), daemon.clone(), 0o755)];
+    let out = Command::new("ldd")
+        .arg(&daemon)
+        .env("LD_LIBRARY_PATH", root.join("usr/lib/x86_64-linux-gnu"))
+        .output()
+        .map_err(|e| format!("ldd {}: {e}", daemon.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() || text.contains("not found") {
+        return Err(format!("{} cannot find its libraries (run scripts/setup.sh):\n{text}", daemon.display()));
+    }
+    for lib in
+        text.lines().filter_map(|l| l.split("=>").nth(1)?.split_whitespace().next()).filter(|p| p.starts_with('/'))
+    {
+        let lib = Path::new(lib);
+        let real = lib.canonicalize().map_err(|e| format!("{}: {e}", lib.display()))?;
+        // A library of the unpacked packages goes where the package would install it.
+        let dest = lib.strip_prefix(&root).map_or_else(|_| lib.to_path_buf(), |rel| Path::new("/").join(rel));
+        files.push((dest.display().to_string(), real, 0o755));
+    }
+    // libmagic decides each object's type (the rules' ftype); fapolicyd loads its own database,
+    // then the system's.
+    files.push((
+        "/usr/share/fapolicyd/fapolicyd-magic.mgc".into(),
+        root.join("usr/share/fapolicyd/fapolicyd-magic.mgc"),
+        0o644,
+    ));
+    let system_magic = Path::new("/usr/share/misc/magic.mgc")
+        .canonicalize()
+        .map_err(|e| format!("/usr/share/misc/magic.mgc: {e} (apt-get install libmagic-mgc)"))?;
+    files.push(("/usr/share/misc/magic.mgc".into(), system_magic, 0o644));
+    let config = workspace_root().join("tests/vm/fapolicyd");
+    files.push(("/etc/fapolicyd/fapolicyd.conf".into(), config.join("fapolicyd.conf"), 0o644));
+    // What fagenrules would compile from rules.d; fapolicyd reads this file first.
+    files.push(("/etc/fapolicyd/compiled.rules".into(), config.join("fapolicyd.rules"), 0o644));
+    Ok(files)
+}
 
 /// Programs of the machine the VM tests run as they are: a real container runtime.
 const CA_CERTIFICATES: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -220,9 +319,16 @@ pub fn build_initramfs(provgate: &Path, work: &Path) -> Result<PathBuf, String> 
         let out = build.join(name);
         let mut args: Vec<String> = Vec::new();
         for flag in *flags {
-            match flag.strip_prefix('$') {
-                Some(package) => args.extend(pkg_config(package)?),
-                None => args.push((*flag).to_owned()),
+            match (flag.strip_prefix('$'), *flag) {
+                (Some(package), _) => args.extend(pkg_config(package)?),
+                (None, "@benchlibs") => {
+                    let libraries = bench_libraries(&progs_dir, &build)?;
+                    for (dest, path) in libraries.files {
+                        files.insert(dest, (path, 0o755));
+                    }
+                    args.extend(libraries.link_flags);
+                }
+                (None, _) => args.push((*flag).to_owned()),
             }
         }
         // Libraries come after the source, where the linker looks for what it needs.
@@ -233,6 +339,9 @@ pub fn build_initramfs(provgate: &Path, work: &Path) -> Result<PathBuf, String> 
     // A node has the CA certificates its registries' TLS needs; TLS clients load them at start.
     files.insert(CA_CERTIFICATES.into(), (PathBuf::from(CA_CERTIFICATES), 0o644));
     for (dest, path, perm) in ci_evidence(&build)? {
+        files.insert(dest, (path, perm));
+    }
+    for (dest, path, perm) in fapolicyd_files()? {
         files.insert(dest, (path, perm));
     }
     for program in HOST_PROGRAMS {
