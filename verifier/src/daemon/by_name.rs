@@ -6,7 +6,6 @@
 //! where the script's filesystem is watched: `script_opens`), or from opening the name as the
 //! process sees it at once, while it most likely still runs (`named_file`). A file identified
 //! neither way is reported as not identified, never cleared.
-use std::fs::File;
 
 use super::{
     engine::Engine,
@@ -15,7 +14,7 @@ use super::{
 };
 use crate::{
     file_stamp::FileStamp,
-    hashing::{HashedFile, hash_file, hash_open_file},
+    hashing::{hash_file, hash_open_file},
     kernel::events::KernelEvent,
 };
 
@@ -77,29 +76,16 @@ impl Identity {
         if engine.verdict(&stamp.key) == Some(stamp.allow_verdict()) {
             return Decided::Allowed;
         }
-        let Some(digest) = engine.cached_digest(&stamp).or_else(|| hash_now(engine, &stamp, &path, file.as_ref()))
-        else {
+        let hashed = engine.digest_or_hash(&stamp, &path.display().to_string(), false, || match file.as_ref() {
+            Some(file) => hash_open_file(file, &path),
+            None => hash_file(&path),
+        });
+        // A file changed since it was identified is judged as nothing: its digest is another
+        // file's (the engine still learns it, for the stamp it had).
+        let Some(digest) = hashed.ok().filter(|h| h.stamp == stamp).map(|h| h.digest) else {
             return Decided::NotAllowed;
         };
         event.digest = Some(digest.0);
         if engine.is_allowed(&digest) { Decided::Allowed } else { Decided::NotAllowed }
     }
-}
-
-/// Hashes the file, if it still is the one identified; the engine learns the digest.
-fn hash_now(
-    engine: &Engine,
-    stamp: &FileStamp,
-    path: &std::path::Path,
-    file: Option<&File>,
-) -> Option<crate::hashing::Sha256> {
-    let hashed: HashedFile = match file {
-        Some(file) => hash_open_file(file, path).ok()?,
-        None => hash_file(path).ok()?,
-    };
-    if hashed.stamp != *stamp {
-        return None;
-    }
-    engine.record(&path.display().to_string(), hashed, true);
-    Some(hashed.digest)
 }

@@ -104,6 +104,29 @@ impl Engine {
         self.lock().in_map.get(key).copied()
     }
 
+    /// The digest of the file with this stamp: the cached one, else `hash()` now, recorded under
+    /// `path` (so its verdict follows). `record_hit`: a cache hit is recorded too, which sets the
+    /// verdict for this stamp (what the watcher needs before an exec goes on). The one home of
+    /// "cached, else hashed and recorded" for the watcher, the recorder and by-name reports.
+    pub fn digest_or_hash<E>(
+        &self,
+        stamp: &FileStamp,
+        path: &str,
+        record_hit: bool,
+        hash: impl FnOnce() -> Result<HashedFile, E>,
+    ) -> Result<HashedFile, E> {
+        if let Some(digest) = self.cached_digest(stamp) {
+            let hit = HashedFile { digest, stamp: *stamp };
+            if record_hit {
+                self.record(path, hit, false);
+            }
+            return Ok(hit);
+        }
+        let hashed = hash()?;
+        self.record(path, hashed, true);
+        Ok(hashed)
+    }
+
     /// Records a file's digest (hashed by the caller, or found in the cache) and updates its
     /// verdict: allowed digests get an allow verdict for this stamp, others none.
     pub fn record(&self, path: &str, file: HashedFile, freshly_hashed: bool) {

@@ -27,7 +27,7 @@ use crate::{
     },
     events_out::Sink,
     file_stamp::{FileStamp, kernel_dev},
-    hashing::{HashedFile, Sha256, hash_file},
+    hashing::{Sha256, hash_file},
     kernel::events::{KernelEvent, boot_ns_to_epoch_ms, reason_name},
     store::{EventRecord, ProcessContext, Store},
 };
@@ -322,12 +322,7 @@ fn digest(engine: &Engine, path: &Path, event: &KernelEvent, host_root: &Path) -
             return None; // another file by that name here, or the name now points at another file
         }
         let stamp = FileStamp::of(&meta);
-        if let Some(d) = engine.cached_digest(&stamp) {
-            return Some(d);
-        }
-        let hashed: HashedFile = hash_file(&place).ok()?;
-        engine.record(&path.display().to_string(), hashed, true);
-        Some(hashed.digest)
+        engine.digest_or_hash(&stamp, &path.display().to_string(), false, || hash_file(&place)).ok().map(|h| h.digest)
     })
 }
 

@@ -32,11 +32,7 @@ use super::{
     engine::Engine,
     script_opens::{ScriptOpen, ScriptOpens},
 };
-use crate::{
-    file_stamp::FileStamp,
-    hashing::{HashedFile, hash_open_file},
-    scan::is_candidate_file,
-};
+use crate::{file_stamp::FileStamp, hashing::hash_open_file, scan::is_candidate_file};
 
 #[derive(Default)]
 pub struct WatchStats {
@@ -433,23 +429,18 @@ fn verdict_before_exec(exec_opens: &ExecOpens, tgid: u32, file: &File) {
     }
     let stamp = FileStamp::of(&meta);
     let script = is_script(file);
-    if script {
-        scripts.remember(ScriptOpen { tgid, stamp, path: fd_path(file.as_raw_fd()) });
+    let needs_verdict = !engine.has_current_verdict(&stamp);
+    let path = if script || needs_verdict { fd_path(file.as_raw_fd()) } else { PathBuf::new() };
+    if needs_verdict {
+        let hashed = engine.digest_or_hash(&stamp, &path.display().to_string(), true, || hash_open_file(file, &path));
+        if let Err(e) = hashed {
+            stats.hash_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("hashing before exec: {e}");
+            return;
+        }
     }
-    if !engine.has_current_verdict(&stamp) {
-        let path = fd_path(file.as_raw_fd());
-        let (hashed, fresh) = match engine.cached_digest(&stamp) {
-            Some(digest) => (HashedFile { digest, stamp }, false),
-            None => match hash_open_file(file, &path) {
-                Ok(h) => (h, true),
-                Err(e) => {
-                    stats.hash_errors.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!("hashing before exec: {e}");
-                    return;
-                }
-            },
-        };
-        engine.record(&path.display().to_string(), hashed, fresh);
+    if script {
+        scripts.remember(ScriptOpen { tgid, stamp, path });
     }
     if !script {
         skips.mark(file);

@@ -46,9 +46,11 @@ impl Store {
         // A large source's digests arrive in no order, so each insert lands on a random page of
         // two indexes: with SQLite's default 2 MiB cache most of those pages are read again from
         // disk. The cache is bounded (memory stays flat whatever the count) and given back at
-        // commit.
-        self.conn.pragma_update(None, "cache_size", -BULK_CACHE_KIB).map_err(|e| super::classify(&path, e))?;
+        // commit, or by the writer's drop when a step below fails.
         let tx = self.conn.transaction().map_err(|e| super::classify(&path, e))?;
+        let mut writer = SourceWriter { tx: Some(tx), id: 0, records: 0, source: source.clone(), path: path.clone() };
+        let tx = writer.tx();
+        tx.pragma_update(None, "cache_size", -BULK_CACHE_KIB).map_err(|e| super::classify(&path, e))?;
         let id: i64 = tx
             .query_row(
                 "UPDATE id_sequence SET last = max(last, (SELECT coalesce(max(id), 0) FROM sources)) + 1
@@ -74,7 +76,8 @@ impl Store {
             ],
         )
         .map_err(|e| super::classify(&path, e))?;
-        Ok(SourceWriter { tx: Some(tx), id, records: 0, source: source.clone(), path })
+        writer.id = id;
+        Ok(writer)
     }
 
     fn source_query(&self, filter: &str, param: Option<&dyn rusqlite::ToSql>) -> Result<Vec<SourceSummary>> {
