@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Kernel-measured cost per invocation of the observe-only program (tp_btf/sched_process_exec)
-# on this host, for execs outside the scope (early return) and inside it (lookup, event).
+# on this host, for execs outside the scope (early return) and inside it (lookup, event), beside
+# a program that returns at once on the same tracepoint (bench/observe-floor.py): the
+# measurement's own floor in the same windows, so what provgate adds is the difference.
 # Uses kernel.bpf_stats_enabled; only observes, in a test cgroup this script creates.
-#   bench/observe-cost.sh [EXECS]
+# The three conditions take turns for ROUNDS rounds of EXECS execs each; medians are printed,
+# since a busy machine preempts programs mid-run and inflates single windows.
+#   bench/observe-cost.sh [EXECS] [ROUNDS]
 . "$(dirname "$0")/lib.sh"
-N=${1:-2000}
+N=${1:-1000}
+ROUNDS=${2:-5}
 work=$(mktemp -d)
 cgroot=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
 cg="$cgroot/provgate-bench-$$"
@@ -15,6 +20,7 @@ cp /bin/true "$work/unknown"            # a copy: same content, unknown identity
 old_stats=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
   [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  [ -n "${floor:-}" ] && kill "$floor" 2>/dev/null && wait "$floor" 2>/dev/null
   sysctl -q kernel.bpf_stats_enabled="$old_stats"
   rmdir "$cg" 2>/dev/null || true
   rm -rf "$work"
@@ -24,19 +30,42 @@ sysctl -q kernel.bpf_stats_enabled=1
 "$PG" run --mode audit --observe-only --cgroup "$cg" --pin-dir "$work/pins" 2> "$work/daemon.log" &
 daemon=$!
 "$PG" status --wait 30 > /dev/null
+python3 bench/observe-floor.py > "$work/floor.out" &
+floor=$!
+until grep -q pg_floor "$work/floor.out" 2>/dev/null; do
+  kill -0 "$floor" 2> /dev/null || { echo "observe-floor.py failed" >&2; exit 1; }
+  sleep 0.1
+done
 
-stats() { "$PG" status --json | jq -r '.program_stats[] | select(.program=="provgate_observe_exec") | "\(.run_time_ns) \(.run_count)"'; }
+stats() {
+  "$PG" status --json | jq -r '.program_stats[] | select(.program=="provgate_observe_exec") | "\(.run_time_ns) \(.run_count)"'
+  bpftool prog show name pg_floor -j | jq -r '(if type == "array" then .[0] else . end) | "\(.run_time_ns // 0) \(.run_cnt // 0)"'
+}
+per_run() { echo $(( ($3 - $1) / ($4 - $2 > 0 ? $4 - $2 : 1) )); }
 measure() { # label, command...
   local label=$1; shift
-  sleep 1.2; read -r t0 c0 < <(stats)
+  sleep 0.6; { read -r t0 c0; read -r f0 n0; } < <(stats)
   "$@"
-  sleep 1.2; read -r t1 c1 < <(stats)
-  local runs=$((c1 - c0))
-  echo "$label: $runs runs, $(( (t1 - t0) / (runs > 0 ? runs : 1) )) ns/run"
+  sleep 0.6; { read -r t1 c1; read -r f1 n1; } < <(stats)
+  echo "$label $(per_run "$t0" "$c0" "$t1" "$c1") $(per_run "$f0" "$n0" "$f1" "$n1") $((c1 - c0))" >> "$work/runs"
 }
 loop() { for _ in $(seq "$N"); do "$1"; done; }
 inscope() { sh -c "echo \$\$ > $cg/cgroup.procs; for _ in \$(seq $N); do $1; done"; }
-measure "outside the scope (early return)      " loop /bin/true
-measure "in scope, trusted (lookup, no event)  " inscope /bin/true
-measure "in scope, unknown (lookup + event)    " inscope "$work/unknown"
+for _ in $(seq "$ROUNDS"); do
+  measure out loop /bin/true
+  measure trusted inscope /bin/true
+  measure unknown inscope "$work/unknown"
+done
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+report() { # condition, label
+  local ns floor_ns runs
+  ns=$(awk -v c="$1" '$1 == c {print $2}' "$work/runs" | median)
+  floor_ns=$(awk -v c="$1" '$1 == c {print $3}' "$work/runs" | median)
+  runs=$(awk -v c="$1" '$1 == c {s += $4} END {print s}' "$work/runs")
+  echo "$2: $runs runs, median $ns ns/run; floor $floor_ns ns/run; provgate's work $((ns - floor_ns)) ns/run"
+}
+echo "bench/observe-cost.sh $N $ROUNDS (medians of $ROUNDS rounds)"
+report out "outside the scope (early return)    "
+report trusted "in scope, trusted (lookup, no event)"
+report unknown "in scope, unknown (lookup + event)  "
 echo "events recorded: $("$PG" status --json | jq .events_recorded), dropped: $("$PG" status --json | jq .counters.events_dropped)"

@@ -6,7 +6,7 @@ mod support;
 
 use std::{os::unix::fs::MetadataExt as _, path::Path, time::Duration};
 
-use support::{Host, setup};
+use support::{Host, remove_cgroup_tree, setup};
 
 fn assert_observes_unknown_exec_in_scope(host: &Host) {
     let unknown = host.copy_of_true(host.dir(), "unknown-in-scope", false);
@@ -414,4 +414,39 @@ fn events_past_their_retention_are_deleted_by_the_daemon() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(host.log().contains("old events deleted"), "{}", host.log());
+}
+
+/// The observe program finds the scope of a process by climbing from its cgroup with plain
+/// loads, and through the kernel's helper for cgroups deeper than that climb goes: processes in
+/// cgroups below the scope, near and far below, are in it; one beside it is not.
+#[test]
+fn processes_in_cgroups_below_the_scope_are_in_it_and_beside_it_are_not() {
+    let Some(mut host) = setup("nested") else {
+        return;
+    };
+    host.start(&["--observe-only"]);
+    let near = host.cgroup.join("a/b");
+    let far = (0..40).fold(host.cgroup.clone(), |path, level| path.join(format!("d{level}")));
+    let beside = host.cgroup.with_extension("beside");
+    for cgroup in [&near, &far, &beside] {
+        std::fs::create_dir_all(cgroup).unwrap();
+    }
+    let cases = [("in-near", &near, true), ("in-far", &far, true), ("beside", &beside, false)];
+    for (name, cgroup, _) in cases {
+        let program = host.copy_of_true(host.dir(), name, true);
+        host.exec_in(&program, Some(cgroup));
+    }
+    for (name, cgroup, in_scope) in cases {
+        let program = host.dir().join(name);
+        let wait = Duration::from_secs(if in_scope { 5 } else { 1 });
+        match host.reported(&program, wait) {
+            Some(group) => {
+                assert!(in_scope, "{name} is outside the scope, and was reported: {group}");
+                let cgroup_id = std::fs::metadata(cgroup).unwrap().ino();
+                assert_eq!(group["cgroup_ids"], serde_json::json!([cgroup_id]), "{name}");
+            }
+            None => assert!(!in_scope, "{name} is in the scope and was not reported: {}", host.log()),
+        }
+    }
+    remove_cgroup_tree(&beside);
 }

@@ -30,8 +30,20 @@ impl Drop for Host {
             // SAFETY: valid path; a failure only leaves a test mount behind.
             unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
         }
-        let _ = std::fs::remove_dir(&self.cgroup);
+        remove_cgroup_tree(&self.cgroup);
     }
+}
+
+/// Removes a cgroup and every cgroup below it (empty of processes), deepest first.
+pub fn remove_cgroup_tree(cgroup: &Path) {
+    if let Ok(entries) = std::fs::read_dir(cgroup) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_cgroup_tree(&entry.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(cgroup);
 }
 
 fn skip_or_fail(why: &str) -> Option<Host> {
@@ -161,10 +173,15 @@ impl Host {
 
     /// Execs `program` as a member of the test cgroup (or not), and waits for it.
     pub fn exec(&self, program: &Path, in_cgroup: bool) {
+        self.exec_in(program, in_cgroup.then_some(self.cgroup.as_path()));
+    }
+
+    /// Execs `program` as a member of `cgroup` (or of the test's own), and waits for it.
+    pub fn exec_in(&self, program: &Path, cgroup: Option<&Path>) {
         let mut cmd = Command::new(program);
         cmd.stdout(Stdio::null());
-        if in_cgroup {
-            let procs = self.cgroup.join("cgroup.procs");
+        if let Some(cgroup) = cgroup {
+            let procs = cgroup.join("cgroup.procs");
             // SAFETY: the child only writes its cgroup membership before exec.
             unsafe {
                 cmd.pre_exec(move || std::fs::write(&procs, b"0"));

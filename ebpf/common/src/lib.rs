@@ -63,6 +63,28 @@ pub struct Settings {
     /// Device (kernel encoding) of the kernel's internal shmem mount, where memfds live; 0 if
     /// unknown. A memfd is executable only once sealed against writes.
     pub memfd_dev: u32,
+    /// Bit `id % SCOPE_FILTER_BITS` set for every cgroup id in `SCOPES`: a cgroup whose bit is
+    /// clear is in no scope, known without a hash lookup (the costliest step for a process outside
+    /// every scope). Cgroup ids are handed out in sequence, so their low bits spread evenly.
+    pub scope_filter: [u64; SCOPE_FILTER_WORDS],
+}
+
+pub const SCOPE_FILTER_WORDS: usize = 32;
+pub const SCOPE_FILTER_BITS: usize = SCOPE_FILTER_WORDS * 64;
+
+impl Settings {
+    /// Whether the cgroup `id` may be in `SCOPES`; `false` means it is not.
+    #[inline(always)]
+    pub fn may_be_scope(&self, id: u64) -> bool {
+        let bit = id as usize & (SCOPE_FILTER_BITS - 1);
+        self.scope_filter[bit / 64] & (1 << (bit % 64)) != 0
+    }
+
+    /// Lets the programs look `id` up in `SCOPES`.
+    pub fn add_scope(&mut self, id: u64) {
+        let bit = id as usize & (SCOPE_FILTER_BITS - 1);
+        self.scope_filter[bit / 64] |= 1 << (bit % 64);
+    }
 }
 
 /// `SCOPES` values and `Settings::host_mode`: the mode in the low byte, flags above.
@@ -196,6 +218,12 @@ pub struct KernelOffsets {
     pub mm_start_stack: u32,
     pub kernfs_parent: u32,
     pub kernfs_id: u32,
+    /// `task_struct.cgroups`, `css_set.dfl_cgrp`, `cgroup.kn` and `cgroup.level`: a task's
+    /// cgroup on the unified hierarchy, read by a program that holds the RCU read lock.
+    pub task_cgroups: u32,
+    pub css_set_dfl_cgrp: u32,
+    pub cgroup_kn: u32,
+    pub cgroup_level: u32,
     pub bpf_map_id: u32,
     pub bpf_prog_aux: u32,
     pub bpf_prog_aux_id: u32,
@@ -257,6 +285,10 @@ impl KernelOffsets {
         mm_start_stack: 0,
         kernfs_parent: 0,
         kernfs_id: 0,
+        task_cgroups: 0,
+        css_set_dfl_cgrp: 0,
+        cgroup_kn: 0,
+        cgroup_level: 0,
         bpf_map_id: 0,
         bpf_prog_aux: 0,
         bpf_prog_aux_id: 0,

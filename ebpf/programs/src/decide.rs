@@ -5,8 +5,8 @@ use aya_ebpf::{
     helpers::{
         bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_get_current_uid_gid, bpf_probe_read_kernel_str_bytes,
         generated::{
-            bpf_d_path, bpf_get_current_ancestor_cgroup_id, bpf_get_current_cgroup_id, bpf_ima_file_hash,
-            bpf_ktime_get_boot_ns,
+            bpf_d_path, bpf_get_current_ancestor_cgroup_id, bpf_get_current_cgroup_id, bpf_get_current_task_btf,
+            bpf_ima_file_hash, bpf_ktime_get_boot_ns,
         },
     },
 };
@@ -19,7 +19,7 @@ use provgate_common::{
 };
 
 use crate::{
-    inode::{cookie, current_start_ticks, fs_magic, identity, member_ptr, path_components, read, sealed, writers},
+    inode::{cookie, current_start_ticks, fs_magic, identity, member, member_ptr, path_components, sealed, writers},
     maps::{ALLOWED, EVENTS, FILES, SCOPES, TRUSTED_DEVS, UNTRUSTED_FS, VERDICTS, add, count, off, settings},
 };
 
@@ -57,35 +57,87 @@ impl Scope {
     }
 }
 
-/// The scope value (mode and flags) of the deepest listed ancestor of the current cgroup, or the
-/// host's.
+/// Whose cgroup and thread group a program asks about: always the current task's, read
+/// through helpers or, where the program has the task as a typed argument and runs under the
+/// RCU read lock (which keeps the task's cgroup objects alive), through plain loads. On this
+/// path each helper call costs more than all the loads together.
+#[derive(Clone, Copy)]
+pub enum Caller {
+    Current,
+    Task(*const u8),
+}
+
+/// Cgroup levels climbed with plain loads before giving way to the helper: deeper cgroups
+/// are rare, and the helper reaches any level.
+const CGROUP_WALK_STEPS: usize = 32;
+
+/// The scope value (mode and flags) of the deepest listed ancestor of the caller's cgroup, or
+/// the host's.
 #[inline(always)]
-fn scope_value(settings: &Settings) -> u32 {
-    let mut value = settings.host_mode;
-    if settings.scope_levels != 0 {
-        // The deepest listed ancestor wins, so a container's own scope overrides its parent's.
-        let mut level = MAX_CGROUP_LEVEL as i32;
-        while level >= 0 {
-            if settings.scope_levels & (1 << level) != 0 {
-                // SAFETY: helper with no pointer arguments.
-                let id = unsafe { bpf_get_current_ancestor_cgroup_id(level) };
-                // SAFETY: map values are plain u32s.
-                if let Some(scoped) = unsafe { SCOPES.get(&id) } {
-                    value = *scoped;
-                    break;
-                }
-            }
-            level -= 1;
+fn scope_value(settings: &Settings, caller: Caller) -> u32 {
+    if settings.scope_levels == 0 {
+        return settings.host_mode;
+    }
+    if let Caller::Task(task) = caller {
+        if let Some(value) = walked_scope_value(settings, task) {
+            return value;
         }
     }
-    value
+    // The deepest listed ancestor wins, so a container's own scope overrides its parent's.
+    let mut level = MAX_CGROUP_LEVEL as i32;
+    while level >= 0 {
+        if settings.scope_levels & (1 << level) != 0 {
+            // SAFETY: helper with no pointer arguments.
+            let id = unsafe { bpf_get_current_ancestor_cgroup_id(level) };
+            if let Some(value) = listed_scope(settings, id) {
+                return value;
+            }
+        }
+        level -= 1;
+    }
+    settings.host_mode
+}
+
+/// As the helper loop of [`scope_value`], climbing from the task's cgroup by its kernfs
+/// parents; `None` when the cgroup is too deep to climb here.
+#[inline(always)]
+fn walked_scope_value(settings: &Settings, task: *const u8) -> Option<u32> {
+    let cgroup = member_ptr(member_ptr(task, off!(task_cgroups)), off!(css_set_dfl_cgrp));
+    if cgroup.is_null() {
+        return None;
+    }
+    let mut level: i32 = member(cgroup, off!(cgroup_level));
+    let mut node = member_ptr(cgroup, off!(cgroup_kn));
+    for _ in 0..CGROUP_WALK_STEPS {
+        if level < 0 || node.is_null() {
+            return Some(settings.host_mode);
+        }
+        if level <= MAX_CGROUP_LEVEL as i32 && settings.scope_levels & (1 << level) != 0 {
+            if let Some(value) = listed_scope(settings, member(node, off!(kernfs_id))) {
+                return Some(value);
+            }
+        }
+        node = member_ptr(node, off!(kernfs_parent));
+        level -= 1;
+    }
+    None
+}
+
+/// The `SCOPES` value of the cgroup `id`, if it is listed.
+#[inline(always)]
+fn listed_scope(settings: &Settings, id: u64) -> Option<u32> {
+    if !settings.may_be_scope(id) {
+        return None;
+    }
+    // SAFETY: map values are plain u32s.
+    unsafe { SCOPES.get(&id) }.copied()
 }
 
 /// The caller's scope; `None` when it is in no scope at all (mode off).
 #[inline(always)]
-pub fn scope() -> Option<Scope> {
+pub fn scope(caller: Caller) -> Option<Scope> {
     let settings = settings()?;
-    let value = scope_value(settings);
+    let value = scope_value(settings, caller);
     let mode = value & SCOPE_MODE_MASK;
     if mode == MODE_OFF { None } else { Some(Scope { mode, flags: value & !SCOPE_MODE_MASK, settings }) }
 }
@@ -93,8 +145,11 @@ pub fn scope() -> Option<Scope> {
 /// Whether the caller is the running daemon: its thread group, started when the daemon
 /// started, so a process that later reuses the pid is not.
 #[inline(always)]
-pub fn is_daemon(settings: &Settings) -> bool {
-    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+pub fn is_daemon(settings: &Settings, caller: Caller) -> bool {
+    let tgid = match caller {
+        Caller::Current => (bpf_get_current_pid_tgid() >> 32) as u32,
+        Caller::Task(task) => member::<u32>(task, off!(task_tgid)),
+    };
     tgid == settings.daemon_tgid && tgid != 0 && current_start_ticks() == settings.daemon_start_ticks
 }
 
@@ -208,10 +263,7 @@ pub fn invalidate(state: *mut FileState) {
 /// Observe-only fallback: the verdict map user space fills (the observe program cannot hash).
 #[inline(always)]
 pub fn check_observed(hook: u8, scope: &Scope, file: *const u8, path: PathSource) -> i32 {
-    let inode: *const u8 = match read(file, off!(file_inode)) {
-        Ok(inode) => inode,
-        Err(_) => return 0,
-    };
+    let inode = member_ptr(file, off!(file_inode));
     let (reason, key) = match identity(inode) {
         Ok(id) => {
             // SAFETY: map values are plain data.
@@ -306,12 +358,11 @@ pub fn refuse_with(
 /// The current process's parent, by its thread-group id; 0 when it cannot be read.
 #[inline(always)]
 fn parent_tgid() -> u32 {
-    // SAFETY: the helper returns the current task, valid for the whole program run.
-    let task = unsafe { aya_ebpf::helpers::bpf_get_current_task() } as *const u8;
-    read::<*const u8>(task, off!(task_real_parent))
-        .ok()
-        .and_then(|parent| read::<u32>(parent, off!(task_tgid)).ok())
-        .unwrap_or(0)
+    // SAFETY: the helper returns the current task, BTF-typed, valid for the whole program run.
+    let task = unsafe { bpf_get_current_task_btf() } as *const u8;
+    // A parent that exits meanwhile can be read stale (a report, never a decision): the loads
+    // cannot fault.
+    member::<u32>(member_ptr(task, off!(task_real_parent)), off!(task_tgid))
 }
 
 #[inline(always)]

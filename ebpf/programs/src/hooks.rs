@@ -14,8 +14,8 @@ use provgate_common::{
 
 use crate::{
     decide::{
-        PathSource, Scope, check_anon_exec, check_code, check_observed, invalidate, is_daemon, refuse, refuse_with,
-        report_by_name, scope,
+        Caller, PathSource, Scope, check_anon_exec, check_code, check_observed, invalidate, is_daemon, refuse,
+        refuse_with, report_by_name, scope,
     },
     injection::{check_memory_write, writes_process_memory},
     inode::{current_task, fs_magic, mapped, member_ptr, raw_word, read},
@@ -32,11 +32,16 @@ const VM_SHARED: u64 = 0x8;
 const FMODE_WRITE: u32 = 0x2;
 const ETXTBSY: i32 = 26;
 
-/// The caller's scope, unless it is out of scope or the daemon.
+/// The current task's scope, unless it is out of scope or the daemon.
 #[inline(always)]
 pub fn checked_scope() -> Option<Scope> {
-    let scope = scope()?;
-    if is_daemon(scope.settings) {
+    checked_scope_of(Caller::Current)
+}
+
+#[inline(always)]
+fn checked_scope_of(caller: Caller) -> Option<Scope> {
+    let scope = scope(caller)?;
+    if is_daemon(scope.settings, caller) {
         crate::maps::count(provgate_common::counter::DAEMON_EXEMPT);
         return None;
     }
@@ -251,7 +256,7 @@ fn written(hook: u8, inode: *const u8, path: PathSource) -> i32 {
     if unsafe { (*state).exec_mapped } != 0 {
         if mapped(inode) {
             let Some(settings) = settings() else { return 0 };
-            if is_daemon(settings) {
+            if is_daemon(settings, Caller::Current) {
                 return 0;
             }
             // The mapping was made in an enforced scope; the writer may be anywhere.
@@ -271,19 +276,22 @@ fn written(hook: u8, inode: *const u8, path: PathSource) -> i32 {
 /// It runs after the exec succeeded, so it can only report.
 #[btf_tracepoint(function = "sched_process_exec")]
 pub fn provgate_observe_exec(ctx: BtfTracePointContext) -> i32 {
-    let Some(scope) = checked_scope() else {
+    // The tracepoint's task is the current one, and tracepoint programs run under the RCU
+    // read lock.
+    let Some(scope) = checked_scope_of(Caller::Task(ctx.arg(0))) else {
         return 0;
     };
     let bprm: *const u8 = ctx.arg(2);
-    let Ok(file) = read::<*const u8>(bprm, off!(binprm_file)) else {
+    let file = member_ptr(bprm, off!(binprm_file));
+    if file.is_null() {
         return 0;
-    };
+    }
     // The observe program never denies: MODE_OFF makes the refusal report "observed".
     let scope = Scope { mode: MODE_OFF, ..scope };
     // By now `file` is the interpreter's: the script's file was released when the interpreter
     // took over, and only its name is left. The names stay one pointer until that happens.
-    let name = read::<*const u8>(bprm, off!(binprm_filename)).unwrap_or(core::ptr::null());
-    let interp = read::<*const u8>(bprm, off!(binprm_interp)).unwrap_or(core::ptr::null());
+    let name = member_ptr(bprm, off!(binprm_filename));
+    let interp = member_ptr(bprm, off!(binprm_interp));
     if !name.is_null() && name != interp {
         report_by_name(HOOK_EXEC_OBSERVED, &scope, name);
     }

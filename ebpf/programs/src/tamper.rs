@@ -67,8 +67,9 @@ pub fn check_write_open(file: *const u8, inode: *const u8, magic: u64) -> i32 {
         return tamper(HOOK_WRITE, &scope, REASON_RAW_DEVICE_WRITE, rdev);
     }
     let dentry = member_ptr(file, off!(file_path) + off!(path_dentry));
-    let parent: *const u8 = read(dentry, off!(dentry_parent)).unwrap_or(core::ptr::null());
-    let parent_inode: *const u8 = read(parent, off!(dentry_inode)).unwrap_or(core::ptr::null());
+    // Typed loads: `identity` reads the inodes with direct loads.
+    let parent = member_ptr(dentry, off!(dentry_parent));
+    let parent_inode = member_ptr(parent, off!(dentry_inode));
     if protected_inode(PROTECT_FILE, inode) || protected_inode(PROTECT_DIR, parent_inode) {
         return tamper(HOOK_WRITE, &scope, REASON_TAMPERING, 0);
     }
@@ -126,7 +127,7 @@ fn check_entry(dir: *const u8, dentry: *const u8) -> i32 {
     let Some(scope) = hardened() else {
         return 0;
     };
-    let inode: *const u8 = read(dentry, off!(dentry_inode)).unwrap_or(core::ptr::null());
+    let inode = member_ptr(dentry, off!(dentry_inode));
     if protected_inode(PROTECT_DIR, dir) || protected_inode(PROTECT_FILE, inode) || protected_inode(PROTECT_DIR, inode)
     {
         return tamper(HOOK_UNLINK, &scope, REASON_TAMPERING, 0);

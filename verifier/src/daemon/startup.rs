@@ -290,7 +290,7 @@ fn protected_paths(config: &DaemonConfig) -> loader::ProtectedPaths {
 fn settings(config: &DaemonConfig, scopes: &[CgroupScope]) -> Result<Settings> {
     // Role cgroups only refine a scope; they do not make the host scoped.
     let workload_scopes = config.scopes.len();
-    Ok(Settings {
+    let mut settings = Settings {
         host_mode: if workload_scopes == 0 { config.mode.to_kernel() } else { MODE_OFF },
         scope_levels: scopes.iter().fold(0u32, |mask, s| mask | (1 << s.level)),
         daemon_tgid: daemon_tgid(),
@@ -299,7 +299,12 @@ fn settings(config: &DaemonConfig, scopes: &[CgroupScope]) -> Result<Settings> {
         daemon_start_ticks: own_start_ticks()?,
         hardened: u32::from(config.hardened),
         memfd_dev: memfd_device(),
-    })
+        scope_filter: Default::default(),
+    };
+    for scope in scopes {
+        settings.add_scope(scope.id);
+    }
+    Ok(settings)
 }
 
 /// This process's start time in clock ticks since boot, as the programs compute it from the

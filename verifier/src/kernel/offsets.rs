@@ -53,6 +53,10 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         // 6.15 renamed kernfs_node.parent to __parent (read under RCU).
         kernfs_parent: m("kernfs_node", "__parent").or_else(|_| m("kernfs_node", "parent"))?,
         kernfs_id: m("kernfs_node", "id")?,
+        task_cgroups: m("task_struct", "cgroups")?,
+        css_set_dfl_cgrp: m("css_set", "dfl_cgrp")?,
+        cgroup_kn: m("cgroup", "kn")?,
+        cgroup_level: m("cgroup", "level")?,
         bpf_map_id: m("bpf_map", "id")?,
         bpf_prog_aux: m("bpf_prog", "aux")?,
         bpf_prog_aux_id: m("bpf_prog_aux", "id")?,
