@@ -63,27 +63,40 @@ pub struct Settings {
     /// Device (kernel encoding) of the kernel's internal shmem mount, where memfds live; 0 if
     /// unknown. A memfd is executable only once sealed against writes.
     pub memfd_dev: u32,
-    /// Bit `id % SCOPE_FILTER_BITS` set for every cgroup id in `SCOPES`: a cgroup whose bit is
-    /// clear is in no scope, known without a hash lookup (the costliest step for a process outside
-    /// every scope). Cgroup ids are handed out in sequence, so their low bits spread evenly.
-    pub scope_filter: [u64; SCOPE_FILTER_WORDS],
+    /// Every cgroup id in `SCOPES`: a cgroup not in it is in no scope, known without a hash
+    /// lookup (on the exec path a map lookup is a helper call, the costliest step left).
+    pub scopes: KeyFilter,
+    /// Every filesystem magic in `UNTRUSTED_FS`, for the same reason: most code lives on
+    /// filesystems that are not in it.
+    pub untrusted_filesystems: KeyFilter,
 }
 
-pub const SCOPE_FILTER_WORDS: usize = 32;
-pub const SCOPE_FILTER_BITS: usize = SCOPE_FILTER_WORDS * 64;
+/// A set of 64-bit keys in 2,048 bits, with false positives and never a false negative: a key
+/// it does not contain is in no map it summarises. User space sets a key's bit before adding
+/// the key to the map, and clears it only after removing it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyFilter {
+    words: [u64; 32],
+}
 
-impl Settings {
-    /// Whether the cgroup `id` may be in `SCOPES`; `false` means it is not.
+impl KeyFilter {
+    /// Fibonacci hashing: sequential keys (cgroup ids) and scattered ones (filesystem magics)
+    /// both spread over the bits.
     #[inline(always)]
-    pub fn may_be_scope(&self, id: u64) -> bool {
-        let bit = id as usize & (SCOPE_FILTER_BITS - 1);
-        self.scope_filter[bit / 64] & (1 << (bit % 64)) != 0
+    fn bit(key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 53) as usize
     }
 
-    /// Lets the programs look `id` up in `SCOPES`.
-    pub fn add_scope(&mut self, id: u64) {
-        let bit = id as usize & (SCOPE_FILTER_BITS - 1);
-        self.scope_filter[bit / 64] |= 1 << (bit % 64);
+    #[inline(always)]
+    pub fn may_contain(&self, key: u64) -> bool {
+        let bit = Self::bit(key);
+        self.words[(bit / 64) & 31] & (1 << (bit % 64)) != 0
+    }
+
+    pub fn insert(&mut self, key: u64) {
+        let bit = Self::bit(key);
+        self.words[(bit / 64) & 31] |= 1 << (bit % 64);
     }
 }
 
@@ -525,7 +538,21 @@ mod pod {
 
 #[cfg(test)]
 mod tests {
-    use super::FileState;
+    use super::{FileState, KeyFilter};
+
+    #[test]
+    fn a_key_filter_never_misses_a_key_and_rules_out_most_others() {
+        let mut filter = KeyFilter::default();
+        // Cgroup ids as the kernel hands them out (in sequence), and filesystem magics.
+        let magics = [0x6573_5546, 0x6969, 0xff53_4d42, 0x0102_1994];
+        let keys = || (5_000..5_100u64).chain(magics);
+        keys().for_each(|k| filter.insert(k));
+        assert!(keys().all(|k| filter.may_contain(k)));
+        let others = (1_000_000..1_100_000u64).filter(|k| filter.may_contain(*k)).count();
+        // 104 of 2,048 bits set: about 5 % of other keys need the map lookup.
+        assert!(others < 8_000, "{others} of 100,000 other keys pass the filter");
+        assert!(!KeyFilter::default().may_contain(0));
+    }
 
     #[test]
     fn a_torn_or_empty_state_never_checks_out() {

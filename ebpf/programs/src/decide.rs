@@ -126,7 +126,7 @@ fn walked_scope_value(settings: &Settings, task: *const u8) -> Option<u32> {
 /// The `SCOPES` value of the cgroup `id`, if it is listed.
 #[inline(always)]
 fn listed_scope(settings: &Settings, id: u64) -> Option<u32> {
-    if !settings.may_be_scope(id) {
+    if !settings.scopes.may_contain(id) {
         return None;
     }
     // SAFETY: map values are plain u32s.
@@ -177,7 +177,10 @@ pub fn check_code(
     };
     let magic = fs_magic(inode);
     // SAFETY: map values are plain data.
-    if unsafe { UNTRUSTED_FS.get(&magic) }.is_some() && unsafe { TRUSTED_DEVS.get(&id.key.dev) }.is_none() {
+    if scope.settings.untrusted_filesystems.may_contain(magic)
+        && unsafe { UNTRUSTED_FS.get(&magic) }.is_some()
+        && unsafe { TRUSTED_DEVS.get(&id.key.dev) }.is_none()
+    {
         return refuse(hook, scope, REASON_UNTRUSTED_FS, &id.key, None, path, 0);
     }
     let immutable = sealed(inode, magic);

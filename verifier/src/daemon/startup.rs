@@ -105,9 +105,9 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
         )
     };
 
-    let settings = settings(&config, &scopes)?;
-    loaded.maps.set_scopes(&scopes.iter().map(|s| (s.id, s.kernel_value())).collect::<Vec<_>>())?;
     let filesystems = crate::kernel::filesystems::resolve(&config.trusted_filesystems)?;
+    let settings = settings(&config, &scopes, &filesystems.untrusted_magics)?;
+    loaded.maps.set_scopes(&scopes.iter().map(|s| (s.id, s.kernel_value())).collect::<Vec<_>>())?;
     loaded.maps.set_untrusted_filesystems(&filesystems.untrusted_magics)?;
     loaded.maps.set_trusted_devices(&filesystems.trusted_devices)?;
     loaded.maps.write_settings(&settings)?;
@@ -287,7 +287,7 @@ fn protected_paths(config: &DaemonConfig) -> loader::ProtectedPaths {
     loader::ProtectedPaths { files, dirs: vec![config.run_dir.clone(), config.pin_dir.clone()] }
 }
 
-fn settings(config: &DaemonConfig, scopes: &[CgroupScope]) -> Result<Settings> {
+fn settings(config: &DaemonConfig, scopes: &[CgroupScope], untrusted_magics: &[u64]) -> Result<Settings> {
     // Role cgroups only refine a scope; they do not make the host scoped.
     let workload_scopes = config.scopes.len();
     let mut settings = Settings {
@@ -299,10 +299,14 @@ fn settings(config: &DaemonConfig, scopes: &[CgroupScope]) -> Result<Settings> {
         daemon_start_ticks: own_start_ticks()?,
         hardened: u32::from(config.hardened),
         memfd_dev: memfd_device(),
-        scope_filter: Default::default(),
+        scopes: Default::default(),
+        untrusted_filesystems: Default::default(),
     };
     for scope in scopes {
-        settings.add_scope(scope.id);
+        settings.scopes.insert(scope.id);
+    }
+    for magic in untrusted_magics {
+        settings.untrusted_filesystems.insert(*magic);
     }
     Ok(settings)
 }
