@@ -98,6 +98,11 @@ impl KeyFilter {
         let bit = Self::bit(key);
         self.words[(bit / 64) & 31] |= 1 << (bit % 64);
     }
+
+    /// Adds every key of `other`.
+    pub fn union(&mut self, other: &KeyFilter) {
+        self.words.iter_mut().zip(other.words).for_each(|(word, more)| *word |= more);
+    }
 }
 
 /// `SCOPES` values and `Settings::host_mode`: the mode in the low byte, flags above.

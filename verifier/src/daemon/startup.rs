@@ -107,6 +107,7 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
 
     let filesystems = crate::kernel::filesystems::resolve(&config.trusted_filesystems)?;
     let settings = settings(&config, &scopes, &filesystems.untrusted_magics)?;
+    loaded.maps.widen_filters(&settings)?;
     loaded.maps.set_scopes(&scopes.iter().map(|s| (s.id, s.kernel_value())).collect::<Vec<_>>())?;
     loaded.maps.set_untrusted_filesystems(&filesystems.untrusted_magics)?;
     loaded.maps.set_trusted_devices(&filesystems.trusted_devices)?;

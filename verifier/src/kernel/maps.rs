@@ -102,6 +102,16 @@ impl KernelMaps {
         self.settings.set(0, settings, 0)
     }
 
+    /// Adds the filter keys of `next` to the settings the programs use now, before the maps
+    /// they summarise change (a daemon taking over pinned programs changes them under running
+    /// programs): a filter must never lack a key its map holds.
+    pub fn widen_filters(&mut self, next: &Settings) -> Result<(), MapError> {
+        let mut now = self.settings.get(&0, 0)?;
+        now.scopes.union(&next.scopes);
+        now.untrusted_filesystems.union(&next.untrusted_filesystems);
+        self.settings.set(0, now, 0)
+    }
+
     /// Makes the scope map hold exactly `scopes` (cgroup id -> mode and `SCOPE_*` flags).
     pub fn set_scopes(&mut self, scopes: &[(u64, u32)]) -> Result<(), MapError> {
         set_exactly(&mut self.scopes, scopes)
