@@ -66,9 +66,6 @@ pub struct Settings {
     /// Every cgroup id in `SCOPES`: a cgroup not in it is in no scope, known without a hash
     /// lookup (on the exec path a map lookup is a helper call, the costliest step left).
     pub scopes: KeyFilter,
-    /// Every filesystem magic in `UNTRUSTED_FS`, for the same reason: most code lives on
-    /// filesystems that are not in it.
-    pub untrusted_filesystems: KeyFilter,
 }
 
 /// A set of 64-bit keys in 2,048 bits, with false positives and never a false negative: a key
@@ -81,8 +78,7 @@ pub struct KeyFilter {
 }
 
 impl KeyFilter {
-    /// Fibonacci hashing: sequential keys (cgroup ids) and scattered ones (filesystem magics)
-    /// both spread over the bits.
+    /// Fibonacci hashing: keys handed out in sequence (cgroup ids) spread over the bits.
     #[inline(always)]
     fn bit(key: u64) -> usize {
         (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 53) as usize
@@ -548,7 +544,7 @@ mod tests {
     #[test]
     fn a_key_filter_never_misses_a_key_and_rules_out_most_others() {
         let mut filter = KeyFilter::default();
-        // Cgroup ids as the kernel hands them out (in sequence), and filesystem magics.
+        // Cgroup ids as the kernel hands them out (in sequence), and a few scattered keys.
         let magics = [0x6573_5546, 0x6969, 0xff53_4d42, 0x0102_1994];
         let keys = || (5_000..5_100u64).chain(magics);
         keys().for_each(|k| filter.insert(k));

@@ -177,10 +177,7 @@ pub fn check_code(
     };
     let magic = fs_magic(inode);
     // SAFETY: map values are plain data.
-    if scope.settings.untrusted_filesystems.may_contain(magic)
-        && unsafe { UNTRUSTED_FS.get(&magic) }.is_some()
-        && unsafe { TRUSTED_DEVS.get(&id.key.dev) }.is_none()
-    {
+    if unsafe { UNTRUSTED_FS.get(&magic) }.is_some() && unsafe { TRUSTED_DEVS.get(&id.key.dev) }.is_none() {
         return refuse(hook, scope, REASON_UNTRUSTED_FS, &id.key, None, path, 0);
     }
     let immutable = sealed(inode, magic);

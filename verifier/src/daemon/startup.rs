@@ -105,10 +105,10 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
         )
     };
 
-    let filesystems = crate::kernel::filesystems::resolve(&config.trusted_filesystems)?;
-    let settings = settings(&config, &scopes, &filesystems.untrusted_magics)?;
+    let settings = settings(&config, &scopes)?;
     loaded.maps.widen_filters(&settings)?;
     loaded.maps.set_scopes(&scopes.iter().map(|s| (s.id, s.kernel_value())).collect::<Vec<_>>())?;
+    let filesystems = crate::kernel::filesystems::resolve(&config.trusted_filesystems)?;
     loaded.maps.set_untrusted_filesystems(&filesystems.untrusted_magics)?;
     loaded.maps.set_trusted_devices(&filesystems.trusted_devices)?;
     loaded.maps.write_settings(&settings)?;
@@ -288,7 +288,7 @@ fn protected_paths(config: &DaemonConfig) -> loader::ProtectedPaths {
     loader::ProtectedPaths { files, dirs: vec![config.run_dir.clone(), config.pin_dir.clone()] }
 }
 
-fn settings(config: &DaemonConfig, scopes: &[CgroupScope], untrusted_magics: &[u64]) -> Result<Settings> {
+fn settings(config: &DaemonConfig, scopes: &[CgroupScope]) -> Result<Settings> {
     // Role cgroups only refine a scope; they do not make the host scoped.
     let workload_scopes = config.scopes.len();
     let mut settings = Settings {
@@ -301,13 +301,9 @@ fn settings(config: &DaemonConfig, scopes: &[CgroupScope], untrusted_magics: &[u
         hardened: u32::from(config.hardened),
         memfd_dev: memfd_device(),
         scopes: Default::default(),
-        untrusted_filesystems: Default::default(),
     };
     for scope in scopes {
         settings.scopes.insert(scope.id);
-    }
-    for magic in untrusted_magics {
-        settings.untrusted_filesystems.insert(*magic);
     }
     Ok(settings)
 }

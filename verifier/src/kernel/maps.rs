@@ -102,13 +102,12 @@ impl KernelMaps {
         self.settings.set(0, settings, 0)
     }
 
-    /// Adds the filter keys of `next` to the settings the programs use now, before the maps
-    /// they summarise change (a daemon taking over pinned programs changes them under running
+    /// Adds the scope filter's keys of `next` to the settings the programs use now, before the
+    /// scope map changes (a daemon taking over pinned programs changes them under running
     /// programs): a filter must never lack a key its map holds.
     pub fn widen_filters(&mut self, next: &Settings) -> Result<(), MapError> {
         let mut now = self.settings.get(&0, 0)?;
         now.scopes.union(&next.scopes);
-        now.untrusted_filesystems.union(&next.untrusted_filesystems);
         self.settings.set(0, now, 0)
     }
 
