@@ -286,6 +286,12 @@ impl System {
         self.root.join(path.trim_start_matches('/'))
     }
 
+    /// The names of the sources stored, in order.
+    fn source_names(&self) -> Vec<String> {
+        let sources = self.fx.run(&["sources", "--json"]).json();
+        sources.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect()
+    }
+
     fn packages_text(&self) -> String {
         std::fs::read_to_string(self.lists.join(format!("{PREFIX}main_binary-amd64_Packages"))).unwrap()
     }
@@ -354,15 +360,7 @@ fn an_upgrade_replaces_the_old_versions_source() {
     assert!(out.success(), "{out}");
     assert!(out.stdout.contains("1 added (4 files), 1 unchanged"), "{out}");
     assert!(out.stdout.contains("1 old versions revoked"), "{out}");
-    let names: Vec<String> = system
-        .fx
-        .run(&["sources", "--json"])
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap().to_owned())
-        .collect();
+    let names = system.source_names();
     assert_eq!(names, ["other-pg 1.0 all", "hello-pg 2.0 all"]);
 }
 
@@ -407,15 +405,7 @@ fn refusals_add_nothing() {
     assert_eq!(out.code, 1, "{out}");
     assert!(out.stderr.contains("but the index") && out.stderr.contains("hello-pg_1.0_all.deb"), "{out}");
     assert!(out.stdout.contains("1 added"), "{out}");
-    let names: Vec<String> = system
-        .fx
-        .run(&["sources", "--json"])
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap().to_owned())
-        .collect();
+    let names = system.source_names();
     assert_eq!(names, ["other-pg 1.0 all"]);
     std::fs::write(&good, kept).unwrap();
 
