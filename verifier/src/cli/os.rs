@@ -142,6 +142,12 @@ fn trust_packages(paths: &Paths, config: &crate::config::Config, args: TrustArgs
         };
         releases_verified.push(format!("{} (key {})", release.suite_label(), release.fingerprint));
         for (file, index_path) in &listed.indexes {
+            // apt turns `/` into `_` in list names, so a suite with a `/` (`bookworm/updates`)
+            // has lists that look like this release's: an index it does not name is another's.
+            if !release.names(index_path) {
+                tracing::debug!(index = %file.display(), "not an index of {}", listed.in_release.display());
+                continue;
+            }
             let keep = |n: &str, v: &str, a: &str| wanted.contains(&(n.to_owned(), v.to_owned(), a.to_owned()));
             match trust::read_index(file, index_path, &release, &keep) {
                 Ok(entries) => {

@@ -117,6 +117,11 @@ pub struct VerifiedRelease {
 }
 
 impl VerifiedRelease {
+    /// Whether it names a SHA-256 for `path`.
+    pub fn names(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
+
     /// The suite as apt shows it: `bookworm-security (oldstable-security)`.
     pub fn suite_label(&self) -> String {
         match &self.codename {
