@@ -15,6 +15,8 @@ APT_PACKAGES=(
   # package contents tests: rpmbuild to build an rpm, rpm to list its files (dpkg-deb, apt-get
   # and tar come with Debian)
   rpm
+  # os trust tests: Debian's archive keyring, gpg to sign the test's own apt repository
+  debian-archive-keyring gnupg
   # VM tests: emulator, the initramfs shell, module decompression; a FUSE library for the test
   # filesystem server and a real container runtime (runc) to run inside the VM
   qemu-system-x86 busybox-static xz-utils zstd libfuse3-dev runc

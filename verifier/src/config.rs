@@ -69,6 +69,9 @@ trusted_filesystems = []
 # trusted_root = "/etc/provgate/trusted_root.json"
 # Refuse `provgate register --unsigned`.
 forbid_unsigned = false
+# `provgate os trust`: the keyrings whose keys may sign the OS archive's InRelease (binary .gpg
+# or armored .asc); --keyring replaces them.
+os_keyrings = ["/usr/share/keyrings/debian-archive-keyring.gpg"]
 
 # Trust feeds ("registry/repository:tag") followed besides those added with `provgate feed add`;
 # their items are verified with trust_policy and trusted_root. The daemon syncs every feed this
@@ -152,6 +155,7 @@ pub struct Config {
     pub trust_policy: Option<PathBuf>,
     pub trusted_root: Option<PathBuf>,
     pub forbid_unsigned: bool,
+    pub os_keyrings: Vec<PathBuf>,
     pub feeds: Vec<String>,
     #[serde(with = "humantime_serde_compat")]
     pub feed_interval: std::time::Duration,
@@ -210,6 +214,7 @@ impl Default for Config {
             trust_policy: None,
             trusted_root: None,
             forbid_unsigned: false,
+            os_keyrings: vec!["/usr/share/keyrings/debian-archive-keyring.gpg".into()],
             feeds: Vec::new(),
             feed_interval: std::time::Duration::from_secs(300),
             registry_config: None,

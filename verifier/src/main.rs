@@ -9,6 +9,7 @@ mod file_stamp;
 mod filecache;
 mod hashing;
 mod kernel;
+mod os;
 mod scan;
 mod store;
 mod trust;

@@ -11,6 +11,7 @@ mod feed;
 mod hash;
 mod image;
 mod limit_args;
+mod os;
 mod publish;
 mod queue;
 mod register;
@@ -101,6 +102,9 @@ pub enum Command {
     Unpublish(publish::UnpublishArgs),
     /// Trust feeds this node follows: add, list, remove, sync.
     Feed(feed::Args),
+    /// The operating system's packages: trust them from their signed archive (Debian's apt
+    /// repositories), check coverage, install the apt hook.
+    Os(os::Args),
 }
 
 /// The store and run directory every command uses: flag or environment, else the config file,
@@ -146,6 +150,7 @@ pub fn main(cli: Cli) -> anyhow::Result<i32> {
         Command::Publish(args) => publish::publish(&config, args),
         Command::Unpublish(args) => publish::unpublish(&config, args),
         Command::Feed(args) => feed::run(&paths, &config, args),
+        Command::Os(args) => os::run(&paths, &config, args),
     }
 }
 

@@ -215,6 +215,27 @@ impl Store {
         rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
     }
 
+    /// The (path, digest) records of the sources of `kind` (`os trust --check` compares the
+    /// files on disk with what their packages hold).
+    pub fn records_of_kind(&self, kind: SourceKind) -> Result<Vec<(String, Sha256)>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT d.path, d.sha256 FROM source_digests d JOIN sources s ON s.id = d.source_id
+                 WHERE s.kind = ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([kind.as_str()], |row| {
+                let bytes: Vec<u8> = row.get(1)?;
+                let mut digest = [0u8; 32];
+                digest.copy_from_slice(&bytes);
+                Ok((row.get::<_, String>(0)?, Sha256(digest)))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.err(e))
+    }
+
     /// Absolute paths that sources name; the daemon hashes them at start so their verdicts are
     /// in the kernel map before anything runs.
     pub fn recorded_paths(&self) -> Result<Vec<PathBuf>> {

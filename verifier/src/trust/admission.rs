@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{
     ArtifactSubject, Contents, Evidence, SourceKind, StoredArtifact, StoredEvidence, Trust,
     actor::current_user,
-    package,
+    os_archive, package,
     policy::describe,
     sbom::{self, PredicateReader},
 };
@@ -44,6 +44,16 @@ pub struct Admission {
     pub only_if_new: bool,
     /// One line on what else was read (a package's files), for the user.
     pub contents: Option<String>,
+}
+
+impl Admission {
+    /// The records listed (none for an SBOM streamed at commit).
+    pub fn records(&self) -> &[DigestRecord] {
+        match &self.records {
+            Records::List(records) => records,
+            Records::SbomFile { .. } => &[],
+        }
+    }
 }
 
 /// A source stored: its id, how many records, its name, how it was verified.
@@ -147,6 +157,9 @@ pub fn admit(evidence: Evidence, circumstances: Circumstances<'_>) -> anyhow::Re
             return attestations(need(trust)?, &bundle, artifact.as_ref(), contents, reason);
         }
         Evidence::Image(image) => image_admission(*image, reason)?,
+        Evidence::OsPackage { vouched, deb, limits } => {
+            return Ok(os_archive::admit_deb(&vouched, &deb, &limits, reason));
+        }
     }))
 }
 

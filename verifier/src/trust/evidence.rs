@@ -26,6 +26,9 @@ pub enum Evidence {
     Artifact { subject: ArtifactSubject, bundle: PathBuf, contents: Contents },
     /// An image whose signatures and attestations [`super::verify_image`] verified.
     Image(Box<TrustedImage>),
+    /// An installed OS package: the entry a verified archive index has for it, and its `.deb`
+    /// (`os trust`), read under `limits`.
+    OsPackage { vouched: Box<super::Vouched>, deb: PathBuf, limits: provgate_archive::Limits },
 }
 
 /// Whether a signed artifact that is a package (an npm tarball, a wheel or sdist, a zip, a

@@ -19,10 +19,12 @@ pub enum SourceKind {
     Artifact,
     /// `image add`.
     Image,
+    /// `os trust`: an installed package, from its archive's signed index.
+    OsPackage,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 8] = [
+    pub const ALL: [SourceKind; 9] = [
         SourceKind::Manual,
         SourceKind::Baseline,
         SourceKind::Approval,
@@ -31,6 +33,7 @@ impl SourceKind {
         SourceKind::Attestation,
         SourceKind::Artifact,
         SourceKind::Image,
+        SourceKind::OsPackage,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -43,6 +46,7 @@ impl SourceKind {
             SourceKind::Attestation => "attestation",
             SourceKind::Artifact => "artifact",
             SourceKind::Image => "image",
+            SourceKind::OsPackage => "os-package",
         }
     }
 
