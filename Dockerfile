@@ -76,6 +76,10 @@ WORKDIR /src
 COPY ebpf/toolchain ebpf/toolchain
 COPY scripts/ebpf-toolchain.sh scripts/ebpf-toolchain.sh
 RUN scripts/ebpf-toolchain.sh
+# protoc: containerd-client's build script generates its gRPC bindings with it.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends protobuf-compiler \
+ && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cargo build --release --locked -p provgate
 
