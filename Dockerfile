@@ -7,6 +7,8 @@
 # image locally (README, "Container image"):
 #
 #   debootstrap --variant=minbase bookworm /tmp/bookworm http://deb.debian.org/debian
+#   (behind a TLS-inspecting proxy, copy its CA certificates into
+#   /tmp/bookworm/usr/local/share/ca-certificates first)
 #   tar -C /tmp/bookworm -c . | docker import - local/bookworm
 #   docker build --build-arg BASE=local/bookworm -t provgate .
 #
