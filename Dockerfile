@@ -7,6 +7,8 @@
 # image locally (README, "Container image"):
 #
 #   debootstrap --variant=minbase bookworm /tmp/bookworm http://deb.debian.org/debian
+#   (behind a TLS-inspecting proxy, copy its CA certificates into
+#   /tmp/bookworm/usr/local/share/ca-certificates first)
 #   tar -C /tmp/bookworm -c . | docker import - local/bookworm
 #   docker build --build-arg BASE=local/bookworm -t provgate .
 #
@@ -42,6 +44,8 @@
 ARG BASE=debian:bookworm-slim
 
 FROM ${BASE} AS build
+# A failing command anywhere in a pipe fails the step (dash, Debian's /bin/sh, has no pipefail).
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # The stable Rust of the workspace (rust-version in Cargo.toml).
 ARG RUST=1.95.0
 # llvm-22-dev (for bpf-linker) is in bookworm-security; a debootstrap root lists only bookworm.
@@ -56,13 +60,28 @@ RUN printf '%s\n' \
       llvm-22-dev libpolly-22-dev libzstd-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 ENV RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo PATH=/usr/local/cargo/bin:$PATH
-RUN curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs \
-      | sh -s -- -y --no-modify-path --profile minimal --default-toolchain "$RUST"
+# rustup-init itself from static.rust-lang.org (sh.rustup.rs is only a redirect to it, and is not
+# resolvable everywhere static.rust-lang.org is), pinned by version and SHA-256.
+RUN case "$(uname -m)" in \
+      x86_64) sum=20a06e644b0d9bd2fbdbfd52d42540bdde820ea7df86e92e533c073da0cdd43c ;; \
+      aarch64) sum=e3853c5a252fca15252d07cb23a1bdd9377a8c6f3efa01531109281ae47f841c ;; \
+      *) echo "no rustup-init checksum for $(uname -m)" >&2; exit 1 ;; \
+    esac \
+ && curl --proto '=https' --tlsv1.2 -sSf -o /tmp/rustup-init \
+      "https://static.rust-lang.org/rustup/archive/1.28.2/$(uname -m)-unknown-linux-gnu/rustup-init" \
+ && echo "$sum  /tmp/rustup-init" | sha256sum -c - \
+ && chmod 755 /tmp/rustup-init \
+ && /tmp/rustup-init -y --no-modify-path --profile minimal --default-toolchain "$RUST" \
+ && rm /tmp/rustup-init
 WORKDIR /src
 # The eBPF crate needs the nightly and the bpf-linker pinned in ebpf/toolchain.
 COPY ebpf/toolchain ebpf/toolchain
 COPY scripts/ebpf-toolchain.sh scripts/ebpf-toolchain.sh
 RUN scripts/ebpf-toolchain.sh
+# protoc: containerd-client's build script generates its gRPC bindings with it.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends protobuf-compiler \
+ && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cargo build --release --locked -p provgate
 

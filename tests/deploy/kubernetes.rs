@@ -4,7 +4,8 @@
 //! securityfs, the cgroup2 mount and the host's root read-only where `host_root` says, no
 //! privileged container but exactly the capabilities the README lists, a readiness probe on
 //! `provgate status`, metrics served off loopback only because the configuration asks for it,
-//! and a configuration, trust policy and trusted root the real binary accepts.
+//! and a configuration, trust policy and trusted root the real binary accepts. The Dockerfile is
+//! linted (hadolint, from the same venv) and checked against the repository and the README.
 //!
 //! The YAML is read by the venv's PyYAML (kubernetes-validate's own dependency) and handed over
 //! as JSON, so the tests need no YAML crate.
@@ -232,4 +233,93 @@ fn the_trust_policy_and_root_are_usable() {
     assert!(
         !root["tlogs"].as_array().unwrap().is_empty() && !root["certificateAuthorities"].as_array().unwrap().is_empty()
     );
+}
+
+/// The Dockerfile, checked without building it (a release build in Docker takes too long for
+/// CI; the README says when it was last built): hadolint finds nothing (with the repository's
+/// .hadolint.yaml), everything it copies from the context exists and is not left out by
+/// .dockerignore, which keeps `target/` out of the context, and the `docker run` lines of the
+/// Dockerfile and the README add exactly the capabilities the DaemonSet adds, to nothing else.
+#[test]
+fn the_dockerfile_lints_copies_what_exists_and_names_the_same_capabilities() {
+    let root = workspace_root();
+    let Some(hadolint) = tool("hadolint") else { return };
+    let run = Run::of(Command::new(hadolint).arg("--no-color").arg("Dockerfile").current_dir(&root));
+    assert!(run.success(), "hadolint:\n{run}");
+
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let ignored: Vec<String> = std::fs::read_to_string(root.join(".dockerignore"))
+        .expect("a .dockerignore, or target/ would be sent as the build context")
+        .lines()
+        .map(|l| l.trim().trim_matches('/').to_owned())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    for kept_out in ["target", ".git"] {
+        assert!(ignored.iter().any(|i| i == kept_out), ".dockerignore must leave out {kept_out}: {ignored:?}");
+    }
+    // Instructions, their continuation lines joined, comments left out.
+    let instructions: Vec<String> = dockerfile
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("\\\n", " ")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let copies: Vec<Vec<&str>> = instructions
+        .iter()
+        .filter(|i| i.starts_with("COPY "))
+        .map(|i| i.split_whitespace().skip(1).collect())
+        .collect();
+    assert!(copies.iter().any(|c| c == &[".", "."]), "the repository is copied: {copies:?}");
+    let mut from_context = 0;
+    for copy in &copies {
+        if copy[0].starts_with("--from=") {
+            continue;
+        }
+        let (destination, sources) = copy.split_last().unwrap();
+        assert!(!destination.is_empty());
+        for source in sources {
+            assert!(root.join(source).exists(), "COPY {source}: not in the repository");
+            let first = source.split('/').next().unwrap();
+            assert!(!ignored.iter().any(|i| i == first), "COPY {source}: left out by .dockerignore");
+            from_context += 1;
+        }
+    }
+    assert!(from_context >= 3, "{copies:?}");
+    // The binary the build stage makes is the one the image runs.
+    let binary = copies.iter().find(|c| c[0] == "--from=build").expect("the binary copied from the build stage");
+    assert_eq!(binary[1..], ["/src/target/release/provgate", "/usr/local/bin/provgate"]);
+    assert!(instructions.iter().any(|i| i == r#"ENTRYPOINT ["/usr/local/bin/provgate"]"#), "{instructions:?}");
+
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for (what, text) in [("Dockerfile", &dockerfile), ("README.md", &readme)] {
+        // The `docker run` command lines, joined across their continuation lines.
+        let lines: Vec<&str> = text.lines().map(|l| l.trim_start_matches('#').trim()).collect();
+        let mut commands = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            if line.starts_with("docker run ") {
+                let mut command = String::new();
+                for part in &lines[i..] {
+                    command.push_str(part.trim_end_matches('\\'));
+                    command.push(' ');
+                    if !part.ends_with('\\') {
+                        break;
+                    }
+                }
+                commands.push(command);
+            }
+        }
+        assert!(!commands.is_empty(), "{what} shows how to run the image");
+        for command in &commands {
+            let args: Vec<&str> = command.split_whitespace().collect();
+            let added: BTreeSet<&str> = args.iter().filter_map(|a| a.strip_prefix("--cap-add=")).collect();
+            assert_eq!(added, BTreeSet::from(CAPABILITIES), "{what}: {command}");
+            assert!(args.contains(&"--cap-drop=ALL"), "{what}: every other capability dropped: {command}");
+            assert!(!args.iter().any(|a| a.starts_with("--privileged")), "{what}: {command}");
+        }
+    }
 }

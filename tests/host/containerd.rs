@@ -86,7 +86,7 @@ fn tools_here() -> bool {
 }
 
 #[test]
-fn pulled_images_matching_a_pattern_are_trusted_and_unsigned_ones_refused() {
+fn pulled_images_matching_a_pattern_are_trusted_and_unsigned_or_wrongly_signed_ones_refused() {
     if !tools_here() {
         return provgate_test_support::skip_or_fail(
             "containerd, ctr or docker-registry missing (apt-get install containerd docker-registry)",
@@ -98,13 +98,15 @@ fn pulled_images_matching_a_pattern_are_trusted_and_unsigned_ones_refused() {
     let mut sigstore = PrivateSigstore::new();
     let identity = Identity::github_actions("acme/app", ".github/workflows/release.yml", "refs/heads/main", "push");
     let signer = sigstore.keyless(&identity);
+    // Signed, but by someone the node's policy does not name.
+    let stranger = sigstore.keyless(&Identity::email("someone@elsewhere.example", "https://accounts.google.com"));
     let options = sigstore.default_options();
-    let mut push = |repository: &str, tag: &str, program: &[u8], signed: bool| {
+    let mut push = |repository: &str, tag: &str, program: &[u8], signed_by: Option<&_>| {
         let image = oci::Image::unpackable(&[vec![Member::file("usr/bin/app", program, 0o755)]]);
         let digest = pusher.image(repository, tag, &image);
-        if signed {
+        if let Some(signer) = signed_by {
             let full = registry.repository(repository);
-            let signature = cosign::signature_layer(&mut sigstore, &signer, &full, &digest, &options);
+            let signature = cosign::signature_layer(&mut sigstore, signer, &full, &digest, &options);
             cosign::push_cosign(&pusher, repository, &digest, "sig", vec![signature]);
         }
         format!("{}:{tag}", registry.repository(repository))
@@ -113,10 +115,12 @@ fn pulled_images_matching_a_pattern_are_trusted_and_unsigned_ones_refused() {
     let release = b"\x7fELF\x02\x01\x01\0 the release, pulled while it runs".as_slice();
     let unsigned = b"\x7fELF\x02\x01\x01\0 never signed".as_slice();
     let elsewhere = b"\x7fELF\x02\x01\x01\0 a repository no pattern names".as_slice();
-    let v1 = push("acme/app", "v1", before_start, true);
-    let v2 = push("acme/app", "v2", release, true);
-    let unsigned_ref = push("acme/unsigned", "v1", unsigned, false);
-    let elsewhere_ref = push("other/app", "v1", elsewhere, true);
+    let foreign = b"\x7fELF\x02\x01\x01\0 signed by a stranger".as_slice();
+    let v1 = push("acme/app", "v1", before_start, Some(&signer));
+    let v2 = push("acme/app", "v2", release, Some(&signer));
+    let unsigned_ref = push("acme/unsigned", "v1", unsigned, None);
+    let foreign_ref = push("acme/foreign", "v1", foreign, Some(&stranger));
+    let elsewhere_ref = push("other/app", "v1", elsewhere, Some(&signer));
 
     let containerd = Containerd::start(&host.dir().join("containerd"));
     containerd.pull(&v1);
@@ -149,18 +153,27 @@ fn pulled_images_matching_a_pattern_are_trusted_and_unsigned_ones_refused() {
 
     containerd.pull(&elsewhere_ref);
     containerd.pull(&unsigned_ref);
+    containerd.pull(&foreign_ref);
     containerd.pull(&v2);
     wait_for("the release pulled trusted", &|| allowed(release));
     let refused = || -> Vec<Value> {
         serde_json::from_str(&host.pg.run(&["image", "ls", "--refused", "--json"]).stdout).unwrap_or_default()
     };
-    wait_for("the unsigned image refused", &|| !refused().is_empty());
+    wait_for("the unsigned and the wrongly signed image refused", &|| refused().len() >= 2);
 
     let refusals = refused();
-    assert_eq!(refusals.len(), 1, "only the unsigned image is refused: {refusals:#?}");
-    assert!(refusals[0]["reference"].as_str().unwrap().contains("acme/unsigned"), "{refusals:#?}");
-    assert!(refusals[0]["problem"].as_str().unwrap().contains("signature"), "says why: {refusals:#?}");
+    assert_eq!(refusals.len(), 2, "only the unsigned and the wrongly signed image are refused: {refusals:#?}");
+    let refusal = |repository: &str| -> String {
+        let found = refusals.iter().find(|r| r["reference"].as_str().unwrap().contains(repository));
+        found.unwrap_or_else(|| panic!("{repository} not refused: {refusals:#?}"))["problem"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(refusal("acme/unsigned").contains("signature"), "says why: {refusals:#?}");
+    assert!(refusal("acme/foreign").contains("someone@elsewhere.example"), "names the signer: {refusals:#?}");
     assert!(!allowed(unsigned), "nothing of the unsigned image is allowed");
+    assert!(!allowed(foreign), "nothing of the wrongly signed image is allowed");
     assert!(!allowed(elsewhere), "an image no pattern names is left alone, signed or not");
     let images: Vec<Value> = serde_json::from_str(&host.pg.run(&["image", "ls", "--json"]).stdout).unwrap();
     assert_eq!(images.len(), 2, "the two signed acme images, one source each: {images:#?}");

@@ -3,8 +3,9 @@
 //! verifies every item itself; the registry is treated as an attacker could make it.
 use std::process::{Command, Stdio};
 
+use base64::Engine as _;
 use libtest_mimic::{Failed, Trial};
-use provgate_attestations_testkit::Identity;
+use provgate_attestations_testkit::{Identity, statement};
 use provgate_oci_testkit::Registry;
 use provgate_test_support::{Provgate, Run};
 use serde_json::{Value, json};
@@ -23,6 +24,9 @@ pub fn trials() -> Vec<Trial> {
         trial("feeds::publish_refuses_what_would_not_be_trusted", publish_refuses_what_would_not_be_trusted),
         trial("feeds::registry_down_or_garbage_keeps_the_last_state", registry_down_or_garbage_keeps_the_last_state),
         trial("feeds::concurrent_publishers_lose_nothing", concurrent_publishers_lose_nothing),
+        trial("feeds::what_is_pushed_is_as_documented", what_is_pushed_is_as_documented),
+        trial("feeds::sync_of_one_feed_and_feed_rm", sync_of_one_feed_and_feed_rm),
+        trial("feeds::credentials_as_for_image_add", credentials_as_for_image_add),
     ]
 }
 
@@ -314,4 +318,153 @@ fn concurrent_publishers_lose_nothing() -> Result<(), Failed> {
         ensure(node.allowed(content), "every publisher's item is in the feed")?;
     }
     Ok(())
+}
+
+/// Reads a manifest the registry stores (by the digest the node applied or publish printed), as
+/// `oras manifest fetch` would get it.
+fn stored_manifest(fixture: &Fixture, digest: &str) -> Result<Value, Failed> {
+    let bytes = std::fs::read(fixture.registry.blob_path(digest))?;
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+/// The README's "What is pushed", read back from the registry: the feed's index and one item of
+/// each kind (an SBOM, an in-toto attestation, an artifact's digest), then the node trusts the
+/// attestation's subject.
+fn what_is_pushed_is_as_documented() -> Result<(), Failed> {
+    const BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+    let mut fixture = Fixture::new()?;
+    let feed = format!("{}:prod", fixture.repository("acme/trust"));
+    let (sbom_item, artifact_item) = publish_both(&mut fixture, &feed)?;
+    let predicate = json!({
+        "buildDefinition": { "buildType": "https://acme.example/build/v1", "externalParameters": {} },
+        "runDetails": { "builder": { "id": "https://acme.example/builder" } },
+    });
+    const BUILT: &[u8] = b"\x7fELF\x02\x01\x01\0 built, with SLSA provenance";
+    let slsa = statement("https://slsa.dev/provenance/v1", &[("bin/built", BUILT)], predicate);
+    let signer = fixture.sigstore.keyless(&release());
+    let options = fixture.sigstore.default_options();
+    let bundle = fixture.sigstore.sign_statement(&signer, &slsa, &options);
+    let bundle_file = fixture.pg.write("built.intoto.sigstore.json", bundle.to_string());
+    let run = publish(&fixture, &feed, &["--attestation", bundle_file.to_str().unwrap()]);
+    run.succeeded()?;
+    let attestation_item = run.stdout.trim().to_owned();
+
+    let node = Node::new(&fixture);
+    let run = node.feed(&["add", &feed]);
+    run.check(run.code == 0 && run.stderr.contains("3 items added"), "three items added")?;
+    ensure(node.allowed(BUILT), "the attestation's subject is allowed")?;
+    let applied = node.feeds()[0]["digest"].as_str().unwrap_or_default().to_owned();
+    let index = stored_manifest(&fixture, &applied)?;
+    ensure(
+        index["mediaType"] == "application/vnd.oci.image.index.v1+json"
+            && index["artifactType"] == "application/vnd.provgate.feed.v1",
+        format!("the tag holds the feed's index: {index:#}"),
+    )?;
+    let entries = index["manifests"].as_array().cloned().unwrap_or_default();
+    let entry = |item: &str| entries.iter().find(|e| e["digest"] == item).cloned().unwrap_or(Value::Null);
+    for (item, kind) in [(&sbom_item, "sbom"), (&artifact_item, "artifact"), (&attestation_item, "attestation")] {
+        let listed = entry(item);
+        ensure(
+            listed["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
+                && listed["artifactType"] == BUNDLE
+                && listed["annotations"]["dev.provgate.item.kind"] == kind,
+            format!("the index lists the {kind} item with its artifactType and kind: {index:#}"),
+        )?;
+        let manifest = stored_manifest(&fixture, item)?;
+        ensure(
+            manifest["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
+                && manifest["artifactType"] == BUNDLE
+                && manifest["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
+                && manifest["config"]["digest"] == format!("sha256:{}", sha(b"{}"))
+                && manifest["annotations"]["dev.provgate.item.kind"] == kind,
+            format!("the {kind} item is an OCI 1.1 artifact with the empty config: {manifest:#}"),
+        )?;
+        let layers = manifest["layers"].as_array().cloned().unwrap_or_default();
+        ensure(
+            layers[0]["mediaType"] == BUNDLE
+                && layers.iter().all(|l| l["annotations"]["org.opencontainers.image.title"].is_string()),
+            format!("the bundle comes first, every layer titled: {manifest:#}"),
+        )?;
+        let bundle_bytes = std::fs::read(fixture.registry.blob_path(layers[0]["digest"].as_str().unwrap_or("")))?;
+        let pushed: Value = serde_json::from_slice(&bundle_bytes)?;
+        ensure(
+            pushed["mediaType"].as_str().is_some_and(|m| m.starts_with("application/vnd.dev.sigstore.bundle")),
+            "a bundle",
+        )?;
+        match kind {
+            "sbom" => ensure(
+                layers.len() == 2 && layers[1]["mediaType"] == "application/spdx+json",
+                format!("the SBOM is pushed beside its bundle: {manifest:#}"),
+            )?,
+            "artifact" => ensure(
+                layers.len() == 1
+                    && manifest["annotations"]["dev.provgate.artifact.digest"] == format!("sha256:{}", sha(AGENT))
+                    && manifest["annotations"]["org.opencontainers.image.title"] == "agent",
+                format!("the artifact's digest and name, not its file: {manifest:#}"),
+            )?,
+            _ => ensure(layers.len() == 1, format!("an attestation is its bundle alone: {manifest:#}"))?,
+        }
+    }
+    Ok(())
+}
+
+/// `feed sync FEED` syncs that feed only; `feed rm` revokes exactly that feed's sources.
+fn sync_of_one_feed_and_feed_rm() -> Result<(), Failed> {
+    let mut fixture = Fixture::new()?;
+    let prod = format!("{}:prod", fixture.repository("acme/trust"));
+    let staging = format!("{}:staging", fixture.repository("acme/trust"));
+    let (tool, tool_bundle) = signed(&mut fixture, "tool-a", TOOL_A, &release());
+    publish(&fixture, &prod, &["--artifact", &tool, "--bundle", &tool_bundle]).succeeded()?;
+    let (agent, agent_bundle) = signed(&mut fixture, "agent", AGENT, &release());
+    publish(&fixture, &staging, &["--artifact", &agent, "--bundle", &agent_bundle]).succeeded()?;
+    let node = Node::new(&fixture);
+    node.feed(&["add", &prod]).succeeded()?;
+    node.feed(&["add", &staging]).succeeded()?;
+    ensure(node.allowed(TOOL_A) && node.allowed(AGENT), "both feeds' items are allowed")?;
+
+    // Both feeds change; syncing one leaves the other as it was.
+    let (tool_b, tool_b_bundle) = signed(&mut fixture, "tool-b", TOOL_B, &release());
+    publish(&fixture, &prod, &["--artifact", &tool_b, "--bundle", &tool_b_bundle]).succeeded()?;
+    publish(&fixture, &staging, &["--artifact", &tool_b, "--bundle", &tool_b_bundle]).succeeded()?;
+    let sources_before = node.sources().len();
+    let run = node.feed(&["sync", &staging]);
+    run.check(run.code == 0 && run.stderr.contains(&staging) && !run.stderr.contains(&prod), "only staging synced")?;
+    ensure(node.sources().len() == sources_before + 1, "one source added, by staging")?;
+    let run = node.feed(&["sync", &format!("{}:other", fixture.repository("acme/trust"))]);
+    run.check(run.code == 1 && run.stderr.contains("not following"), "a feed not followed is not synced")?;
+    node.feed(&["sync", &prod]).succeeded()?;
+
+    let run = node.feed(&["rm", &prod]);
+    run.check(run.code == 0 && run.stderr.contains("2 sources revoked"), "prod's two items lose their trust")?;
+    ensure(!node.allowed(TOOL_A), "prod's own item is no longer allowed")?;
+    ensure(node.allowed(AGENT) && node.allowed(TOOL_B), "staging's items keep their trust")?;
+    let feeds = node.feeds();
+    ensure(feeds.len() == 1 && feeds[0]["reference"] == staging.as_str(), format!("staging only: {feeds:#?}"))?;
+    let run = node.feed(&["rm", &prod]);
+    run.check(run.code == 1 && run.stderr.contains("not following"), "removing it again says so")?;
+    let audit = node.pg.run(&["audit", "--json"]);
+    audit.check(audit.stdout.contains(&format!("feed {prod} removed")), "the removal is audited with why")
+}
+
+/// Publishing and syncing take their credentials from a Docker `config.json`, as `image add`:
+/// the registry here requires HTTP Basic authentication.
+fn credentials_as_for_image_add() -> Result<(), Failed> {
+    let mut fixture = Fixture::with_registry(Registry::start_with_auth("ci", "s3cret-Passw0rd")?)?;
+    let feed = format!("{}:prod", fixture.repository("acme/trust"));
+    let (agent, bundle) = signed(&mut fixture, "agent", AGENT, &release());
+    let run = publish(&fixture, &feed, &["--artifact", &agent, "--bundle", &bundle]);
+    run.check(run.code != 0, "no credentials, nothing published")?;
+    let auth = base64::engine::general_purpose::STANDARD.encode("ci:s3cret-Passw0rd");
+    let config = json!({ "auths": { format!("http://{}", fixture.registry.addr): { "auth": auth } } }).to_string();
+    fixture.pg.write("config.json", &config);
+    publish(&fixture, &feed, &["--artifact", &agent, "--bundle", &bundle]).succeeded()?;
+
+    let node = Node::new(&fixture);
+    let run = node.feed(&["add", &feed]);
+    run.check(run.code == 1 && run.stderr.contains("NOT SYNCED"), "a node without credentials cannot read it")?;
+    ensure(!node.allowed(AGENT), "nothing allowed")?;
+    node.pg.write("config.json", &config);
+    let run = node.feed(&["sync"]);
+    run.check(run.code == 0 && run.stderr.contains("1 items added"), "with them it can")?;
+    ensure(node.allowed(AGENT), "the item's file is allowed")
 }
