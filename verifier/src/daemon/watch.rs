@@ -441,8 +441,7 @@ fn verdict_before_exec(exec_opens: &ExecOpens, tgid: u32, file: &File) {
     }
     if script {
         scripts.remember(ScriptOpen { tgid, stamp, path });
-    }
-    if !script {
+    } else {
         skips.mark(file);
     }
 }

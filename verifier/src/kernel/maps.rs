@@ -105,7 +105,7 @@ impl KernelMaps {
     /// Adds the scope filter's keys of `next` to the settings the programs use now, before the
     /// scope map changes (a daemon taking over pinned programs changes them under running
     /// programs): a filter must never lack a key its map holds.
-    pub fn widen_filters(&mut self, next: &Settings) -> Result<(), MapError> {
+    pub fn widen_scope_filter(&mut self, next: &Settings) -> Result<(), MapError> {
         let mut now = self.settings.get(&0, 0)?;
         now.scopes.union(&next.scopes);
         self.settings.set(0, now, 0)
