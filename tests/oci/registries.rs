@@ -86,7 +86,7 @@ fn bearer_token_from_the_token_service() -> Result<(), Failed> {
     // Without credentials the token service refuses, and the error says where it failed.
     let run = fixture.image(&["add", &reference]);
     run.refused(&format!(
-        "image {reference}: connecting to the registry: authenticating to registry {}",
+        "image {reference}: resolving the reference: authenticating to registry {}",
         fixture.registry.addr
     ))?;
     fixture.store_is_empty()?;
@@ -167,7 +167,7 @@ fn registry_down() -> Result<(), Failed> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let reference = format!("127.0.0.1:{port}/app:v1");
     let run = fixture.image(&["add", &reference]);
-    run.refused(&format!("image {reference}: connecting to the registry: cannot reach registry 127.0.0.1:{port}"))?;
+    run.refused(&format!("image {reference}: resolving the reference: cannot reach registry 127.0.0.1:{port}"))?;
     run.check(run.stderr.to_lowercase().contains("connection refused"), "says the connection was refused")?;
     fixture.store_is_empty()
 }
@@ -211,7 +211,7 @@ fn registry_answering_garbage() -> Result<(), Failed> {
             http("500 Internal Server Error", "text/plain", "database on fire"),
             "resolving the reference: registry 127.0.0.1:PORT answered 500 Internal Server Error for manifest app:v1: database on fire",
         ),
-        ("this is not HTTP at all\r\n\r\n".to_owned(), "connecting to the registry: cannot reach registry"),
+        ("this is not HTTP at all\r\n\r\n".to_owned(), "resolving the reference: cannot reach registry"),
     ];
     for (answer, expected) in cases {
         let port = serve(answer)?;

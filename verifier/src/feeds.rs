@@ -4,7 +4,7 @@
 //! exactly its source; an item failing a check is not used and is reported with the check. A
 //! feed that cannot be read changes nothing: the node keeps its last verified state and records
 //! why. `provgate feed sync` and the daemon's own syncs both run [`sync`].
-use std::{collections::HashMap, path::PathBuf};
+use std::{cell::RefCell, collections::HashMap, path::PathBuf, rc::Rc};
 
 use anyhow::Context as _;
 use provgate_oci::{
@@ -90,13 +90,40 @@ pub struct RemovedItem {
 }
 
 /// How syncs run: the configuration (policy and root when a feed names none), the registries'
-/// credentials, whether items not in use are fetched again though the feed did not change, and
-/// who acts (for the audit log).
+/// credentials, the connections kept between syncs, whether items not in use are fetched again
+/// though the feed did not change, and who acts (for the audit log).
 pub struct SyncRun<'a> {
     pub config: &'a Config,
     pub registries: &'a RegistryConfig,
+    pub connections: &'a Connections,
     pub refetch: bool,
     pub actor: &'a str,
+}
+
+/// Repositories already connected, by registry and repository, so that a token registry's
+/// bearer token serves the next sync too and an unchanged feed costs one request. A sync that
+/// fails drops its connection: the next one starts afresh, with the credentials of that time.
+#[derive(Default)]
+pub struct Connections(RefCell<HashMap<String, Rc<Repository>>>);
+
+impl Connections {
+    async fn get(&self, reference: &ImageReference, registries: &RegistryConfig) -> anyhow::Result<Rc<Repository>> {
+        let key = Self::key(reference);
+        if let Some(repository) = self.0.borrow().get(&key) {
+            return Ok(repository.clone());
+        }
+        let repository = Rc::new(Repository::connect(reference, registries).await?);
+        self.0.borrow_mut().insert(key, repository.clone());
+        Ok(repository)
+    }
+
+    fn forget(&self, reference: &ImageReference) {
+        self.0.borrow_mut().remove(&Self::key(reference));
+    }
+
+    fn key(reference: &ImageReference) -> String {
+        format!("{}/{}", reference.registry(), reference.repository())
+    }
 }
 
 /// Syncs one feed the store follows; records the outcome in the store.
@@ -106,7 +133,12 @@ pub async fn sync(store: &mut Store, run: &SyncRun<'_>, record: &FeedRecord) -> 
     }
     let outcome = match read_and_apply(store, run, record).await {
         Ok(outcome) => outcome,
-        Err(e) => SyncOutcome::Failed { error: format!("{e:#}") },
+        Err(e) => {
+            if let Ok((reference, _)) = parse_reference(&record.reference) {
+                run.connections.forget(&reference);
+            }
+            SyncOutcome::Failed { error: format!("{e:#}") }
+        }
     };
     match &outcome {
         SyncOutcome::Unchanged { digest } => store.record_feed_sync(&record.reference, digest, &record.not_used)?,
@@ -120,9 +152,9 @@ pub async fn sync(store: &mut Store, run: &SyncRun<'_>, record: &FeedRecord) -> 
 }
 
 async fn read_and_apply(store: &mut Store, run: &SyncRun<'_>, record: &FeedRecord) -> anyhow::Result<SyncOutcome> {
-    let SyncRun { config, registries, refetch, actor } = *run;
+    let SyncRun { config, registries, connections, refetch, actor } = *run;
     let (reference, tag) = parse_reference(&record.reference)?;
-    let repository = Repository::connect(&reference, registries).await?;
+    let repository = connections.get(&reference, registries).await?;
     let index = feed::read(&repository, &tag).await?;
     let Some(digest) = index.digest else {
         anyhow::bail!("feed {}: the tag does not exist", record.reference);

@@ -2,6 +2,10 @@
 //! (the `/v2/` challenge, then a bearer token from the registry's token service, or HTTP Basic);
 //! requests are made here so that every answer is bounded while it arrives (oci-client reads
 //! whole bodies into memory) and checked against the digest it was asked for.
+//!
+//! The handshake happens on the first answer that challenges for a bearer token, not up front:
+//! an anonymous or Basic-auth registry answers an unchanged feed's check in one request, and a
+//! token registry pays one refused request once per connection.
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -82,8 +86,9 @@ pub struct Repository {
 }
 
 impl Repository {
-    /// Connects to the registry of `reference` and authenticates for pulling from its
-    /// repository: HTTPS, or plain HTTP when `config` allows it for this registry.
+    /// Prepares to pull from the repository of `reference`: HTTPS, or plain HTTP when `config`
+    /// allows it for this registry, with its credentials. Nothing is sent until the first
+    /// request, which authenticates if the registry asks for a token.
     pub async fn connect(reference: &ImageReference, config: &RegistryConfig) -> Result<Self, RegistryError> {
         let host = reference.registry_host().to_owned();
         let plain_http = config.plain_http(&host) || config.plain_http(reference.registry());
@@ -126,7 +131,7 @@ impl Repository {
             platform_resolver: None,
             ..Default::default()
         });
-        let repository = Self {
+        Ok(Self {
             http,
             oci,
             base: format!("{scheme}://{host}/v2/{}", reference.repository()),
@@ -136,19 +141,20 @@ impl Repository {
             credentials_origin: config.origin(),
             has_credentials,
             credential_source: config.credential_source(reference.registry()),
-        };
-        repository.authenticate().await?;
-        Ok(repository)
+        })
     }
 
-    /// Connects as [`Repository::connect`] does, and also authenticates for pushing.
+    /// Connects as [`Repository::connect`] does, and authenticates for pushing at once (the
+    /// push requests go through oci-client, which needs its token first). A push token also
+    /// grants pulls, so reads use it too.
     pub async fn connect_for_push(reference: &ImageReference, config: &RegistryConfig) -> Result<Self, RegistryError> {
         let repository = Self::connect(reference, config).await?;
-        repository
+        let token = repository
             .oci
             .auth(reference.oci(), &repository.auth, RegistryOperation::Push)
             .await
-            .map_err(|e| RegistryError::Auth { registry: repository.registry().to_owned(), detail: chain(&e) })?;
+            .map_err(|e| repository.auth_error(e))?;
+        *repository.bearer.lock().await = token;
         Ok(repository)
     }
 
@@ -198,17 +204,23 @@ impl Repository {
     /// has a token service. Without a challenge (anonymous registries) or with a Basic one,
     /// there is no token and requests carry the Basic credentials, if any.
     async fn authenticate(&self) -> Result<(), RegistryError> {
-        let token = self.oci.auth(self.reference.oci(), &self.auth, RegistryOperation::Pull).await.map_err(|e| {
-            let registry = self.registry().to_owned();
-            match e {
-                oci_client::errors::OciDistributionError::RequestError(e) => {
-                    RegistryError::Unreachable { registry, detail: chain(&e) }
-                }
-                other => RegistryError::Auth { registry, detail: chain(&other) },
-            }
-        })?;
+        let token = self
+            .oci
+            .auth(self.reference.oci(), &self.auth, RegistryOperation::Pull)
+            .await
+            .map_err(|e| self.auth_error(e))?;
         *self.bearer.lock().await = token;
         Ok(())
+    }
+
+    fn auth_error(&self, error: oci_client::errors::OciDistributionError) -> RegistryError {
+        let registry = self.registry().to_owned();
+        match error {
+            oci_client::errors::OciDistributionError::RequestError(e) => {
+                RegistryError::Unreachable { registry, detail: chain(&e) }
+            }
+            other => RegistryError::Auth { registry, detail: chain(&other) },
+        }
     }
 
     pub fn registry(&self) -> &str {
@@ -237,8 +249,10 @@ impl Repository {
             if status.is_success() {
                 return Ok(response);
             }
-            if status == StatusCode::UNAUTHORIZED && !renewed && self.bearer.lock().await.is_some() {
-                tracing::debug!(what, "bearer token refused, renewing it");
+            // A bearer challenge: no token yet, or the one held expired. Basic-auth and
+            // anonymous registries have no token to get, so their refusal stands.
+            if status == StatusCode::UNAUTHORIZED && !renewed && challenges_for_bearer(&response) {
+                tracing::debug!(what, "the registry asks for a bearer token, getting one");
                 renewed = true;
                 self.authenticate().await?;
                 continue;
@@ -435,6 +449,14 @@ impl Repository {
             },
         })
     }
+}
+
+fn challenges_for_bearer(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.trim_start().get(..6).is_some_and(|s| s.eq_ignore_ascii_case("bearer"))))
 }
 
 enum BodyError {

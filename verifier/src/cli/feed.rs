@@ -191,8 +191,9 @@ fn sync_records(
     let runtime = runtime()?;
     let (mut failed, mut changed) = (false, false);
     let mut reports = Vec::new();
+    let connections = feeds::Connections::default();
     for record in records {
-        let run = feeds::SyncRun { config, registries: &registries, refetch, actor: &actor };
+        let run = feeds::SyncRun { config, registries: &registries, connections: &connections, refetch, actor: &actor };
         let outcome = runtime.block_on(feeds::sync(store, &run, &record))?;
         match &outcome {
             SyncOutcome::Unchanged { digest } => {

@@ -40,8 +40,9 @@ impl FeedSyncer {
                     Ok(runtime) => runtime,
                     Err(e) => return tracing::error!("feed syncs cannot run: {e}"),
                 };
+                let connections = feeds::Connections::default();
                 loop {
-                    if let Err(e) = sync_all(&runtime, &store_path, &settings.config) {
+                    if let Err(e) = sync_all(&runtime, &store_path, &settings.config, &connections) {
                         tracing::error!("syncing trust feeds: {e:#}");
                     }
                     match stopped.recv_timeout(settings.interval) {
@@ -63,14 +64,19 @@ impl FeedSyncer {
     }
 }
 
-fn sync_all(runtime: &tokio::runtime::Runtime, store_path: &std::path::Path, config: &Config) -> Result<()> {
+fn sync_all(
+    runtime: &tokio::runtime::Runtime,
+    store_path: &std::path::Path,
+    config: &Config,
+    connections: &feeds::Connections,
+) -> Result<()> {
     let mut store = Store::open(store_path)?;
     let records = feeds::followed(&store, config)?;
     if records.is_empty() {
         return Ok(());
     }
     let registries = provgate_oci::RegistryConfig::load(config.registry_config.as_deref())?;
-    let run = feeds::SyncRun { config, registries: &registries, refetch: false, actor: "provgate-daemon" };
+    let run = feeds::SyncRun { config, registries: &registries, connections, refetch: false, actor: "provgate-daemon" };
     for record in records {
         let outcome = runtime.block_on(feeds::sync(&mut store, &run, &record))?;
         tracing::info!(feed = %record.reference, outcome = %serde_json::to_string(&outcome).unwrap_or_default(), "feed synced");

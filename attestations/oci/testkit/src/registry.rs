@@ -68,6 +68,15 @@ impl Registry {
         Self::start_with(Some((user.to_owned(), password.to_owned())), Some(service))
     }
 
+    /// As [`Registry::start_with_tokens`], logging every request ([`Registry::requests`]).
+    pub fn start_with_tokens_and_access_log(
+        service: &crate::token::TokenService,
+        user: &str,
+        password: &str,
+    ) -> Result<Self, String> {
+        Self::start_logged(Some((user.to_owned(), password.to_owned())), Some(service), true)
+    }
+
     fn start_with(
         credentials: Option<(String, String)>,
         tokens: Option<&crate::token::TokenService>,
