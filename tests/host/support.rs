@@ -50,7 +50,7 @@ fn skip_or_fail(why: &str) -> Option<Host> {
     provgate_test_support::missing(format!("host test cannot run: {why}"))
 }
 
-fn cgroup2_root() -> Option<PathBuf> {
+pub fn cgroup2_root() -> Option<PathBuf> {
     let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
     mounts.lines().find_map(|l| {
         let f: Vec<&str> = l.split_whitespace().collect();
