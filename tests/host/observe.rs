@@ -450,3 +450,105 @@ fn processes_in_cgroups_below_the_scope_are_in_it_and_beside_it_are_not() {
     }
     remove_cgroup_tree(&beside);
 }
+
+/// The kernel device number as the programs key files by (`MAJOR << 20 | MINOR`).
+fn kernel_dev(path: &Path) -> u32 {
+    let dev = std::fs::metadata(path).unwrap().dev();
+    (libc::major(dev) << 20) | libc::minor(dev)
+}
+
+/// Two allowed files whose identities share one slot of the observe program's verdict slots:
+/// the file whose slot another took is found in the verdict map, and a revoked file is reported
+/// again even when it held the slot: a slot never keeps a verdict the map lost.
+#[test]
+fn files_sharing_a_verdict_slot_keep_their_own_verdicts() {
+    use provgate_common::{FileKey, VerdictSlot};
+    let Some(mut host) = setup("slots") else {
+        return;
+    };
+    let dir = host.mount_tmpfs("slots");
+    let first = host.copy_of_true(&dir, "first", true);
+    let slot_of = |path: &Path| {
+        let key = FileKey { ino: std::fs::metadata(path).unwrap().ino(), dev: kernel_dev(path), _pad: 0 };
+        VerdictSlot::index(&key)
+    };
+    // Inode numbers come in sequence: make files until one lands in the first file's slot.
+    let mut second = None;
+    for n in 0..200_000 {
+        let candidate = dir.join(format!("candidate-{n}"));
+        std::fs::write(&candidate, b"").unwrap();
+        if slot_of(&candidate) == slot_of(&first) {
+            second = Some(candidate);
+            break;
+        }
+        std::fs::remove_file(&candidate).unwrap();
+    }
+    let second = second.expect("a file in the same slot");
+    let mut program = std::fs::read("/bin/true").unwrap();
+    program.extend_from_slice(b"\nprovgate-second\n");
+    std::fs::write(&second, program).unwrap();
+    std::fs::set_permissions(&second, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    assert_eq!(slot_of(&second), slot_of(&first), "writing the file kept its identity");
+    let source_of = |host: &Host| -> String {
+        let sources: serde_json::Value = serde_json::from_str(&host.ok(&["sources", "--json"])).unwrap();
+        sources.as_array().unwrap().last().unwrap()["id"].to_string()
+    };
+    // Runs `files`, then an unknown file: events are recorded in order, so once the unknown
+    // file is reported, any report of `files` would be too. The names of those reported.
+    let mut round = 0;
+    let mut run = |host: &Host, files: &[&Path]| -> Vec<String> {
+        round += 1;
+        let count = |f: &Path| host.reported(f, Duration::ZERO).and_then(|g| g["count"].as_u64()).unwrap_or(0);
+        let before: Vec<u64> = files.iter().map(|f| count(f)).collect();
+        let unknown = host.copy_of_true(host.dir(), &format!("unknown-{round}"), true);
+        for file in files {
+            host.exec(file, true);
+        }
+        host.exec(&unknown, true);
+        assert!(host.reported(&unknown, Duration::from_secs(5)).is_some(), "round {round}: {}", host.log());
+        files
+            .iter()
+            .zip(before)
+            .filter(|(f, before)| count(f) > *before)
+            .map(|(f, _)| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    };
+    host.ok(&["allow", first.to_str().unwrap()]);
+    let first_source = source_of(&host);
+    host.start(&["--observe-only"]);
+    assert!(run(&host, &[&first]).is_empty(), "the first file, in its slot, is allowed");
+    // The second file takes the slot.
+    host.ok(&["allow", second.to_str().unwrap()]);
+    let second_source = source_of(&host);
+    wait_for_allowed_digests(&host, 2);
+    assert!(run(&host, &[&first, &second]).is_empty(), "both allowed, the first from the map");
+    // Revoking the slot's holder empties the slot: the second file is reported, the first not.
+    host.ok(&["revoke", &second_source]);
+    wait_until_reported(&host, &second);
+    assert_eq!(run(&host, &[&first]), Vec::<String>::new(), "the first file keeps its verdict");
+    host.ok(&["revoke", &first_source]);
+    wait_until_reported(&host, &first);
+}
+
+/// Until the daemon has applied the sources added (its allowlist holds `count` digests).
+fn wait_for_allowed_digests(host: &Host, count: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let status: serde_json::Value = serde_json::from_str(&host.ok(&["status", "--json"])).unwrap();
+        if status["allowed_digests"].as_u64() == Some(count) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the allowlist never held {count} digests: {status}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Execs `file` until the daemon reports it (after a revocation it applies on its own).
+fn wait_until_reported(host: &Host, file: &Path) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while host.reported(file, Duration::ZERO).is_none() {
+        assert!(std::time::Instant::now() < deadline, "{} was never reported: {}", file.display(), host.log());
+        host.exec(file, true);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}

@@ -15,12 +15,14 @@ use provgate_common::{
     MAX_CGROUP_LEVEL, MODE_AUDIT, MODE_ENFORCE, MODE_OFF, PATH_LEN, PATH_NAME, PATH_NONE, PATH_STRING,
     REASON_ANON_EXEC, REASON_CHANGED, REASON_CHANGED_WHILE_HASHING, REASON_HASH_FAILED, REASON_NOT_HASHED,
     REASON_OPEN_FOR_WRITE, REASON_UNKNOWN_FILE, REASON_UNSEALED_MEMFD, REASON_UNTRUSTED_FS, SCOPE_MODE_MASK, Settings,
-    VERDICT_ALLOW, counter,
+    VERDICT_ALLOW, VerdictSlot, counter,
 };
 
 use crate::{
     inode::{cookie, current_start_ticks, fs_magic, identity, member, member_ptr, path_components, sealed, writers},
-    maps::{ALLOWED, EVENTS, FILES, SCOPES, TRUSTED_DEVS, UNTRUSTED_FS, VERDICTS, add, count, off, settings},
+    maps::{
+        ALLOWED, EVENTS, FILES, SCOPES, TRUSTED_DEVS, UNTRUSTED_FS, VERDICT_SLOTS, VERDICTS, add, count, off, settings,
+    },
 };
 
 pub const EPERM: i32 = 1;
@@ -109,7 +111,12 @@ fn walked_scope_value(settings: &Settings, task: *const u8) -> Option<u32> {
     let mut level: i32 = member(cgroup, off!(cgroup_level));
     let mut node = member_ptr(cgroup, off!(cgroup_kn));
     for _ in 0..CGROUP_WALK_STEPS {
-        if level < 0 || node.is_null() {
+        // Above every scope's level (the root, or a cgroup shallower than any scope): none of
+        // the cgroups left can be listed.
+        if level < 0
+            || node.is_null()
+            || (level <= MAX_CGROUP_LEVEL as i32 && settings.scope_levels & ((2 << level) - 1) == 0)
+        {
             return Some(settings.host_mode);
         }
         if level <= MAX_CGROUP_LEVEL as i32 && settings.scope_levels & (1 << level) != 0 {
@@ -126,6 +133,11 @@ fn walked_scope_value(settings: &Settings, task: *const u8) -> Option<u32> {
 /// The `SCOPES` value of the cgroup `id`, if it is listed.
 #[inline(always)]
 fn listed_scope(settings: &Settings, id: u64) -> Option<u32> {
+    for entry in &settings.inline_scopes {
+        if let Some(value) = entry.value_for(id) {
+            return Some(value);
+        }
+    }
     if !settings.scopes.may_contain(id) {
         return None;
     }
@@ -266,8 +278,9 @@ pub fn check_observed(hook: u8, scope: &Scope, file: *const u8, path: PathSource
     let inode = member_ptr(file, off!(file_inode));
     let (reason, key) = match identity(inode) {
         Ok(id) => {
+            let slot = VERDICT_SLOTS.get(VerdictSlot::index(&id.key)).and_then(|slot| slot.verdict_for(&id.key));
             // SAFETY: map values are plain data.
-            match unsafe { VERDICTS.get(&id.key) } {
+            match slot.or_else(|| unsafe { VERDICTS.get(&id.key) }.copied()) {
                 Some(v)
                     if v.flags & VERDICT_ALLOW != 0
                         && v.ctime_sec == id.ctime_sec

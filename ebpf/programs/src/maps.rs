@@ -5,7 +5,9 @@ use aya_ebpf::{
     macros::{btf_map, map},
     maps::{Array, HashMap, PerCpuArray, RingBuf},
 };
-use provgate_common::{FileKey, FileState, KernelOffsets, ProtectedKey, Settings, Verdict, counter};
+use provgate_common::{
+    FileKey, FileState, KernelOffsets, ProtectedKey, Settings, VERDICT_SLOT_COUNT, Verdict, VerdictSlot, counter,
+};
 
 /// Allocate hash entries as they are inserted: the allowlist may hold millions of digests on a
 /// large fleet and few on a small host.
@@ -23,6 +25,10 @@ pub static FILES: InodeStorage<FileState> = InodeStorage::new();
 /// (the observe program cannot hash).
 #[map(name = "VERDICTS")]
 pub static VERDICTS: HashMap<FileKey, Verdict> = HashMap::with_max_entries(1 << 18, 0);
+
+/// Observe-only fallback: part of `VERDICTS`, read by index (see [`VerdictSlot`]).
+#[map(name = "VERDICT_SLOTS")]
+pub static VERDICT_SLOTS: Array<VerdictSlot> = Array::with_max_entries(VERDICT_SLOT_COUNT, 0);
 
 /// cgroup id -> mode and `SCOPE_*` flags, for cgroup-scoped enforcement.
 #[map(name = "SCOPES")]

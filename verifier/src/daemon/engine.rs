@@ -19,7 +19,7 @@ use crate::{
     file_stamp::FileStamp,
     filecache::FileCache,
     hashing::{HashedFile, Sha256},
-    kernel::maps::{AllowedMap, VerdictMap},
+    kernel::{maps::AllowedMap, verdicts::Verdicts},
     store::CachedFile,
 };
 
@@ -31,7 +31,7 @@ struct State {
     /// The daemon's own executable, trusted without a source: by file for the verdict map,
     /// by digest for the allowed map.
     self_trust: SelfTrust,
-    map: VerdictMap,
+    map: Verdicts,
     /// What this daemon has written into the kernel's allowed-digest map.
     in_allowed: HashSet<Sha256>,
     allowed_map: AllowedMap,
@@ -61,7 +61,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(
-        map: VerdictMap,
+        map: Verdicts,
         allowed_map: AllowedMap,
         cache: FileCache,
         allowed: HashSet<Sha256>,
@@ -151,8 +151,7 @@ impl Engine {
     /// daemon left behind for files and digests that are no longer trusted.
     pub fn sync_from_scratch(&self) -> Result<MapChanges, MapError> {
         let mut state = self.lock();
-        let existing: Vec<FileKey> = state.map.keys().collect::<Result<_, _>>()?;
-        state.in_map = existing.into_iter().filter_map(|k| state.map.get(&k, 0).ok().map(|v| (k, v))).collect();
+        state.in_map = state.map.adopt()?;
         state.in_allowed = state.allowed_map.keys().map(|k| k.map(Sha256)).collect::<Result<_, _>>()?;
         Ok(self.reconcile(&mut state))
     }
@@ -229,11 +228,8 @@ impl Engine {
             return;
         }
         let result = match verdict {
-            Some(v) => state.map.insert(key, v, 0),
-            None => match state.map.remove(&key) {
-                Err(MapError::KeyNotFound) => Ok(()),
-                other => other,
-            },
+            Some(v) => state.map.insert(key, v),
+            None => state.map.remove(&key),
         };
         match result {
             Ok(()) => {

@@ -7,7 +7,7 @@ use std::{
 };
 
 use anyhow::{Context as _, Result};
-use provgate_common::{MODE_OFF, Settings};
+use provgate_common::{InlineScope, MODE_OFF, Settings};
 use tokio::{
     signal::unix::{SignalKind, signal},
     sync::mpsc,
@@ -300,10 +300,14 @@ fn settings(config: &DaemonConfig, scopes: &[CgroupScope]) -> Result<Settings> {
         daemon_start_ticks: own_start_ticks()?,
         hardened: u32::from(config.hardened),
         memfd_dev: memfd_device(),
+        inline_scopes: Default::default(),
         scopes: Default::default(),
     };
     for scope in scopes {
         settings.scopes.insert(scope.id);
+    }
+    for (entry, scope) in settings.inline_scopes.iter_mut().zip(scopes) {
+        *entry = InlineScope::new(scope.id, scope.kernel_value());
     }
     Ok(settings)
 }

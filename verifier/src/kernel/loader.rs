@@ -16,7 +16,7 @@ use std::os::unix::fs::MetadataExt as _;
 
 use provgate_common::{
     FileKey, FileState, PROTECT_DIR, PROTECT_FILE, PROTECT_LINK, PROTECT_MAP, PROTECT_PROG, ProtectedKey, Settings,
-    Verdict, names,
+    Verdict, VerdictSlot, names,
 };
 use thiserror::Error;
 
@@ -87,8 +87,9 @@ fn all_programs() -> impl Iterator<Item = &'static Spec> {
     ENFORCING.iter().chain([&OBSERVE])
 }
 
-const MAP_NAMES: [&str; 10] = [
+const MAP_NAMES: [&str; 11] = [
     names::VERDICTS,
+    names::VERDICT_SLOTS,
     names::ALLOWED,
     names::FILES,
     names::SCOPES,
@@ -309,8 +310,9 @@ fn describe(name: &'static str, error: ProgramError) -> LoadError {
 }
 
 fn check_pinned_maps(dir: &Path) -> Result<(), LoadError> {
-    let expected: [(&str, u32, u32); 6] = [
+    let expected: [(&str, u32, u32); 7] = [
         (names::VERDICTS, size_of::<FileKey>() as u32, size_of::<Verdict>() as u32),
+        (names::VERDICT_SLOTS, 4, size_of::<VerdictSlot>() as u32),
         (names::ALLOWED, 32, 4),
         (names::FILES, 4, size_of::<FileState>() as u32),
         (names::SCOPES, 8, 4),

@@ -3,18 +3,16 @@ use aya::{
     Ebpf,
     maps::{Array, HashMap as BpfHashMap, InodeStorage, MapData, MapError, PerCpuArray, RingBuf},
 };
-use provgate_common::{FileKey, FileState, HOOK_COUNT, ProtectedKey, Settings, Verdict, counter, names};
+use provgate_common::{FileState, HOOK_COUNT, ProtectedKey, Settings, counter, names};
 use serde::{Deserialize, Serialize};
 
-use super::loader::LoadError;
+use super::{loader::LoadError, verdicts::Verdicts};
 
-/// The observe-only verdict map: file identity -> allow verdict with change cookie.
-pub type VerdictMap = BpfHashMap<MapData, FileKey, Verdict>;
 /// The allowed digests the enforcing programs look the kernel's hashes up in.
 pub type AllowedMap = BpfHashMap<MapData, [u8; 32], u32>;
 
 pub struct KernelMaps {
-    verdicts: Option<VerdictMap>,
+    verdicts: Option<Verdicts>,
     allowed: Option<AllowedMap>,
     files: InodeStorage<MapData, FileState>,
     scopes: BpfHashMap<MapData, u64, u32>,
@@ -80,7 +78,7 @@ where
 impl KernelMaps {
     pub fn take(ebpf: &mut Ebpf) -> Result<Self, LoadError> {
         Ok(Self {
-            verdicts: Some(take(ebpf, names::VERDICTS)?),
+            verdicts: Some(Verdicts::new(take(ebpf, names::VERDICTS)?, take(ebpf, names::VERDICT_SLOTS)?)),
             allowed: Some(take(ebpf, names::ALLOWED)?),
             files: take(ebpf, names::FILES)?,
             scopes: take(ebpf, names::SCOPES)?,
@@ -153,8 +151,8 @@ impl KernelMaps {
         Ok(())
     }
 
-    /// The observe-only verdict map, for the daemon's engine; can be taken once.
-    pub fn take_verdicts(&mut self) -> Option<VerdictMap> {
+    /// The observe-only verdicts, for the daemon's engine; can be taken once.
+    pub fn take_verdicts(&mut self) -> Option<Verdicts> {
         self.verdicts.take()
     }
 

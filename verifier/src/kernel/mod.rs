@@ -7,3 +7,4 @@ pub mod loader;
 pub mod maps;
 pub mod offsets;
 pub mod support;
+pub mod verdicts;
