@@ -517,37 +517,53 @@ fn files_sharing_a_verdict_slot_keep_their_own_verdicts() {
     let first_source = source_of(&host);
     host.start(&["--observe-only"]);
     assert!(run(&host, &[&first]).is_empty(), "the first file, in its slot, is allowed");
-    // The second file takes the slot.
+    // The second file takes the slot; the first is found in the map.
     host.ok(&["allow", second.to_str().unwrap()]);
     let second_source = source_of(&host);
-    wait_for_allowed_digests(&host, 2);
+    wait_for_verdicts(&host, &[&first, &second]);
     assert!(run(&host, &[&first, &second]).is_empty(), "both allowed, the first from the map");
-    // Revoking the slot's holder empties the slot: the second file is reported, the first not.
-    host.ok(&["revoke", &second_source]);
-    wait_until_reported(&host, &second);
-    assert_eq!(run(&host, &[&first]), Vec::<String>::new(), "the first file keeps its verdict");
+    // Revoking the file whose slot the other holds: it alone is reported.
     host.ok(&["revoke", &first_source]);
     wait_until_reported(&host, &first);
+    assert!(run(&host, &[&second]).is_empty(), "the second file keeps its slot and verdict");
+    // Allowed again, the first file takes the slot back; revoking it, the slot's holder, must
+    // empty the slot, and the second file is found in the map.
+    host.ok(&["allow", first.to_str().unwrap()]);
+    wait_for_verdicts(&host, &[&first, &second]);
+    assert!(run(&host, &[&first, &second]).is_empty(), "both allowed, the second from the map");
+    let again = source_of(&host);
+    host.ok(&["revoke", &again]);
+    wait_until_reported(&host, &first);
+    assert!(run(&host, &[&second]).is_empty(), "the second file keeps its verdict");
+    host.ok(&["revoke", &second_source]);
+    wait_until_reported(&host, &second);
 }
 
-/// Until the daemon has applied the sources added (its allowlist holds `count` digests).
-fn wait_for_allowed_digests(host: &Host, count: u64) {
+/// Until the daemon holds an allow verdict for each of `files` in the kernel's verdict map (as
+/// `explain` reports it).
+fn wait_for_verdicts(host: &Host, files: &[&Path]) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let status: serde_json::Value = serde_json::from_str(&host.ok(&["status", "--json"])).unwrap();
-        if status["allowed_digests"].as_u64() == Some(count) {
+        let held = files.iter().all(|f| {
+            let out = host.provgate().args(["explain", "--json"]).arg(f).output().unwrap();
+            let explained: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            explained["kernel"].as_str().is_some_and(|k| k.starts_with("current: the kernel allows"))
+        });
+        if held {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "the allowlist never held {count} digests: {status}");
+        assert!(std::time::Instant::now() < deadline, "verdicts never set for {files:?}: {}", host.log());
         std::thread::sleep(Duration::from_millis(200));
     }
 }
 
-/// Execs `file` until the daemon reports it (after a revocation it applies on its own).
+/// Execs `file` until the daemon reports it once more (after a revocation it applies on its own).
 fn wait_until_reported(host: &Host, file: &Path) {
+    let count = || host.reported(file, Duration::ZERO).and_then(|g| g["count"].as_u64()).unwrap_or(0);
+    let before = count();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while host.reported(file, Duration::ZERO).is_none() {
-        assert!(std::time::Instant::now() < deadline, "{} was never reported: {}", file.display(), host.log());
+    while count() == before {
+        assert!(std::time::Instant::now() < deadline, "{} was never reported again: {}", file.display(), host.log());
         host.exec(file, true);
         std::thread::sleep(Duration::from_millis(300));
     }

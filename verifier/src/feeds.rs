@@ -9,7 +9,7 @@ use std::{cell::RefCell, collections::HashMap, path::PathBuf, rc::Rc};
 use anyhow::Context as _;
 use provgate_oci::{
     ImageReference, RegistryConfig,
-    client::Repository,
+    client::{RegistryError, Repository},
     feed::{self, FeedError, FetchedItem, ItemKind},
 };
 use serde::Serialize;
@@ -101,20 +101,27 @@ pub struct SyncRun<'a> {
 }
 
 /// Repositories already connected, by registry and repository, so that a token registry's
-/// bearer token serves the next sync too and an unchanged feed costs one request. A sync that
-/// fails drops its connection: the next one starts afresh, with the credentials of that time.
+/// bearer token serves the next sync too and an unchanged feed costs one request. A connection
+/// is made afresh when the registry configuration changed, and after a sync that failed: a kept
+/// connection whose credentials stopped working (a credential helper's expired) gets one more
+/// try in the same sync, with what the configuration gives now.
 #[derive(Default)]
-pub struct Connections(RefCell<HashMap<String, Rc<Repository>>>);
+pub struct Connections(RefCell<HashMap<String, (RegistryConfig, Rc<Repository>)>>);
 
 impl Connections {
     async fn get(&self, reference: &ImageReference, registries: &RegistryConfig) -> anyhow::Result<Rc<Repository>> {
-        let key = Self::key(reference);
-        if let Some(repository) = self.0.borrow().get(&key) {
-            return Ok(repository.clone());
+        if let Some(repository) = self.kept(reference, registries) {
+            return Ok(repository);
         }
         let repository = Rc::new(Repository::connect(reference, registries).await?);
-        self.0.borrow_mut().insert(key, repository.clone());
+        self.0.borrow_mut().insert(Self::key(reference), (registries.clone(), repository.clone()));
         Ok(repository)
+    }
+
+    /// The connection kept for `reference`, if it was made with this configuration.
+    fn kept(&self, reference: &ImageReference, registries: &RegistryConfig) -> Option<Rc<Repository>> {
+        let kept = self.0.borrow();
+        kept.get(&Self::key(reference)).filter(|(config, _)| config == registries).map(|(_, r)| r.clone())
     }
 
     fn forget(&self, reference: &ImageReference) {
@@ -131,11 +138,21 @@ pub async fn sync(store: &mut Store, run: &SyncRun<'_>, record: &FeedRecord) -> 
     if store.feed(&record.reference)?.is_none() {
         store.add_feed(&record.reference, None, None, &record.added_by)?;
     }
-    let outcome = match read_and_apply(store, run, record).await {
+    let reference = parse_reference(&record.reference).ok().map(|(reference, _)| reference);
+    let kept = reference.as_ref().is_some_and(|r| run.connections.kept(r, run.registries).is_some());
+    let mut attempt = read_and_apply(store, run, record).await;
+    if let (true, Err(e), Some(reference)) = (kept, &attempt, &reference)
+        && access_refused(e)
+    {
+        tracing::info!(feed = %record.reference, "the kept connection was refused; connecting afresh");
+        run.connections.forget(reference);
+        attempt = read_and_apply(store, run, record).await;
+    }
+    let outcome = match attempt {
         Ok(outcome) => outcome,
         Err(e) => {
-            if let Ok((reference, _)) = parse_reference(&record.reference) {
-                run.connections.forget(&reference);
+            if let Some(reference) = &reference {
+                run.connections.forget(reference);
             }
             SyncOutcome::Failed { error: format!("{e:#}") }
         }
@@ -149,6 +166,13 @@ pub async fn sync(store: &mut Store, run: &SyncRun<'_>, record: &FeedRecord) -> 
         }
     }
     Ok(outcome)
+}
+
+fn access_refused(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<RegistryError>().is_some_and(RegistryError::is_access_refused)
+            || matches!(cause.downcast_ref::<FeedError>(), Some(FeedError::Registry(e)) if e.is_access_refused())
+    })
 }
 
 async fn read_and_apply(store: &mut Store, run: &SyncRun<'_>, record: &FeedRecord) -> anyhow::Result<SyncOutcome> {

@@ -3,10 +3,13 @@
 //! requests are made here so that every answer is bounded while it arrives (oci-client reads
 //! whole bodies into memory) and checked against the digest it was asked for.
 //!
-//! The handshake happens on the first answer that challenges for a bearer token, not up front:
-//! an anonymous or Basic-auth registry answers an unchanged feed's check in one request, and a
-//! token registry pays one refused request once per connection.
-use std::time::Duration;
+//! Authentication answers the registry's challenges, as Docker and containerd do: requests go
+//! out without credentials until a 401 asks for Basic credentials (sent from then on) or for a
+//! bearer token (then fetched from the registry's token service). A token is fetched again
+//! before a request once it is a minute old, the shortest life the token spec allows, so an
+//! expired token never costs a refused request. A connection kept between requests (the
+//! daemon's feed syncs) therefore asks an unchanged feed's index in one request.
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use oci_client::{RegistryOperation, client::ClientProtocol, secrets::RegistryAuth};
@@ -25,6 +28,20 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Between two reads of one answer; a stalled registry fails instead of hanging `image add`.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 const USER_AGENT: &str = concat!("provgate/", env!("CARGO_PKG_VERSION"));
+/// The distribution token spec's shortest token life ("a token should never be returned with
+/// less than 60 seconds to live").
+const TOKEN_MIN_LIFE: Duration = Duration::from_secs(60);
+
+/// How requests are authenticated, as the registry's challenges asked.
+#[derive(Clone)]
+enum Authorization {
+    /// No challenge yet: requests carry no credentials.
+    Anonymous,
+    /// A Basic challenge: the credentials go with every request.
+    Basic,
+    /// A bearer challenge: the token the token service gave, and when.
+    Bearer { token: String, obtained: Instant },
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -60,6 +77,11 @@ impl RegistryError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, RegistryError::NotFound { .. })
     }
+
+    /// The registry or its token service refused the credentials sent (or their absence).
+    pub fn is_access_refused(&self) -> bool {
+        matches!(self, RegistryError::Unauthorized { .. } | RegistryError::Auth { .. })
+    }
 }
 
 /// A manifest as fetched: its bytes, their digest, and what it says.
@@ -77,8 +99,7 @@ pub struct Repository {
     reference: ImageReference,
     base: String,
     auth: RegistryAuth,
-    /// The bearer token oci-client obtained, renewed once when an answer says it expired.
-    bearer: Mutex<Option<String>>,
+    authorization: Mutex<Authorization>,
     /// For the hint of an authorization error.
     credentials_origin: String,
     has_credentials: bool,
@@ -137,7 +158,7 @@ impl Repository {
             base: format!("{scheme}://{host}/v2/{}", reference.repository()),
             reference: reference.clone(),
             auth,
-            bearer: Mutex::new(None),
+            authorization: Mutex::new(Authorization::Anonymous),
             credentials_origin: config.origin(),
             has_credentials,
             credential_source: config.credential_source(reference.registry()),
@@ -154,7 +175,9 @@ impl Repository {
             .auth(reference.oci(), &repository.auth, RegistryOperation::Push)
             .await
             .map_err(|e| repository.auth_error(e))?;
-        *repository.bearer.lock().await = token;
+        if let Some(token) = token {
+            *repository.authorization.lock().await = Authorization::Bearer { token, obtained: Instant::now() };
+        }
         Ok(repository)
     }
 
@@ -200,17 +223,52 @@ impl Repository {
         RegistryError::Push { registry: self.registry().to_owned(), what: what.to_owned(), detail: chain(error) }
     }
 
-    /// The handshake: ask `/v2/` how to authenticate, and get a bearer token if the registry
-    /// has a token service. Without a challenge (anonymous registries) or with a Basic one,
-    /// there is no token and requests carry the Basic credentials, if any.
-    async fn authenticate(&self) -> Result<(), RegistryError> {
+    /// A bearer token for pulling, through oci-client's handshake (`/v2/`'s challenge, then
+    /// the token service, with the Basic credentials if any).
+    async fn fetch_token(&self) -> Result<Authorization, RegistryError> {
         let token = self
             .oci
             .auth(self.reference.oci(), &self.auth, RegistryOperation::Pull)
             .await
             .map_err(|e| self.auth_error(e))?;
-        *self.bearer.lock().await = token;
-        Ok(())
+        Ok(match token {
+            Some(token) => Authorization::Bearer { token, obtained: Instant::now() },
+            // `/v2/` asked for no token after all: Basic, if there is anything to send.
+            None if self.has_credentials => Authorization::Basic,
+            None => Authorization::Anonymous,
+        })
+    }
+
+    /// `request` with the credentials the registry asked for; a token is renewed first once
+    /// it may have expired.
+    async fn authorize(&self, request: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, RegistryError> {
+        let mut authorization = self.authorization.lock().await;
+        if let Authorization::Bearer { obtained, .. } = &*authorization
+            && obtained.elapsed() >= TOKEN_MIN_LIFE
+        {
+            *authorization = self.fetch_token().await?;
+        }
+        Ok(match (&*authorization, &self.auth) {
+            (Authorization::Bearer { token, .. }, _) => request.bearer_auth(token),
+            (Authorization::Basic, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
+            _ => request,
+        })
+    }
+
+    /// Follows a 401's challenge; whether the request is worth sending again.
+    async fn answer_challenge(&self, response: &reqwest::Response) -> Result<bool, RegistryError> {
+        let next = match challenge(response) {
+            Some(Challenge::Bearer) => self.fetch_token().await?,
+            Some(Challenge::Basic) if self.has_credentials => Authorization::Basic,
+            _ => return Ok(false),
+        };
+        let mut authorization = self.authorization.lock().await;
+        let changed = !matches!(
+            (&*authorization, &next),
+            (Authorization::Basic, Authorization::Basic) | (Authorization::Anonymous, Authorization::Anonymous)
+        );
+        *authorization = next;
+        Ok(changed)
     }
 
     fn auth_error(&self, error: oci_client::errors::OciDistributionError) -> RegistryError {
@@ -233,14 +291,9 @@ impl Repository {
 
     async fn get(&self, path: &str, accept: &str, what: &str) -> Result<reqwest::Response, RegistryError> {
         let url = format!("{}/{path}", self.base);
-        let mut renewed = false;
+        let mut challenged = false;
         loop {
-            let mut request = self.http.get(&url).header(header::ACCEPT, accept);
-            request = match (self.bearer.lock().await.clone(), &self.auth) {
-                (Some(token), _) => request.bearer_auth(token),
-                (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
-                (None, _) => request,
-            };
+            let request = self.authorize(self.http.get(&url).header(header::ACCEPT, accept)).await?;
             let response = request
                 .send()
                 .await
@@ -249,13 +302,14 @@ impl Repository {
             if status.is_success() {
                 return Ok(response);
             }
-            // A bearer challenge: no token yet, or the one held expired. Basic-auth and
-            // anonymous registries have no token to get, so their refusal stands.
-            if status == StatusCode::UNAUTHORIZED && !renewed && challenges_for_bearer(&response) {
-                tracing::debug!(what, "the registry asks for a bearer token, getting one");
-                renewed = true;
-                self.authenticate().await?;
-                continue;
+            // One challenge per request: the credentials it asks for, or a fresh token. A
+            // second refusal, or one asking for what was sent, stands.
+            if status == StatusCode::UNAUTHORIZED && !challenged {
+                challenged = true;
+                if self.answer_challenge(&response).await? {
+                    tracing::debug!(what, "answering the registry's challenge");
+                    continue;
+                }
             }
             return Err(self.status_error(response, what).await);
         }
@@ -451,12 +505,27 @@ impl Repository {
     }
 }
 
-fn challenges_for_bearer(response: &reqwest::Response) -> bool {
-    response
+enum Challenge {
+    Basic,
+    Bearer,
+}
+
+/// The scheme a 401 asks for (`WWW-Authenticate`); a bearer challenge wins over a Basic one.
+fn challenge(response: &reqwest::Response) -> Option<Challenge> {
+    let schemes: Vec<String> = response
         .headers()
         .get_all(header::WWW_AUTHENTICATE)
         .iter()
-        .any(|v| v.to_str().is_ok_and(|v| v.trim_start().get(..6).is_some_and(|s| s.eq_ignore_ascii_case("bearer"))))
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split_whitespace().next().map(str::to_ascii_lowercase))
+        .collect();
+    if schemes.iter().any(|s| s == "bearer") {
+        Some(Challenge::Bearer)
+    } else if schemes.iter().any(|s| s == "basic") {
+        Some(Challenge::Basic)
+    } else {
+        None
+    }
 }
 
 enum BodyError {

@@ -44,7 +44,7 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RegistryConfig {
     /// The file read, if any, for messages.
     origin: Option<PathBuf>,

@@ -59,30 +59,35 @@ impl VerdictSlot {
 
     #[inline(always)]
     fn seal(key: &FileKey, verdict: &Verdict) -> u64 {
-        let words = [
+        seal([
             key.ino,
             u64::from(key.dev),
             verdict.ctime_sec as u64,
             verdict.size as u64,
             u64::from(verdict.ctime_nsec) | (u64::from(verdict.flags) << 32),
-        ];
-        let mut sealed = 0x7072_6f76_6761_7465u64;
-        for word in words {
-            sealed = (sealed ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            sealed ^= sealed >> 29;
-        }
-        sealed
+        ])
     }
 
     /// The verdict this slot holds for `key`, if it holds one for `key` and is whole.
     #[inline(always)]
     pub fn verdict_for(&self, key: &FileKey) -> Option<Verdict> {
-        if key.ino != 0 && self.key == *key && self.check == Self::seal(&self.key, &self.verdict) {
-            Some(self.verdict)
-        } else {
-            None
-        }
+        // One copy, checked and then used: the slot may be rewritten while it is read.
+        // SAFETY: `self` is a valid reference.
+        let slot = unsafe { core::ptr::read_volatile(self) };
+        (key.ino != 0 && slot.key == *key && slot.check == Self::seal(&slot.key, &slot.verdict)).then_some(slot.verdict)
     }
+}
+
+/// Mixes `words` into one: a change to any bit of any word changes the result, so a record
+/// copied half old and half new does not match the seal it carries.
+#[inline(always)]
+fn seal<const N: usize>(words: [u64; N]) -> u64 {
+    let mut sealed = 0x7072_6f76_6761_7465u64;
+    for word in words {
+        sealed = (sealed ^ word).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        sealed ^= sealed >> 29;
+    }
+    sealed
 }
 
 /// Enforcement mode of a scope. `OFF` means the scope is untouched.
@@ -152,13 +157,16 @@ impl InlineScope {
 
     #[inline(always)]
     fn seal(id: u64, value: u32) -> u64 {
-        (id ^ (u64::from(value) << 40) ^ 0x7072_6f76_6761_7465).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        seal([id, u64::from(value)])
     }
 
     /// The scope value of cgroup `id`, if this entry is for it and whole.
     #[inline(always)]
     pub fn value_for(&self, id: u64) -> Option<u32> {
-        if id != 0 && self.id == id && self.check == Self::seal(id, self.value) { Some(self.value) } else { None }
+        // One copy, checked and then used: the entry may be rewritten while it is read.
+        // SAFETY: `self` is a valid reference.
+        let entry = unsafe { core::ptr::read_volatile(self) };
+        (id != 0 && entry.id == id && entry.check == Self::seal(id, entry.value)).then_some(entry.value)
     }
 }
 
@@ -690,6 +698,8 @@ mod tests {
         assert_eq!(torn.verdict_for(&key), None);
         let torn = VerdictSlot { check: newer.check, ..slot };
         assert_eq!(torn.verdict_for(&key), None);
+        let torn = VerdictSlot { key: newer.key, check: newer.check, ..slot };
+        assert_eq!(torn.verdict_for(&newer.key), None, "the new key and seal over the old verdict");
         // Inode numbers handed out in sequence spread over the slots.
         let mut used = [false; VERDICT_SLOT_COUNT as usize];
         for ino in 0..4096u64 {

@@ -115,7 +115,7 @@ fn walked_scope_value(settings: &Settings, task: *const u8) -> Option<u32> {
         // the cgroups left can be listed.
         if level < 0
             || node.is_null()
-            || (level <= MAX_CGROUP_LEVEL as i32 && settings.scope_levels & ((2 << level) - 1) == 0)
+            || (level <= MAX_CGROUP_LEVEL as i32 && settings.scope_levels & (u32::MAX >> (31 - level)) == 0)
         {
             return Some(settings.host_mode);
         }

@@ -106,7 +106,7 @@ pub async fn run(config: DaemonConfig) -> Result<()> {
     };
 
     let settings = settings(&config, &scopes)?;
-    loaded.maps.widen_scope_filter(&settings)?;
+    loaded.maps.prepare_scope_change(&settings)?;
     loaded.maps.set_scopes(&scopes.iter().map(|s| (s.id, s.kernel_value())).collect::<Vec<_>>())?;
     let filesystems = crate::kernel::filesystems::resolve(&config.trusted_filesystems)?;
     loaded.maps.set_untrusted_filesystems(&filesystems.untrusted_magics)?;

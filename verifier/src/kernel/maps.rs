@@ -100,12 +100,14 @@ impl KernelMaps {
         self.settings.set(0, settings, 0)
     }
 
-    /// Adds the scope filter's keys of `next` to the settings the programs use now, before the
-    /// scope map changes (a daemon taking over pinned programs changes them under running
-    /// programs): a filter must never lack a key its map holds.
-    pub fn widen_scope_filter(&mut self, next: &Settings) -> Result<(), MapError> {
+    /// Before the scope map changes under running programs (a daemon taking over pinned
+    /// programs): adds the scope filter's keys of `next` to the settings the programs use now,
+    /// since a filter must never lack a key its map holds, and empties their inline scopes, so
+    /// that until the new settings are written every scope is read from the map.
+    pub fn prepare_scope_change(&mut self, next: &Settings) -> Result<(), MapError> {
         let mut now = self.settings.get(&0, 0)?;
         now.scopes.union(&next.scopes);
+        now.inline_scopes = Default::default();
         self.settings.set(0, now, 0)
     }
 

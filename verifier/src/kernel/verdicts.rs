@@ -19,25 +19,40 @@ impl Verdicts {
         Self { map, slots, held: HashMap::new() }
     }
 
+    /// Sets `key`'s verdict. An error means the map was not changed; the slot is best effort
+    /// (a file whose slot could not be written is found in the map).
     pub fn insert(&mut self, key: FileKey, verdict: Verdict) -> Result<(), MapError> {
+        // An older verdict of this file leaves its slot before the map changes.
+        self.clear_slot(&key)?;
         self.map.insert(key, verdict, 0)?;
         let index = VerdictSlot::index(&key);
-        self.slots.set(index, VerdictSlot::new(key, verdict), 0)?;
-        self.held.insert(index, key);
+        match self.slots.set(index, VerdictSlot::new(key, verdict), 0) {
+            Ok(()) => {
+                self.held.insert(index, key);
+            }
+            Err(e) => tracing::warn!(dev = key.dev, ino = key.ino, "verdict slot not written: {e}"),
+        }
         Ok(())
     }
 
-    /// Removes `key`'s verdict; removing one that is not there is not an error.
+    /// Removes `key`'s verdict; removing one that is not there is not an error. An error means
+    /// the map still holds it.
     pub fn remove(&mut self, key: &FileKey) -> Result<(), MapError> {
+        self.clear_slot(key)?;
+        match self.map.remove(key) {
+            Err(MapError::KeyNotFound) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Empties `key`'s slot if it holds `key`.
+    fn clear_slot(&mut self, key: &FileKey) -> Result<(), MapError> {
         let index = VerdictSlot::index(key);
         if self.held.get(&index) == Some(key) {
             self.slots.set(index, VerdictSlot::default(), 0)?;
             self.held.remove(&index);
         }
-        match self.map.remove(key) {
-            Err(MapError::KeyNotFound) => Ok(()),
-            other => other,
-        }
+        Ok(())
     }
 
     /// What the map holds now (a previous daemon's verdicts, when taking over its programs),
