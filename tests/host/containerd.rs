@@ -201,25 +201,20 @@ fn pulled_images_matching_a_pattern_are_trusted_and_unsigned_or_wrongly_signed_o
     host.start(&["--observe-only"]);
 
     let allowed = |content: &[u8]| host.pg.run(&["explain", &format!("sha256:{}", sha(content))]).success();
-    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !done() {
-            assert!(Instant::now() < deadline, "{what} did not happen: {}", host.log());
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    };
     // Pulled before the daemon started: found when it lists containerd's images.
-    wait_for("the image pulled before the start trusted", &|| allowed(before_start));
+    host.wait_until("the image pulled before the start trusted", Duration::from_secs(60), || allowed(before_start));
 
     containerd.pull(&elsewhere_ref);
     containerd.pull(&unsigned_ref);
     containerd.pull(&foreign_ref);
     containerd.pull(&v2);
-    wait_for("the release pulled trusted", &|| allowed(release));
+    host.wait_until("the release pulled trusted", Duration::from_secs(60), || allowed(release));
     let refused = || -> Vec<Value> {
         serde_json::from_str(&host.pg.run(&["image", "ls", "--refused", "--json"]).stdout).unwrap_or_default()
     };
-    wait_for("the unsigned and the wrongly signed image refused", &|| refused().len() >= 2);
+    host.wait_until("the unsigned and the wrongly signed image refused", Duration::from_secs(60), || {
+        refused().len() >= 2
+    });
 
     let refusals = refused();
     assert_eq!(refusals.len(), 2, "only the unsigned and the wrongly signed image are refused: {refusals:#?}");
@@ -254,7 +249,9 @@ fn pulled_images_matching_a_pattern_are_trusted_and_unsigned_or_wrongly_signed_o
     containerd.run(&v2, &release_id, &in_cgroup(&release_id), &["/bin/busybox", "sleep", "3"]);
     containerd.run(&unsigned_ref, &unsigned_id, &in_cgroup(&unsigned_id), &["/bin/busybox", "sleep", "3"]);
     let unsigned_digest = sha(unsigned);
-    wait_for("the unsigned program's exec reported", &|| !events_about(&events, &unsigned_digest).is_empty());
+    host.wait_until("the unsigned program's exec reported", Duration::from_secs(60), || {
+        !events_about(&events, &unsigned_digest).is_empty()
+    });
     let reported = events_about(&events, &unsigned_digest);
     let event = &reported[0];
     assert_eq!(event["container_id"], unsigned_id.as_str(), "the exec is the container's: {event:#}");

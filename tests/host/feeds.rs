@@ -4,7 +4,7 @@
 //! which `status` reports as stale.
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use provgate_attestations_testkit::{Identity, PrivateSigstore};
@@ -58,14 +58,6 @@ fn publish_agent(host: &support::Host, registry: &Registry, extra_config: &str) 
     (feed, item, format!("sha256:{}", hex::encode(Sha256::digest(agent))))
 }
 
-fn wait_for(host: &support::Host, what: &str, done: &dyn Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what} did not happen: {}", host.log());
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 #[test]
 fn the_daemon_syncs_its_feeds_on_its_own() {
     if !registry_here() {
@@ -77,7 +69,7 @@ fn the_daemon_syncs_its_feeds_on_its_own() {
     host.start(&[]);
 
     let allowed = || host.pg.run(&["explain", &digest]).success();
-    wait_for(&host, "the daemon's first sync", &allowed);
+    host.wait_until("the daemon's first sync", Duration::from_secs(60), allowed);
     let feeds = |host: &support::Host| -> Vec<Value> {
         host.status().and_then(|s| s["feeds"].as_array().cloned()).unwrap_or_default()
     };
@@ -87,10 +79,12 @@ fn the_daemon_syncs_its_feeds_on_its_own() {
 
     let unpublish = host.pg.run(&["unpublish", &feed, &item]);
     assert!(unpublish.success(), "unpublish: {}", unpublish.stderr);
-    wait_for(&host, "the unpublished item's trust removed by the daemon", &|| !allowed());
+    host.wait_until("the unpublished item's trust removed by the daemon", Duration::from_secs(60), || !allowed());
 
     registry.stop();
-    wait_for(&host, "the feed reported stale", &|| feeds(&host).first().is_some_and(|f| f["error"].is_string()));
+    host.wait_until("the feed reported stale", Duration::from_secs(60), || {
+        feeds(&host).first().is_some_and(|f| f["error"].is_string())
+    });
     let text = host.pg.run(&["status"]);
     assert!(text.stdout.contains("STALE since"), "status says the feed is stale:\n{}", text.stdout);
 }
@@ -111,7 +105,9 @@ fn the_daemon_keeps_its_token_between_syncs() {
         .write("docker/config.json", serde_json::json!({ "auths": { &registry.addr: { "auth": auth } } }).to_string());
     let (_, _, digest) = publish_agent(&host, &registry, &format!("registry_config = \"{}\"\n", credentials.display()));
     host.start(&[]);
-    wait_for(&host, "the daemon's first sync", &|| host.pg.run(&["explain", &digest]).success());
+    host.wait_until("the daemon's first sync", Duration::from_secs(60), || {
+        host.pg.run(&["explain", &digest]).success()
+    });
     // Settle past the sync under way, then watch a few.
     std::thread::sleep(Duration::from_millis(1500));
     let tokens = service.requests.lock().unwrap().len();

@@ -542,29 +542,22 @@ fn files_sharing_a_verdict_slot_keep_their_own_verdicts() {
 /// Until the daemon holds an allow verdict for each of `files` in the kernel's verdict map (as
 /// `explain` reports it).
 fn wait_for_verdicts(host: &Host, files: &[&Path]) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let held = files.iter().all(|f| {
-            let out = host.provgate().args(["explain", "--json"]).arg(f).output().unwrap();
-            let explained: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-            explained["kernel"].as_str().is_some_and(|k| k.starts_with("current: the kernel allows"))
-        });
-        if held {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "verdicts never set for {files:?}: {}", host.log());
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let held = |f: &&Path| {
+        let out = host.provgate().args(["explain", "--json"]).arg(f).output().unwrap();
+        let explained: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        explained["kernel"].as_str().is_some_and(|k| k.starts_with("current: the kernel allows"))
+    };
+    host.wait_until(&format!("verdicts for {files:?}"), Duration::from_secs(20), || files.iter().all(held));
 }
 
 /// Execs `file` until the daemon reports it once more (after a revocation it applies on its own).
 fn wait_until_reported(host: &Host, file: &Path) {
     let count = || host.reported(file, Duration::ZERO).and_then(|g| g["count"].as_u64()).unwrap_or(0);
     let before = count();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while count() == before {
-        assert!(std::time::Instant::now() < deadline, "{} was never reported again: {}", file.display(), host.log());
-        host.exec(file, true);
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    host.wait_until(&format!("{} reported again", file.display()), Duration::from_secs(20), || {
+        count() > before || {
+            host.exec(file, true);
+            false
+        }
+    });
 }

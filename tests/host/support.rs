@@ -167,6 +167,16 @@ impl Host {
         }
     }
 
+    /// Checks `done` every 200 ms until it holds; fails after `limit`, naming `what`, with the
+    /// daemon's log.
+    pub fn wait_until(&self, what: &str, limit: Duration, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + limit;
+        while !done() {
+            assert!(Instant::now() < deadline, "{what} did not happen: {}", self.log());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir().join("daemon.log")).unwrap_or_default()
     }

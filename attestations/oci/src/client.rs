@@ -33,7 +33,6 @@ const USER_AGENT: &str = concat!("provgate/", env!("CARGO_PKG_VERSION"));
 const TOKEN_MIN_LIFE: Duration = Duration::from_secs(60);
 
 /// How requests are authenticated, as the registry's challenges asked.
-#[derive(Clone)]
 enum Authorization {
     /// No challenge yet: requests carry no credentials.
     Anonymous,

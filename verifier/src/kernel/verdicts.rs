@@ -1,7 +1,8 @@
 //! The observe-only program's verdicts, written here and nowhere else: `VERDICTS`, every file
 //! identity with an allow verdict, and `VERDICT_SLOTS`, the part of it the program reads by
 //! index instead of a hash lookup. The order of writes keeps a slot from ever holding a verdict
-//! the map does not: the map first when adding, the slot first when removing.
+//! the map does not: a file's own slot is emptied before its map entry changes or goes, and
+//! filled only after the map took the new verdict.
 use std::collections::HashMap;
 
 use aya::maps::{Array, HashMap as BpfHashMap, MapData, MapError};
@@ -25,13 +26,17 @@ impl Verdicts {
         // An older verdict of this file leaves its slot before the map changes.
         self.clear_slot(&key)?;
         self.map.insert(key, verdict, 0)?;
-        let index = VerdictSlot::index(&key);
-        match self.slots.set(index, VerdictSlot::new(key, verdict), 0) {
-            Ok(()) => {
-                self.held.insert(index, key);
-            }
-            Err(e) => tracing::warn!(dev = key.dev, ino = key.ino, "verdict slot not written: {e}"),
+        if let Err(e) = self.fill_slot(key, verdict) {
+            tracing::warn!(dev = key.dev, ino = key.ino, "verdict slot not written: {e}");
         }
+        Ok(())
+    }
+
+    /// Puts `key`'s verdict in its slot, in place of whatever the slot held.
+    fn fill_slot(&mut self, key: FileKey, verdict: Verdict) -> Result<(), MapError> {
+        let index = VerdictSlot::index(&key);
+        self.slots.set(index, VerdictSlot::new(key, verdict), 0)?;
+        self.held.insert(index, key);
         Ok(())
     }
 
@@ -58,17 +63,15 @@ impl Verdicts {
     /// What the map holds now (a previous daemon's verdicts, when taking over its programs),
     /// with every slot rewritten from it: what a previous daemon left in the slots is unknown.
     pub fn adopt(&mut self) -> Result<HashMap<FileKey, Verdict>, MapError> {
-        for index in 0..VERDICT_SLOT_COUNT {
-            self.slots.set(index, VerdictSlot::default(), 0)?;
-        }
-        self.held.clear();
         let keys: Vec<FileKey> = self.map.keys().collect::<Result<_, _>>()?;
         let existing: HashMap<FileKey, Verdict> =
             keys.into_iter().filter_map(|k| self.map.get(&k, 0).ok().map(|v| (k, v))).collect();
+        self.held.clear();
+        for index in 0..VERDICT_SLOT_COUNT {
+            self.slots.set(index, VerdictSlot::default(), 0)?;
+        }
         for (key, verdict) in &existing {
-            let index = VerdictSlot::index(key);
-            self.slots.set(index, VerdictSlot::new(*key, *verdict), 0)?;
-            self.held.insert(index, *key);
+            self.fill_slot(*key, *verdict)?;
         }
         Ok(existing)
     }
