@@ -10,38 +10,14 @@
 . "$(dirname "$0")/lib.sh"
 N=${1:-1000}
 ROUNDS=${2:-5}
-work=$(mktemp -d)
-cgroot=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
-cg="$cgroot/provgate-bench-$$"
-mkdir "$cg"
-export PROVGATE_DB=$work/p.db PROVGATE_RUN_DIR=$work/run
+. bench/observe-lib.sh
 cp /bin/true "$work/unknown"            # a copy: same content, unknown identity
 "$PG" allow /bin/true > /dev/null 2>&1
-old_stats=$(sysctl -n kernel.bpf_stats_enabled)
-cleanup() {
-  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-  [ -n "${floor:-}" ] && kill "$floor" 2>/dev/null && wait "$floor" 2>/dev/null
-  sysctl -q kernel.bpf_stats_enabled="$old_stats"
-  rmdir "$cg" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-sysctl -q kernel.bpf_stats_enabled=1
 "$PG" run --mode audit --observe-only --cgroup "$cg" --pin-dir "$work/pins" 2> "$work/daemon.log" &
 daemon=$!
 "$PG" status --wait 30 > /dev/null
-python3 bench/observe-floor.py > "$work/floor.out" &
-floor=$!
-until grep -q pg_floor "$work/floor.out" 2>/dev/null; do
-  kill -0 "$floor" 2> /dev/null || { echo "observe-floor.py failed" >&2; exit 1; }
-  sleep 0.1
-done
+start_floor
 
-stats() {
-  "$PG" status --json | jq -r '.program_stats[] | select(.program=="provgate_observe_exec") | "\(.run_time_ns) \(.run_count)"'
-  bpftool prog show name pg_floor -j | jq -r '(if type == "array" then .[0] else . end) | "\(.run_time_ns // 0) \(.run_cnt // 0)"'
-}
-per_run() { echo $(( ($3 - $1) / ($4 - $2 > 0 ? $4 - $2 : 1) )); }
 measure() { # label, command...
   local label=$1; shift
   sleep 0.6; { read -r t0 c0; read -r f0 n0; } < <(stats)
@@ -56,7 +32,6 @@ for _ in $(seq "$ROUNDS"); do
   measure trusted inscope /bin/true
   measure unknown inscope "$work/unknown"
 done
-median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 report() { # condition, label
   local ns floor_ns runs
   ns=$(awk -v c="$1" '$1 == c {print $2}' "$work/runs" | median)

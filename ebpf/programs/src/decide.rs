@@ -19,7 +19,9 @@ use provgate_common::{
 };
 
 use crate::{
-    inode::{cookie, current_start_ticks, fs_magic, identity, member, member_ptr, path_components, sealed, writers},
+    inode::{
+        Identity, cookie, current_start_ticks, fs_magic, identity, member, member_ptr, path_components, sealed, writers,
+    },
     maps::{
         ALLOWED, EVENTS, FILES, SCOPES, TRUSTED_DEVS, UNTRUSTED_FS, VERDICT_SLOTS, VERDICTS, add, count, off, settings,
     },
@@ -273,10 +275,10 @@ pub fn invalidate(state: *mut FileState) {
 }
 
 /// Observe-only fallback: the verdict map user space fills (the observe program cannot hash).
+/// `identity`: of the file executed, read by the caller.
 #[inline(always)]
-pub fn check_observed(hook: u8, scope: &Scope, file: *const u8, path: PathSource) -> i32 {
-    let inode = member_ptr(file, off!(file_inode));
-    let (reason, key) = match identity(inode) {
+pub fn check_observed(hook: u8, scope: &Scope, identity: Result<Identity, i32>, path: PathSource) -> i32 {
+    let (reason, key) = match identity {
         Ok(id) => {
             let slot = VERDICT_SLOTS.get(VerdictSlot::index(&id.key)).and_then(|slot| slot.verdict_for(&id.key));
             // SAFETY: map values are plain data.

@@ -276,16 +276,19 @@ fn written(hook: u8, inode: *const u8, path: PathSource) -> i32 {
 /// It runs after the exec succeeded, so it can only report.
 #[btf_tracepoint(function = "sched_process_exec")]
 pub fn provgate_observe_exec(ctx: BtfTracePointContext) -> i32 {
-    // The tracepoint's task is the current one, and tracepoint programs run under the RCU
-    // read lock.
-    let Some(scope) = checked_scope_of(Caller::Task(ctx.arg(0))) else {
-        return 0;
-    };
     let bprm: *const u8 = ctx.arg(2);
     let file = member_ptr(bprm, off!(binprm_file));
     if file.is_null() {
         return 0;
     }
+    // Read before the scope decision, whose loads depend on one another: the file's identity
+    // then comes from memory while the task's cgroups do, not after them.
+    let identity = crate::inode::identity(member_ptr(file, off!(file_inode)));
+    // The tracepoint's task is the current one, and tracepoint programs run under the RCU
+    // read lock.
+    let Some(scope) = checked_scope_of(Caller::Task(ctx.arg(0))) else {
+        return 0;
+    };
     // The observe program never denies: MODE_OFF makes the refusal report "observed".
     let scope = Scope { mode: MODE_OFF, ..scope };
     // By now `file` is the interpreter's: the script's file was released when the interpreter
@@ -295,7 +298,7 @@ pub fn provgate_observe_exec(ctx: BtfTracePointContext) -> i32 {
     if !name.is_null() && name != interp {
         report_by_name(HOOK_EXEC_OBSERVED, &scope, name);
     }
-    check_observed(HOOK_EXEC_OBSERVED, &scope, file, PathSource::Walk(file));
+    check_observed(HOOK_EXEC_OBSERVED, &scope, identity, PathSource::Walk(file));
     0
 }
 
