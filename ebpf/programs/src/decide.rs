@@ -275,33 +275,29 @@ pub fn invalidate(state: *mut FileState) {
 }
 
 /// Observe-only fallback: the verdict map user space fills (the observe program cannot hash).
-/// `identity`: of the file executed, read by the caller.
+/// `id`: of the file executed, read by the caller (possibly [`Identity::UNREADABLE`]).
 #[inline(always)]
-pub fn check_observed(hook: u8, scope: &Scope, identity: Result<Identity, i32>, path: PathSource) -> i32 {
-    let (reason, key) = match identity {
-        Ok(id) => {
-            let slot = VERDICT_SLOTS.get(VerdictSlot::index(&id.key)).and_then(|slot| slot.verdict_for(&id.key));
-            // SAFETY: map values are plain data.
-            match slot.or_else(|| unsafe { VERDICTS.get(&id.key) }.copied()) {
-                Some(v)
-                    if v.flags & VERDICT_ALLOW != 0
-                        && v.ctime_sec == id.ctime_sec
-                        && v.ctime_nsec == id.ctime_nsec
-                        && v.size == id.size =>
-                {
-                    count(counter::ALLOWED + hook as u32);
-                    return 0;
-                }
-                Some(_) => (REASON_CHANGED, id.key),
-                None => (REASON_UNKNOWN_FILE, id.key),
-            }
+pub fn check_observed(hook: u8, scope: &Scope, id: &Identity, path: PathSource) -> i32 {
+    if !id.is_readable() {
+        count(counter::READ_ERRORS);
+        return refuse(hook, scope, REASON_UNKNOWN_FILE, &FileKey::default(), None, path, 0);
+    }
+    let slot = VERDICT_SLOTS.get(VerdictSlot::index(&id.key)).and_then(|slot| slot.verdict_for(&id.key));
+    // SAFETY: map values are plain data.
+    let reason = match slot.or_else(|| unsafe { VERDICTS.get(&id.key) }.copied()) {
+        Some(v)
+            if v.flags & VERDICT_ALLOW != 0
+                && v.ctime_sec == id.ctime_sec
+                && v.ctime_nsec == id.ctime_nsec
+                && v.size == id.size =>
+        {
+            count(counter::ALLOWED + hook as u32);
+            return 0;
         }
-        Err(_) => {
-            count(counter::READ_ERRORS);
-            (REASON_UNKNOWN_FILE, FileKey::default())
-        }
+        Some(_) => REASON_CHANGED,
+        None => REASON_UNKNOWN_FILE,
     };
-    refuse(hook, scope, reason, &key, None, path, 0)
+    refuse(hook, scope, reason, &id.key, None, path, 0)
 }
 
 /// Observe-only: an interpreter took over an exec, so the file the process executed (a `#!`

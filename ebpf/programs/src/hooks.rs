@@ -18,7 +18,7 @@ use crate::{
         refuse_with, report_by_name, scope,
     },
     injection::{check_memory_write, writes_process_memory},
-    inode::{current_task, fs_magic, mapped, member_ptr, raw_word, read},
+    inode::{Identity, current_task, fs_magic, mapped, member_ptr, raw_word, read},
     maps::{FILES, off, settings},
     tamper::{check_truncate, check_write_open},
 };
@@ -283,7 +283,7 @@ pub fn provgate_observe_exec(ctx: BtfTracePointContext) -> i32 {
     }
     // Read before the scope decision, whose loads depend on one another: the file's identity
     // then comes from memory while the task's cgroups do, not after them.
-    let identity = crate::inode::identity(member_ptr(file, off!(file_inode)));
+    let identity = crate::inode::identity(member_ptr(file, off!(file_inode))).unwrap_or(Identity::UNREADABLE);
     // The tracepoint's task is the current one, and tracepoint programs run under the RCU
     // read lock.
     let Some(scope) = checked_scope_of(Caller::Task(ctx.arg(0))) else {
@@ -298,7 +298,7 @@ pub fn provgate_observe_exec(ctx: BtfTracePointContext) -> i32 {
     if !name.is_null() && name != interp {
         report_by_name(HOOK_EXEC_OBSERVED, &scope, name);
     }
-    check_observed(HOOK_EXEC_OBSERVED, &scope, identity, PathSource::Walk(file));
+    check_observed(HOOK_EXEC_OBSERVED, &scope, &identity, PathSource::Walk(file));
     0
 }
 

@@ -13,11 +13,24 @@ pub const TMPFS_MAGIC: u64 = 0x0102_1994;
 /// Kernel clock ticks per second as `/proc/PID/stat` counts them (USER_HZ).
 pub const NSEC_PER_TICK: u64 = 10_000_000;
 
+/// Every byte is a field, so a copy kept on the stack is whole on every path (6.1's verifier
+/// refuses a program that may read stack bytes a path left unwritten).
 pub struct Identity {
     pub key: FileKey,
     pub ctime_sec: i64,
     pub ctime_nsec: u32,
+    _pad: u32,
     pub size: i64,
+}
+
+impl Identity {
+    /// No identity: the inode or its superblock could not be read. No file has inode number 0.
+    pub const UNREADABLE: Identity =
+        Identity { key: FileKey { ino: 0, dev: 0, _pad: 0 }, ctime_sec: 0, ctime_nsec: 0, _pad: 0, size: 0 };
+
+    pub fn is_readable(&self) -> bool {
+        self.key.ino != 0
+    }
 }
 
 /// Loads a pointer-sized member directly (not through a probe read) so the verifier keeps
@@ -76,7 +89,7 @@ pub fn cookie(inode: *const u8) -> Result<Identity, i32> {
     // nanoseconds always fit in them. Since 6.13 (multigrain timestamps) bit 31 of
     // `i_ctime_nsec` flags "ctime was queried"; stat() masks it, so must we.
     let ctime_nsec: u32 = member::<u32>(inode, off!(inode_ctime_nsec)) & CTIME_NSEC_MASK;
-    Ok(Identity { key: FileKey::default(), ctime_sec, ctime_nsec, size })
+    Ok(Identity { key: FileKey::default(), ctime_sec, ctime_nsec, _pad: 0, size })
 }
 
 #[inline(always)]
