@@ -21,13 +21,6 @@ cp target/compare/release/provgate "$work/base"
 "$work/current" allow /bin/true > /dev/null 2>&1
 start_floor
 
-window() { # build, condition, command...
-  local build=$1 condition=$2 t0 c0 f0 n0 t1 c1 f1 n1; shift 2
-  { read -r t0 c0; read -r f0 n0; } < <(stats)
-  "$@"
-  { read -r t1 c1; read -r f1 n1; } < <(stats)
-  echo "$build $condition $(per_run "$t0" "$c0" "$t1" "$c1") $(per_run "$f0" "$n0" "$f1" "$n1")" >> "$work/runs"
-}
 outside() { for _ in $(seq "$N"); do /bin/true; done; }
 inside() { sh -c "echo \$\$ > $cg/cgroup.procs; for _ in \$(seq $1); do /bin/true; done"; }
 for round in $(seq "$ROUNDS"); do
@@ -38,8 +31,8 @@ for round in $(seq "$ROUNDS"); do
     "$work/$build" status --wait 30 > /dev/null
     inside 50 # the daemon learns the file's verdict
     sleep 1
-    window "$build" trusted inside "$N"
-    window "$build" out outside
+    measure "$build trusted" inside "$N"
+    measure "$build out" outside
     kill "$daemon" && wait "$daemon" 2>/dev/null || true
     daemon=
   done

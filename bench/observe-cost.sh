@@ -18,13 +18,6 @@ daemon=$!
 "$PG" status --wait 30 > /dev/null
 start_floor
 
-measure() { # label, command...
-  local label=$1; shift
-  sleep 0.6; { read -r t0 c0; read -r f0 n0; } < <(stats)
-  "$@"
-  sleep 0.6; { read -r t1 c1; read -r f1 n1; } < <(stats)
-  echo "$label $(per_run "$t0" "$c0" "$t1" "$c1") $(per_run "$f0" "$n0" "$f1" "$n1") $((c1 - c0))" >> "$work/runs"
-}
 loop() { for _ in $(seq "$N"); do "$1"; done; }
 inscope() { sh -c "echo \$\$ > $cg/cgroup.procs; for _ in \$(seq $N); do $1; done"; }
 for _ in $(seq "$ROUNDS"); do

@@ -1,7 +1,7 @@
 # Sourced by the observe benchmarks (after lib.sh): a scratch directory, a test cgroup,
 # kernel.bpf_stats_enabled for the run, the floor program (bench/observe-floor.py) beside
-# provgate's, run time per invocation from the kernel's statistics, medians; and the cleanup of
-# all of it, including the daemon in $daemon and anything a script adds to $on_exit.
+# provgate's, run time per invocation from the kernel's statistics (measure), medians; and the
+# cleanup of all of it, including the daemon in $daemon and anything a script adds to $on_exit.
 work=$(mktemp -d)
 cgroot=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)
 cg="$cgroot/provgate-bench-$$"
@@ -36,4 +36,13 @@ stats() {
   done
 }
 per_run() { echo $(( ($3 - $1) / ($4 - $2 > 0 ? $4 - $2 : 1) )); }
+# Runs a command and appends to $work/runs: LABEL (one or more words), then the observe
+# program's run time per invocation over the command, the floor program's, and the invocations.
+measure() { # label, command...
+  local label=$1 t0 c0 f0 n0 t1 c1 f1 n1; shift
+  sleep 0.6; { read -r t0 c0; read -r f0 n0; } < <(stats)
+  "$@"
+  sleep 0.6; { read -r t1 c1; read -r f1 n1; } < <(stats)
+  echo "$label $(per_run "$t0" "$c0" "$t1" "$c1") $(per_run "$f0" "$n0" "$f1" "$n1") $((c1 - c0))" >> "$work/runs"
+}
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
