@@ -301,3 +301,54 @@ fn the_api_socket_is_root_only() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("root-only"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Two daemons given the same pin directory would share maps and links: the second would adopt
+/// the first one's maps and release its links while the first still writes to them. Each has its
+/// own run directory here, so the run directory's lock does not stop the second; the pin
+/// directory's does, naming it, and the first daemon goes on with its pins.
+#[test]
+fn a_second_daemon_on_the_same_pin_directory_refuses_to_start() {
+    let Some(mut host) = setup("pin-lock") else { return };
+    let pins = host.mount("bpf", "pins");
+    host.start(&["--keep-on-exit"]);
+    let pinned = || -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(&pins).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    };
+    let before = pinned();
+    assert!(before.iter().any(|n| n == "VERDICTS"), "the first daemon pinned its maps: {before:?}");
+
+    let other = provgate_test_support::Provgate::new(env!("CARGO_BIN_EXE_provgate")).env_remove("CI");
+    let mut second = other
+        .command()
+        .args(["run", "--mode", "audit", "--keep-on-exit", "--no-watch-overlays", "--metrics-address", ""])
+        .arg("--cgroup")
+        .arg(&host.cgroup)
+        .arg("--pin-dir")
+        .arg(&pins)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            let _ = second.wait();
+            panic!("the second daemon started on the first one's pin directory");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    second.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(!status.success(), "the second daemon exits with an error: {stderr}");
+    let expected = format!("pin directory {} is in use by another provgate daemon", pins.display());
+    assert!(stderr.contains(&expected), "the error names the pin directory: {stderr}");
+    assert!(host.status().is_some(), "the first daemon goes on: {}", host.log());
+    assert_eq!(pinned(), before, "the first daemon's pins are untouched");
+}

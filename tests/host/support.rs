@@ -99,13 +99,19 @@ impl Host {
 
     /// A tmpfs the test owns; the daemon may watch it.
     pub fn mount_tmpfs(&mut self, name: &str) -> PathBuf {
+        self.mount("tmpfs", name)
+    }
+
+    /// A filesystem of type `fstype` the test owns at `name` in its directory, unmounted when
+    /// the host is dropped (a bpffs with it, and whatever is pinned there).
+    pub fn mount(&mut self, fstype: &str, name: &str) -> PathBuf {
         let target = self.dir().join(name);
         std::fs::create_dir_all(&target).unwrap();
         let c_target = CString::new(target.as_os_str().as_bytes()).unwrap();
-        let fstype = CString::new("tmpfs").unwrap();
+        let c_fstype = CString::new(fstype).unwrap();
         // SAFETY: valid NUL-terminated strings.
-        let rc = unsafe { libc::mount(fstype.as_ptr(), c_target.as_ptr(), fstype.as_ptr(), 0, std::ptr::null()) };
-        assert_eq!(rc, 0, "mount tmpfs: {}", std::io::Error::last_os_error());
+        let rc = unsafe { libc::mount(c_fstype.as_ptr(), c_target.as_ptr(), c_fstype.as_ptr(), 0, std::ptr::null()) };
+        assert_eq!(rc, 0, "mount {fstype}: {}", std::io::Error::last_os_error());
         self.mounts.push(target.clone());
         target
     }

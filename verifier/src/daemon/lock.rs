@@ -2,7 +2,6 @@
 use std::{
     fs::File,
     io::{Read as _, Seek as _, Write as _},
-    os::fd::AsRawFd as _,
     path::Path,
 };
 
@@ -22,11 +21,14 @@ pub fn acquire(run_dir: &Path) -> Result<DaemonLock> {
         .write(true)
         .open(&path)
         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    // SAFETY: valid descriptor owned by `file`.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        let mut holder = String::new();
-        let _ = file.read_to_string(&mut holder);
-        bail!("another provgate daemon (pid {}) is running: {} is locked", holder.trim(), path.display());
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            bail!("another provgate daemon (pid {}) is running: {} is locked", holder.trim(), path.display());
+        }
+        Err(std::fs::TryLockError::Error(e)) => bail!("locking {}: {e}", path.display()),
     }
     file.set_len(0)?;
     file.rewind()?;

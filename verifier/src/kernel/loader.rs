@@ -118,6 +118,8 @@ pub enum LoadError {
     IncompatiblePin { path: PathBuf, dir: PathBuf, detail: String },
     #[error("bpffs at {dir}: {source}")]
     PinDir { dir: PathBuf, source: std::io::Error },
+    #[error("pin directory {0} is in use by another provgate daemon; give each daemon its own --pin-dir")]
+    PinDirInUse(PathBuf),
     #[error("pinning {path}: {message}")]
     Pin { path: PathBuf, message: String },
     #[error("map {0}: {1}")]
@@ -160,6 +162,7 @@ pub struct Loaded {
     pub missing: Vec<String>,
     /// Pinned links of a previous daemon that this one replaces at attach time.
     previous_links: Vec<PinnedLink>,
+    pin_dir_lock: Option<PinDirLock>,
     config: LoaderConfig,
     pub support: KernelSupport,
 }
@@ -173,7 +176,26 @@ pub struct Attached {
     pub maps: KernelMaps,
     pub enforcement: Enforcement,
     pub took_over: bool,
+    /// Held until the daemon has finished with its pins (dropped after [`Attached::shutdown`]).
+    _pin_dir_lock: Option<PinDirLock>,
     config: LoaderConfig,
+}
+
+/// An exclusive `flock` on the pin directory while a daemon uses it. Each daemon's run
+/// directory lock does not stop a second daemon given another run directory and the same pin
+/// directory, which would adopt the first one's maps and release its links while the first
+/// still writes to those maps.
+struct PinDirLock(#[allow(dead_code, reason = "held for the lock")] std::fs::File);
+
+impl PinDirLock {
+    fn acquire(dir: &Path) -> Result<Self, LoadError> {
+        let file = std::fs::File::open(dir).map_err(|source| LoadError::PinDir { dir: dir.to_owned(), source })?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(LoadError::PinDirInUse(dir.to_owned())),
+            Err(std::fs::TryLockError::Error(source)) => Err(LoadError::PinDir { dir: dir.to_owned(), source }),
+        }
+    }
 }
 
 fn map_pin_path(dir: &Path, name: &str) -> PathBuf {
@@ -197,9 +219,11 @@ pub fn load(config: &LoaderConfig) -> Result<Loaded, LoadError> {
     tracing::debug!(?offsets, "resolved kernel struct offsets from BTF");
 
     let pin = config.hold_pins || pinned_state_exists(&config.pin_dir);
+    let mut pin_dir_lock = None;
     if pin {
         std::fs::create_dir_all(&config.pin_dir)
             .map_err(|source| LoadError::PinDir { dir: config.pin_dir.clone(), source })?;
+        pin_dir_lock = Some(PinDirLock::acquire(&config.pin_dir)?);
         check_pinned_maps(&config.pin_dir)?;
     }
     let pin_paths: Vec<(&str, PathBuf)> = MAP_NAMES.iter().map(|m| (*m, map_pin_path(&config.pin_dir, m))).collect();
@@ -245,7 +269,17 @@ pub fn load(config: &LoaderConfig) -> Result<Loaded, LoadError> {
     for why in &missing {
         tracing::warn!("{why}");
     }
-    Ok(Loaded { ebpf, maps, enforcement, programs, missing, previous_links, config: config.clone(), support })
+    Ok(Loaded {
+        ebpf,
+        maps,
+        enforcement,
+        programs,
+        missing,
+        previous_links,
+        pin_dir_lock,
+        config: config.clone(),
+        support,
+    })
 }
 
 /// Loads every enforcing program; a required one that fails fails the whole, an optional one
@@ -394,6 +428,7 @@ impl Loaded {
             maps: self.maps,
             enforcement: self.enforcement,
             took_over,
+            _pin_dir_lock: self.pin_dir_lock.take(),
             config: self.config,
         };
         if attached.config.hold_pins {
