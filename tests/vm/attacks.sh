@@ -23,6 +23,8 @@ for m in loop fuse dummy; do [ -f /lib/modules/$m.ko ] && [ $m != dummy ] && ins
   > /tmp/allow-attacks.out 2>&1 || { cat /tmp/allow-attacks.out; result attacks_setup FAIL "provgate allow failed"; exit 0; }
 
 pwned() { echo "$1" | grep -q PWNED; }
+# CONFIG_PROC_MEM_FORCE_PTRACE (7.x here): the kernel refuses /proc/PID/mem writes itself.
+kernel_refuses() { [ "$KERNEL_MAJOR" -ge 7 ] && echo "$1" | grep -q "write-mem-errno=5 "; }
 digest_of() { "$PG" hash "$1" | cut -d' ' -f1 | sed 's/^sha256://'; }
 reason_recorded() { "$PG" denials --json | grep -q "\"$1\""; }
 
@@ -40,15 +42,16 @@ try_mmap_write_while_mapped() {
   inscope $T/mapwrite /tmp/p_pwned /tmp/victim exec
 }
 # A library rewritten in place under a running process that maps it executable.
-library_rewrite() { # how: pwrite|mmap|outside
-  cp /tmp/v_lib.so /tmp/lib.so
-  inscope $T/libloop /tmp/lib.so 12 > /tmp/libloop.out 2>&1 &
+library_rewrite() { # how: pwrite|mmap|outside [DIR]
+  lib=${2:-/tmp}/lib.so
+  cp /tmp/v_lib.so "$lib"
+  inscope $T/libloop "$lib" 12 > /tmp/libloop.out 2>&1 &
   loop=$!
   sleep 0.5
   case $1 in
-    pwrite) inscope dd if=/tmp/p_lib.so of=/tmp/lib.so conv=notrunc 2>&1 | grep -v records ;;
-    mmap) inscope $T/mapwrite /tmp/p_lib.so /tmp/lib.so ;;
-    outside) dd if=/tmp/p_lib.so of=/tmp/lib.so conv=notrunc 2>&1 | grep -v records ;;
+    pwrite) inscope dd if=/tmp/p_lib.so of="$lib" conv=notrunc 2>&1 | grep -v records ;;
+    mmap) inscope $T/mapwrite /tmp/p_lib.so "$lib" ;;
+    outside) dd if=/tmp/p_lib.so of="$lib" conv=notrunc 2>&1 | grep -v records ;;
   esac
   wait $loop
   cat /tmp/libloop.out
@@ -56,6 +59,19 @@ library_rewrite() { # how: pwrite|mmap|outside
 try_library_rewritten_with_pwrite() { library_rewrite pwrite; }
 try_library_rewritten_through_mapping() { library_rewrite mmap; }
 try_library_rewritten_from_outside_scope() { library_rewrite outside; }
+# The same on an overlay, a container's root filesystem: overlayfs maps the upper layer's file
+# in place of its own, and passes writes through to it.
+OVL=/tmp/ovl-attacks
+mkdir -p $OVL/lower $OVL/upper $OVL/work $OVL/merged
+mount -t overlay overlay -o lowerdir=$OVL/lower,upperdir=$OVL/upper,workdir=$OVL/work $OVL/merged
+try_overlay_library_rewritten_with_pwrite() { library_rewrite pwrite $OVL/merged; }
+try_overlay_library_rewritten_through_mapping() { library_rewrite mmap $OVL/merged; }
+# A shared writable mapping made, and its descriptor closed, before the library is loaded: the
+# overlay's file is no longer open for writing, the upper layer's file still is.
+try_overlay_library_mapped_writable_before_loading() {
+  cp /tmp/v_lib.so $OVL/merged/lib.so
+  inscope $T/mapwrite /tmp/p_lib.so $OVL/merged/lib.so then $T/libloop $OVL/merged/lib.so 12
+}
 # The clock set back so that a rewrite keeps the old ctime.
 try_clock_set_back() {
   cp /tmp/v_hello /tmp/victim && inscope /tmp/victim > /dev/null 2>&1
@@ -112,6 +128,9 @@ try_read_implies_exec_heap() { inscope $T/wx rie-brk; }
 try_read_implies_exec_mapping() { inscope $T/wx rie-anon; }
 try_executable_stack() { inscope $T/execstack; }
 try_userfaultfd_fills_code() { inscope $T/wx uffd /tmp/hole; }
+# The vDSO: executable memory without a file, which the kernel lets a process make writable.
+try_vdso_made_writable() { inscope $T/wx vdso; }
+try_vdso_written_then_executable() { inscope $T/wx vdso-rw-rx; }
 
 # 4. Filesystems whose bytes the kernel does not vouch for.
 try_fuse_served_code() {
@@ -186,17 +205,18 @@ cp $T/evil_preload.so /tmp/evil_preload.so
 works() { # NAME [NOTE]
   out=$(try_$1 2>&1)
   if pwned "$out"; then result "$1_works_without_provgate" PASS
-  elif [ "$KERNEL_MAJOR" -ge 7 ] && echo "$out" | grep -q "write-mem-errno=5 "; then
-    # CONFIG_PROC_MEM_FORCE_PTRACE (7.x here): the kernel refuses /proc/PID/mem writes itself.
-    result "$1_works_without_provgate" PASS "refused by the kernel itself: $out"
+  elif kernel_refuses "$out"; then result "$1_works_without_provgate" PASS "refused by the kernel itself: $out"
   else result "$1_works_without_provgate" FAIL "$out"; fi
 }
 for a in mmap_write_after_unmap mmap_write_while_mapped library_rewritten_with_pwrite \
-    library_rewritten_through_mapping library_rewritten_from_outside_scope clock_set_back \
+    library_rewritten_through_mapping library_rewritten_from_outside_scope \
+    overlay_library_rewritten_with_pwrite overlay_library_rewritten_through_mapping \
+    overlay_library_mapped_writable_before_loading clock_set_back \
     new_mount_reuses_device ptrace_poketext proc_pid_mem_write proc_self_mem_write ptrace_traceme \
     file_mapping_writable_and_executable file_mapping_written_then_executable \
     file_mapping_executable_made_writable copy_on_write_pages_made_executable read_implies_exec_heap \
-    read_implies_exec_mapping executable_stack userfaultfd_fills_code fuse_served_code \
+    read_implies_exec_mapping executable_stack userfaultfd_fills_code vdso_made_writable \
+    vdso_written_then_executable fuse_served_code \
     module_from_unknown_file module_from_memory daemon_ld_preload; do
   works $a
 done
@@ -223,8 +243,7 @@ tampering_works remove_pins_after_kill --keep-on-exit
 blocked() { # NAME REASON
   out=$(try_$1 2>&1)
   if ! pwned "$out" && wait_for 10 reason_recorded "$2"; then result "$1_blocked" PASS
-  elif [ "$KERNEL_MAJOR" -ge 7 ] && echo "$out" | grep -q "write-mem-errno=5 "; then
-    result "$1_blocked" PASS "refused by the kernel itself: $out"
+  elif kernel_refuses "$out"; then result "$1_blocked" PASS "refused by the kernel itself: $out"
   else result "$1_blocked" FAIL "$out | reasons: $("$PG" denials --json | grep -A3 reasons | tr -d ' \n')"; fi
 }
 # The daemon started with an unknown library preloaded trusts nothing of it.
@@ -241,6 +260,9 @@ if start_daemon --mode enforce --cgroup "$CG" --deny-anon-exec; then
   blocked library_rewritten_with_pwrite write-to-code-in-use
   blocked library_rewritten_through_mapping write-to-code-in-use
   blocked library_rewritten_from_outside_scope write-to-code-in-use
+  blocked overlay_library_rewritten_with_pwrite write-to-code-in-use
+  blocked overlay_library_rewritten_through_mapping write-to-code-in-use
+  blocked overlay_library_mapped_writable_before_loading open-for-writing
   blocked clock_set_back unknown-file
   blocked new_mount_reuses_device unknown-file
   blocked ptrace_poketext code-injection
@@ -255,6 +277,8 @@ if start_daemon --mode enforce --cgroup "$CG" --deny-anon-exec; then
   blocked read_implies_exec_mapping read-implies-exec
   blocked executable_stack executable-stack
   blocked userfaultfd_fills_code userfaultfd
+  blocked vdso_made_writable writable-and-executable
+  blocked vdso_written_then_executable writable-and-executable
   blocked fuse_served_code untrusted-filesystem
   blocked module_from_unknown_file unknown-file
   blocked module_from_memory kernel-code-from-memory

@@ -305,6 +305,8 @@ pub struct KernelOffsets {
     pub mapping_mmap_root: u32,
     /// Distance from `shmem_inode_info.vfs_inode` back to `shmem_inode_info.seals` (memfd seals).
     pub shmem_seals: u32,
+    /// Distance from `ovl_inode.vfs_inode` (an overlay's inode) to `ovl_inode.__upperdentry`.
+    pub ovl_upper_dentry: u32,
     pub sb_dev: u32,
     pub sb_magic: u32,
     pub vma_file: u32,
@@ -376,6 +378,7 @@ impl KernelOffsets {
         inode_mapping: 0,
         mapping_mmap_root: 0,
         shmem_seals: 0,
+        ovl_upper_dentry: 0,
         sb_dev: 0,
         sb_magic: 0,
         vma_file: 0,

@@ -20,7 +20,8 @@ use provgate_common::{
 
 use crate::{
     inode::{
-        Identity, cookie, current_start_ticks, fs_magic, identity, member, member_ptr, path_components, sealed, writers,
+        Identity, content_writers, cookie, current_start_ticks, fs_magic, identity, member, member_ptr,
+        path_components, sealed,
     },
     maps::{
         ALLOWED, EVENTS, FILES, SCOPES, TRUSTED_DEVS, UNTRUSTED_FS, VERDICT_SLOTS, VERDICTS, add, count, off, settings,
@@ -198,13 +199,12 @@ pub fn check_code(
     if id.key.dev == scope.settings.memfd_dev && !immutable {
         return refuse(hook, scope, REASON_UNSEALED_MEMFD, &id.key, None, path, 0);
     }
-    if !immutable && writers(inode) > 0 {
+    if !immutable && content_writers(inode, magic) > 0 {
         return refuse(hook, scope, REASON_OPEN_FOR_WRITE, &id.key, None, path, 0);
     }
     // SAFETY: `inode` is a BTF-typed inode pointer; the storage is created zeroed if absent.
     let state = unsafe { FILES.get_or_insert_ptr_mut(inode as *mut aya_ebpf::bindings::inode, None) };
     if state.is_null() {
-        count(counter::INVALIDATIONS); // DEBUG
         return refuse(hook, scope, REASON_UNKNOWN_FILE, &id.key, None, path, 0);
     }
     // SAFETY: a valid inode storage value for the program's lifetime.
@@ -228,7 +228,7 @@ pub fn check_code(
         let after = cookie(inode);
         let unchanged =
             after.is_ok_and(|a| a.ctime_sec == id.ctime_sec && a.ctime_nsec == id.ctime_nsec && a.size == id.size);
-        if volatile_gen(state) != generation || !unchanged || (!immutable && writers(inode) > 0) {
+        if volatile_gen(state) != generation || !unchanged || (!immutable && content_writers(inode, magic) > 0) {
             return refuse(hook, scope, REASON_CHANGED_WHILE_HASHING, &id.key, Some(&digest), path, 0);
         }
         store(state, &digest, generation, &id);

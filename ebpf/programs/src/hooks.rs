@@ -18,7 +18,7 @@ use crate::{
         refuse_with, report_by_name, scope,
     },
     injection::{check_memory_write, writes_process_memory},
-    inode::{Identity, current_task, fs_magic, mapped, member_ptr, raw_word, read},
+    inode::{Identity, content_mapped, current_task, fs_magic, member_ptr, raw_word, read},
     maps::{FILES, off, settings},
     tamper::{check_truncate, check_write_open},
 };
@@ -174,12 +174,15 @@ pub fn provgate_file_mprotect(ctx: LsmContext) -> i32 {
     // bpf_d_path is not allowed in this hook (the kernel permits it only in hooks on its own
     // list), so the path is walked dentry by dentry.
     let path = PathSource::Walk(file);
-    if scope.settings.deny_anon_exec != 0 && !file.is_null() && vm_flags & VM_SHARED == 0 {
-        // W^X on private file mappings: their written pages are anonymous memory.
+    // W^X on private file mappings, whose written pages are anonymous memory, and on executable
+    // memory without a file: the vDSO, which the kernel maps executable and lets a process make
+    // writable (for debuggers' breakpoints). One refusal for both: on 6.1 this program is near
+    // the verifier's limit, and each refusal adds a report.
+    if scope.settings.deny_anon_exec != 0 && (file.is_null() || vm_flags & VM_SHARED == 0) {
         if adds_write_to_exec {
             return refuse(HOOK_MPROTECT, &scope, REASON_WRITABLE_EXEC, &FileKey::default(), None, path, 0);
         }
-        let anon_vma: u64 = read(vma, off!(vma_anon_vma)).unwrap_or(1);
+        let anon_vma: u64 = if file.is_null() { 0 } else { read(vma, off!(vma_anon_vma)).unwrap_or(1) };
         if anon_vma != 0 {
             return refuse(HOOK_MPROTECT, &scope, REASON_MODIFIED_MAPPING, &FileKey::default(), None, path, 0);
         }
@@ -254,7 +257,7 @@ fn written(hook: u8, inode: *const u8, path: PathSource) -> i32 {
     }
     // SAFETY: a live inode storage value.
     if unsafe { (*state).exec_mapped } != 0 {
-        if mapped(inode) {
+        if content_mapped(inode) {
             let Some(settings) = settings() else { return 0 };
             if is_daemon(settings, Caller::Current) {
                 return 0;

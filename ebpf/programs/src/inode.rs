@@ -10,6 +10,7 @@ const CTIME_NSEC_MASK: u32 = 0x7fff_ffff;
 /// `F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE`: a memfd sealed so its bytes can never change.
 const SEALS_IMMUTABLE: u32 = 0x2 | 0x4 | 0x8;
 pub const TMPFS_MAGIC: u64 = 0x0102_1994;
+pub const OVERLAYFS_MAGIC: u64 = 0x794c_7630;
 /// Kernel clock ticks per second as `/proc/PID/stat` counts them (USER_HZ).
 pub const NSEC_PER_TICK: u64 = 10_000_000;
 
@@ -110,7 +111,7 @@ pub fn fs_magic(inode: *const u8) -> u64 {
 /// Processes holding a BTF-typed inode's file open for writing (including shared writable
 /// mappings).
 #[inline(always)]
-pub fn writers(inode: *const u8) -> i32 {
+fn writers(inode: *const u8) -> i32 {
     // No inode counts as a writer: the caller then refuses.
     if inode.is_null() {
         return 1;
@@ -120,10 +121,54 @@ pub fn writers(inode: *const u8) -> i32 {
 
 /// Whether any process maps the file now.
 #[inline(always)]
-pub fn mapped(inode: *const u8) -> bool {
+fn mapped(inode: *const u8) -> bool {
     read::<*const u8>(inode, off!(inode_mapping))
         .and_then(|mapping| read::<u64>(mapping, off!(mapping_mmap_root)))
         .map_or(true, |node| node != 0)
+}
+
+/// The upper-layer inode behind an overlay's inode, or NULL: not an overlay's inode, or a file
+/// only in lower layers (a write copies it up to a new upper inode first). Overlayfs puts the
+/// layer's file in place of its own in every mapping and passes writes through, so the upper
+/// inode's writers and mappings are the file's.
+#[inline(always)]
+fn overlay_upper(inode: *const u8, magic: u64) -> *const u8 {
+    if magic != OVERLAYFS_MAGIC {
+        return core::ptr::null();
+    }
+    // `__upperdentry` lies past the embedded inode, beyond what the verifier types as an inode:
+    // probe reads.
+    let at = inode.wrapping_add(off!(ovl_upper_dentry) as usize);
+    read::<*const u8>(at, 0)
+        .ok()
+        .filter(|dentry| !dentry.is_null())
+        .and_then(|dentry| read::<*const u8>(dentry, off!(dentry_inode)).ok())
+        .unwrap_or(core::ptr::null())
+}
+
+/// Processes holding the file's bytes open for writing (including shared writable mappings):
+/// through this inode or, for an overlay's file, through its upper-layer inode, which a shared
+/// writable mapping keeps open after the overlay's own file is closed.
+#[inline(always)]
+pub fn content_writers(inode: *const u8, magic: u64) -> i32 {
+    let own = writers(inode);
+    let upper = overlay_upper(inode, magic);
+    if upper.is_null() {
+        return own;
+    }
+    // An unreadable count counts as a writer: the caller then refuses.
+    own.max(read::<i32>(upper, off!(inode_writecount)).unwrap_or(1))
+}
+
+/// Whether any process maps the file's bytes now: through this inode or, for an overlay's
+/// file, through its upper-layer inode (where overlayfs puts every mapping of it).
+#[inline(always)]
+pub fn content_mapped(inode: *const u8) -> bool {
+    if mapped(inode) {
+        return true;
+    }
+    let upper = overlay_upper(inode, fs_magic(inode));
+    !upper.is_null() && mapped(upper)
 }
 
 /// A tmpfs file (memfds are) sealed so that its bytes can never change again.

@@ -8,6 +8,8 @@
  *   rie-brk          personality(READ_IMPLIES_EXEC), then code on the heap grown with sbrk
  *   rie-anon         personality(READ_IMPLIES_EXEC), then code in a PROT_READ|PROT_WRITE mapping
  *   uffd FILE        userfaultfd fills the pages of an executable private mapping of FILE
+ *   vdso             the vDSO (executable, and may be made writable for debuggers) made writable
+ *   vdso-rw-rx       the vDSO made writable but not executable, written, executable again
  *   jit              legitimate JIT: anonymous RWX memory (allowed unless anonymous exec is denied)
  *   jit-mprotect     legitimate JIT: anonymous RW memory made RX */
 #define _GNU_SOURCE
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
@@ -112,6 +115,26 @@ int main(int argc, char **argv) {
         if (ioctl(uffd, UFFDIO_REGISTER, &reg) != 0) FAIL("uffdio-register");
         pthread_t t;
         pthread_create(&t, NULL, fault_handler, NULL);
+        return run(p);
+    }
+    if (!strcmp(mode, "vdso") || !strcmp(mode, "vdso-rw-rx")) {
+        /* The whole vDSO: the kernel refuses to split it (EINVAL). */
+        unsigned long start = 0, end = 0;
+        char line[256];
+        FILE *maps = fopen("/proc/self/maps", "r");
+        while (maps && fgets(line, sizeof line, maps))
+            if (strstr(line, "[vdso]")) sscanf(line, "%lx-%lx", &start, &end);
+        if (!start || start != getauxval(AT_SYSINFO_EHDR)) FAIL("no-vdso");
+        char *p = (char *)start;
+        size_t len = end - start;
+        if (!strcmp(mode, "vdso")) {
+            if (mprotect(p, len, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) FAIL("mprotect");
+            memcpy(p, shellcode, sizeof shellcode);
+        } else {
+            if (mprotect(p, len, PROT_READ | PROT_WRITE) != 0) FAIL("mprotect-rw");
+            memcpy(p, shellcode, sizeof shellcode);
+            if (mprotect(p, len, PROT_READ | PROT_EXEC) != 0) FAIL("mprotect-rx");
+        }
         return run(p);
     }
     if (!strcmp(mode, "jit") || !strcmp(mode, "jit-mprotect")) {

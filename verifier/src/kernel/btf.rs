@@ -54,6 +54,8 @@ struct Type {
     members: Vec<Member>,
     /// For function prototypes: the number of parameters.
     params: u32,
+    /// For structs and unions: their size in bytes.
+    size: u32,
 }
 
 pub struct Btf {
@@ -97,7 +99,7 @@ impl Btf {
             .ok_or(BtfError::Malformed("string section out of bounds"))?
             .to_vec();
 
-        let mut types = vec![Type { name: 0, kind: 0, referent: 0, members: Vec::new(), params: 0 }];
+        let mut types = vec![Type { name: 0, kind: 0, referent: 0, members: Vec::new(), params: 0, size: 0 }];
         let mut enum_values = HashMap::new();
         let mut at = 0;
         while at < types_data.len() {
@@ -145,7 +147,8 @@ impl Btf {
                 _ => 0,
             };
             let params = if kind == KIND_FUNC_PROTO { vlen as u32 } else { 0 };
-            types.push(Type { name, kind, referent, members, params });
+            let size = if kind == KIND_STRUCT || kind == KIND_UNION { size_or_type } else { 0 };
+            types.push(Type { name, kind, referent, members, params, size });
         }
 
         let mut btf = Self { strings, types, structs_by_name: HashMap::new(), enum_values: HashMap::new() };
@@ -184,6 +187,12 @@ impl Btf {
         self.find_member(id, member, 0)
             .map(|bits| bits / 8)
             .ok_or_else(|| BtfError::NoMember { strukt: strukt.to_owned(), member: member.to_owned() })
+    }
+
+    /// The size in bytes of `struct strukt`.
+    pub fn struct_size(&self, strukt: &str) -> Result<u32, BtfError> {
+        let id = *self.structs_by_name.get(strukt).ok_or_else(|| BtfError::NoStruct(strukt.to_owned()))?;
+        Ok(self.types[id as usize].size)
     }
 
     /// Offset of a member reached through nested members: `path` = ["i_mmap", "rb_root", "rb_node"]
@@ -263,6 +272,10 @@ mod tests {
         assert!(vm_flags > 0);
         assert!(matches!(btf.member_offset("linux_binprm", "no_such_member"), Err(BtfError::NoMember { .. })));
         assert!(matches!(btf.member_offset("no_such_struct", "x"), Err(BtfError::NoStruct(_))));
+        // Sizes the kernel's headers fix: two pointers each (rb_root_cached: a root and the leftmost).
+        assert_eq!(btf.struct_size("list_head").unwrap(), 16);
+        assert_eq!(btf.struct_size("rb_root_cached").unwrap(), 16);
+        assert!(matches!(btf.struct_size("no_such_struct"), Err(BtfError::NoStruct(_))));
     }
 
     /// Enumerators, function prototypes and nested members, as the loader reads them.

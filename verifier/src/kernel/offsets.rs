@@ -27,6 +27,7 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         inode_mapping: m("inode", "i_mapping")?,
         mapping_mmap_root: btf.nested_offset("address_space", &["i_mmap", "rb_root", "rb_node"])?,
         shmem_seals: m("shmem_inode_info", "vfs_inode")? - m("shmem_inode_info", "seals")?,
+        ovl_upper_dentry: overlay_upper_dentry(btf)?,
         sb_dev: m("super_block", "s_dev")?,
         sb_magic: m("super_block", "s_magic")?,
         vma_file: m("vm_area_struct", "vm_file")?,
@@ -71,6 +72,17 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
     })
 }
 
+/// `ovl_inode.__upperdentry` relative to the embedded `ovl_inode.vfs_inode`. Overlayfs is a
+/// module on most distributions (Debian's included), and a module's types are not in the
+/// kernel's BTF: then the layout every kernel since 4.13 has, the upper dentry right after the
+/// inode. The VM tests check it on each kernel they boot (`overlay_*` attacks).
+fn overlay_upper_dentry(btf: &Btf) -> Result<u32, BtfError> {
+    match (btf.member_offset("ovl_inode", "__upperdentry"), btf.member_offset("ovl_inode", "vfs_inode")) {
+        (Ok(upper), Ok(inode)) => Ok(upper - inode),
+        _ => btf.struct_size("inode"),
+    }
+}
+
 /// 6.11+: `time64_t i_ctime_sec; u32 i_ctime_nsec;`. 6.6 to 6.10: `struct timespec64 __i_ctime`.
 /// Up to 6.5: `struct timespec64 i_ctime`.
 fn inode_ctime(btf: &Btf) -> Result<(u32, u32), BtfError> {
@@ -99,5 +111,10 @@ mod tests {
         assert_ne!(offsets.binprm_filename, offsets.binprm_interp);
         // The member read as a pointer and the one read as an embedded path must differ.
         assert_ne!(offsets.file_inode, offsets.file_path);
+        // An overlay's upper dentry follows the whole inode, as a pointer.
+        assert!(
+            offsets.ovl_upper_dentry > offsets.inode_writecount && offsets.ovl_upper_dentry > offsets.inode_mapping
+        );
+        assert_eq!(offsets.ovl_upper_dentry % 8, 0);
     }
 }
