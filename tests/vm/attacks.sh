@@ -18,7 +18,7 @@ for m in loop fuse dummy; do [ -f /lib/modules/$m.ko ] && [ $m != dummy ] && ins
 # Trusted: the shell, every library of the image, the test programs that are not payloads,
 # the padded victims, runc, and the test kernel module. Nothing else.
 "$PG" allow /bin/busybox /lib64/* /lib/x86_64-linux-gnu/* /usr/sbin/runc /tmp/v_hello /tmp/v_lib.so \
-  /lib/modules/dummy.ko $T/hello $T/try_exec $T/libloop $T/mapwrite $T/looper $T/inject $T/wx $T/execstack \
+  /lib/modules/dummy.ko $T/hello $T/try_exec $T/libloop $T/mapwrite $T/mmaprace $T/looper $T/inject $T/wx $T/execstack \
   $T/memfd_sealed $T/bpftamper $T/modload $T/rawpatch $T/clone_into $T/fuse_serve $T/speak_good.so \
   > /tmp/allow-attacks.out 2>&1 || { cat /tmp/allow-attacks.out; result attacks_setup FAIL "provgate allow failed"; exit 0; }
 
@@ -59,6 +59,14 @@ library_rewrite() { # how: pwrite|mmap|outside [DIR]
 try_library_rewritten_with_pwrite() { library_rewrite pwrite; }
 try_library_rewritten_through_mapping() { library_rewrite mmap; }
 try_library_rewritten_from_outside_scope() { library_rewrite outside; }
+# A library rewritten while its executable mapping is being made: mmap asks the LSM, then waits
+# for the address space's lock, then maps; a write opened in between finds the file checked
+# but not mapped yet. The mapper keeps its own lock busy to widen that window, and its child
+# writes; it gives up after 30 s. Each try that does not win prints GOOD.
+try_library_rewritten_while_being_mapped() {
+  cp /tmp/v_lib.so /tmp/racelib.so
+  inscope $T/mmaprace /tmp/racelib.so /tmp/p_lib.so 30 | grep -v '^GOOD$'
+}
 # The same on an overlay, a container's root filesystem: overlayfs maps the upper layer's file
 # in place of its own, and passes writes through to it.
 OVL=/tmp/ovl-attacks
@@ -210,7 +218,8 @@ works() { # NAME [NOTE]
 }
 for a in mmap_write_after_unmap mmap_write_while_mapped library_rewritten_with_pwrite \
     library_rewritten_through_mapping library_rewritten_from_outside_scope \
-    overlay_library_rewritten_with_pwrite overlay_library_rewritten_through_mapping \
+    library_rewritten_while_being_mapped overlay_library_rewritten_with_pwrite \
+    overlay_library_rewritten_through_mapping \
     overlay_library_mapped_writable_before_loading clock_set_back \
     new_mount_reuses_device ptrace_poketext proc_pid_mem_write proc_self_mem_write ptrace_traceme \
     file_mapping_writable_and_executable file_mapping_written_then_executable \
@@ -260,6 +269,7 @@ if start_daemon --mode enforce --cgroup "$CG" --deny-anon-exec; then
   blocked library_rewritten_with_pwrite write-to-code-in-use
   blocked library_rewritten_through_mapping write-to-code-in-use
   blocked library_rewritten_from_outside_scope write-to-code-in-use
+  blocked library_rewritten_while_being_mapped write-during-mapping
   blocked overlay_library_rewritten_with_pwrite write-to-code-in-use
   blocked overlay_library_rewritten_through_mapping write-to-code-in-use
   blocked overlay_library_mapped_writable_before_loading open-for-writing

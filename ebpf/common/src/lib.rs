@@ -492,6 +492,9 @@ pub const REASON_SCOPE_ESCAPE: u8 = 17;
 pub const REASON_RAW_DEVICE_WRITE: u8 = 18;
 /// userfaultfd, which fills pages (also of executable mappings) with arbitrary bytes.
 pub const REASON_USERFAULTFD: u8 = 19;
+/// A file opened for writing while an enforced process's executable mapping of it was being
+/// made: the process is killed before the mapping returns.
+pub const REASON_WRITE_DURING_MAPPING: u8 = 20;
 
 pub const COMM_LEN: usize = 16;
 pub const PATH_LEN: usize = 384;
@@ -608,6 +611,7 @@ pub mod names {
     pub const PROG_ANON_INODE: &str = "provgate_inode_init_security_anon";
     pub const PROG_PERSONALITY: &str = "provgate_personality";
     pub const PROG_PERSONALITY_IA32: &str = "provgate_personality_ia32";
+    pub const PROG_MAPPED: &str = "provgate_mapped";
     pub const PROG_OBSERVE: &str = "provgate_observe_exec";
 }
 

@@ -14,8 +14,8 @@ use provgate_common::{
     ACTION_AUDITED, ACTION_DENIED, ACTION_OBSERVED, COMM_LEN, EVENT_HAS_DIGEST, Event, FileKey, FileState,
     MAX_CGROUP_LEVEL, MODE_AUDIT, MODE_ENFORCE, MODE_OFF, PATH_LEN, PATH_NAME, PATH_NONE, PATH_STRING,
     REASON_ANON_EXEC, REASON_CHANGED, REASON_CHANGED_WHILE_HASHING, REASON_HASH_FAILED, REASON_NOT_HASHED,
-    REASON_OPEN_FOR_WRITE, REASON_UNKNOWN_FILE, REASON_UNSEALED_MEMFD, REASON_UNTRUSTED_FS, SCOPE_MODE_MASK, Settings,
-    VERDICT_ALLOW, VerdictSlot, counter,
+    REASON_OPEN_FOR_WRITE, REASON_UNKNOWN_FILE, REASON_UNSEALED_MEMFD, REASON_UNTRUSTED_FS,
+    REASON_WRITE_DURING_MAPPING, SCOPE_MODE_MASK, Settings, VERDICT_ALLOW, VerdictSlot, counter,
 };
 
 use crate::{
@@ -23,8 +23,10 @@ use crate::{
         Identity, content_writers, cookie, current_start_ticks, fs_magic, identity, member, member_ptr,
         path_components, sealed,
     },
+    mapping::claim,
     maps::{
-        ALLOWED, EVENTS, FILES, SCOPES, TRUSTED_DEVS, UNTRUSTED_FS, VERDICT_SLOTS, VERDICTS, add, count, off, settings,
+        ALLOWED, EVENTS, FILES, SCOPES, TRUSTED_DEVS, UNTRUSTED_FS, VERDICT_SLOTS, VERDICTS, add, count, fenced_add,
+        off, settings,
     },
 };
 
@@ -209,14 +211,15 @@ pub fn check_code(
     }
     // SAFETY: a valid inode storage value for the program's lifetime.
     let state = unsafe { &mut *state };
+    // The write generation this decision rests on, read once.
+    let generation = volatile_gen(state);
     let mut digest = [0u8; 32];
-    if current(state, &id) {
+    if state.is_current(generation, id.ctime_sec, id.ctime_nsec, id.size) {
         digest = state.digest;
     } else {
         if !can_hash {
             return refuse(hook, scope, REASON_NOT_HASHED, &id.key, None, path, 0);
         }
-        let generation = volatile_gen(state);
         // SAFETY: `file` is BTF-typed; the helper writes at most 32 bytes into `digest`.
         let algo = unsafe { bpf_ima_file_hash(file as *mut aya_ebpf::bindings::file, digest.as_mut_ptr().cast(), 32) };
         if algo != HASH_ALGO_SHA256 {
@@ -237,17 +240,11 @@ pub fn check_code(
     if unsafe { ALLOWED.get(&digest) }.is_none() {
         return refuse(hook, scope, REASON_UNKNOWN_FILE, &id.key, Some(&digest), path, 0);
     }
-    if mark_mapped && scope.enforcing() {
-        state.exec_mapped = 1;
+    if mark_mapped && scope.enforcing() && !claim(hook, inode, state, generation) {
+        return refuse(hook, scope, REASON_WRITE_DURING_MAPPING, &id.key, Some(&digest), path, 0);
     }
     count(counter::ALLOWED + hook as u32);
     0
-}
-
-/// The cached digest is for the file's current content ([`FileState::is_current`]).
-#[inline(always)]
-fn current(state: &FileState, id: &crate::inode::Identity) -> bool {
-    state.is_current(volatile_gen(state), id.ctime_sec, id.ctime_nsec, id.size)
 }
 
 #[inline(always)]
@@ -269,8 +266,8 @@ fn store(state: &mut FileState, digest: &[u8; 32], generation: u64, id: &crate::
 /// Makes any digest cached for this inode stale: it is being opened for writing or truncated.
 #[inline(always)]
 pub fn invalidate(state: *mut FileState) {
-    // SAFETY: a live inode storage value; the add is atomic against other writers.
-    crate::maps::atomic_add(unsafe { &raw mut (*state).write_gen }, 1);
+    // SAFETY: a live inode storage value. Fully ordered: see `mapping::claim`.
+    fenced_add(unsafe { &raw mut (*state).write_gen }, 1);
     count(counter::INVALIDATIONS);
 }
 

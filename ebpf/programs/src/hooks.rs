@@ -246,7 +246,8 @@ pub fn provgate_path_truncate(ctx: LsmContext) -> i32 {
     written(HOOK_WRITE, inode, PathSource::None)
 }
 
-/// A write is about to start: refuse it if enforced code maps the file, else forget its digest.
+/// A write is about to start: the file's digest is forgotten, and the write refused if enforced
+/// code maps the file.
 #[inline(always)]
 fn written(hook: u8, inode: *const u8, path: PathSource) -> i32 {
     // SAFETY: `inode` is a BTF-typed inode pointer; no storage is created for files never used
@@ -255,6 +256,9 @@ fn written(hook: u8, inode: *const u8, path: PathSource) -> i32 {
     if state.is_null() {
         return 0;
     }
+    // The generation first, then `exec_mapped`: see `mapping::claim`. A refused write makes the
+    // digest stale too, which costs a hash at the next use, never a wrong verdict.
+    invalidate(state);
     // SAFETY: a live inode storage value.
     if unsafe { (*state).exec_mapped } != 0 {
         if content_mapped(inode) {
@@ -270,7 +274,6 @@ fn written(hook: u8, inode: *const u8, path: PathSource) -> i32 {
         // SAFETY: as above.
         unsafe { (*state).exec_mapped = 0 };
     }
-    invalidate(state);
     0
 }
 

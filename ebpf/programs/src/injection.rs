@@ -20,7 +20,7 @@ use crate::{
 
 const PTRACE_MODE_ATTACH: u32 = 0x02;
 const READ_IMPLIES_EXEC: u64 = 0x0040_0000;
-const SIGKILL: u32 = 9;
+pub const SIGKILL: u32 = 9;
 
 /// The caller's scope when it is enforced and not a debugger scope: it may not write the memory
 /// of other processes, nor let a parent write its own.

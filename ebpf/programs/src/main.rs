@@ -16,9 +16,13 @@ mod injection;
 #[cfg(target_arch = "bpf")]
 mod inode;
 #[cfg(target_arch = "bpf")]
+mod mapping;
+#[cfg(target_arch = "bpf")]
 mod maps;
 #[cfg(target_arch = "bpf")]
 mod tamper;
+#[cfg(target_arch = "bpf")]
+mod task_storage;
 
 #[cfg(target_arch = "bpf")]
 #[panic_handler]

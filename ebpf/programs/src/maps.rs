@@ -9,6 +9,8 @@ use provgate_common::{
     FileKey, FileState, KernelOffsets, ProtectedKey, Settings, VERDICT_SLOT_COUNT, Verdict, VerdictSlot, counter,
 };
 
+use crate::{mapping::PendingMapping, task_storage::TaskStorage};
+
 /// Allocate hash entries as they are inserted: the allowlist may hold millions of digests on a
 /// large fleet and few on a small host.
 const NO_PREALLOC: u32 = 1;
@@ -20,6 +22,10 @@ pub static ALLOWED: HashMap<[u8; 32], u32> = HashMap::with_max_entries(1 << 20, 
 /// Per-inode digest the kernel computed, valid until the file is opened for writing.
 #[btf_map]
 pub static FILES: InodeStorage<FileState> = InodeStorage::new();
+
+/// Per task: the executable mapping its last allowed `mmap_file` check is about to create.
+#[btf_map]
+pub static PENDING_MAPPINGS: TaskStorage<PendingMapping> = TaskStorage::new();
 
 /// Observe-only fallback: file identity -> verdict with change cookie, written by user space
 /// (the observe program cannot hash).
@@ -90,6 +96,14 @@ pub fn atomic_add(ptr: *mut u64, value: u64) {
     unsafe {
         core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::Relaxed }>(ptr, value);
     }
+}
+
+/// `lock *(u64 *)ptr += value`, fully ordered, returning the value before: a locked
+/// instruction that orders the stores before it against the loads after it.
+#[inline(always)]
+pub fn fenced_add(ptr: *mut u64, value: u64) -> u64 {
+    // SAFETY: callers pass pointers into live map values.
+    unsafe { core::intrinsics::atomic_xadd::<u64, u64, { core::intrinsics::AtomicOrdering::SeqCst }>(ptr, value) }
 }
 
 #[inline(always)]

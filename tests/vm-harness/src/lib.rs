@@ -141,6 +141,7 @@ const PROGRAMS: &[(&str, &str, &[&str])] = &[
     ("speak.c", "speak_evil.so", &["-shared", "-fPIC", "-DEVIL"]),
     ("libloop.c", "libloop", &["-ldl"]),
     ("mapwrite.c", "mapwrite", &[]),
+    ("mmaprace.c", "mmaprace", &["-lpthread"]),
     ("looper.c", "looper", &[]),
     ("inject.c", "inject", &[]),
     ("wx.c", "wx", &["-lpthread"]),

@@ -75,6 +75,7 @@ pub fn reason_name(reason: u8) -> &'static str {
         REASON_SCOPE_ESCAPE => "scope-escape",
         REASON_RAW_DEVICE_WRITE => "raw-device-write",
         REASON_USERFAULTFD => "userfaultfd",
+        REASON_WRITE_DURING_MAPPING => "write-during-mapping",
         _ => "unknown-reason",
     }
 }

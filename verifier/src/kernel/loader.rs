@@ -8,7 +8,7 @@ use aya::{
     Btf as AyaBtf, Ebpf, EbpfLoader,
     maps::MapData,
     programs::{
-        BtfTracePoint, FEntry, Lsm, ProgramError,
+        BtfTracePoint, FEntry, FExit, Lsm, ProgramError,
         links::{FdLink, PinnedLink},
     },
 };
@@ -39,6 +39,8 @@ enum Kind {
     Lsm,
     /// Runs before a kernel function; can only report, or signal the caller.
     FEntry,
+    /// Runs after a kernel function returned; can only report, or signal the caller.
+    FExit,
     TracePoint,
 }
 
@@ -57,12 +59,14 @@ const fn lsm(name: &'static str, target: &'static str) -> Spec {
 
 /// The enforcing programs. The code hooks come first: nothing else matters if they cannot load.
 /// `bpf` has one program per prototype; the loader drops the one the kernel does not match.
-const ENFORCING: [Spec; 21] = [
+const ENFORCING: [Spec; 22] = [
     lsm(names::PROG_EXEC, "bprm_check_security"),
     lsm(names::PROG_MMAP, "mmap_file"),
     lsm(names::PROG_MPROTECT, "file_mprotect"),
     lsm(names::PROG_FILE_OPEN, "file_open"),
     lsm(names::PROG_TRUNCATE, "path_truncate"),
+    // mmap_file's check holds only if the mapping it allowed is seen once it exists.
+    Spec { name: names::PROG_MAPPED, target: "vm_mmap_pgoff", kind: Kind::FExit, required: true },
     lsm(names::PROG_PTRACE, "ptrace_access_check"),
     lsm(names::PROG_TRACEME, "ptrace_traceme"),
     lsm(names::PROG_ANON_INODE, "inode_init_security_anon"),
@@ -229,6 +233,8 @@ pub fn load(config: &LoaderConfig) -> Result<Loaded, LoadError> {
     let pin_paths: Vec<(&str, PathBuf)> = MAP_NAMES.iter().map(|m| (*m, map_pin_path(&config.pin_dir, m))).collect();
     let mut loader = EbpfLoader::new();
     loader
+        // PENDING_MAPPINGS, task storage, which the programs alone use: aya has no type for it.
+        .allow_unsupported_maps()
         .override_global(names::OFFSETS, &offsets, true)
         .map_max_entries(names::VERDICTS, config.verdict_capacity)
         .map_max_entries(names::EVENTS, config.event_buffer_bytes);
@@ -322,6 +328,10 @@ fn load_program(ebpf: &mut Ebpf, spec: &Spec, btf: &AyaBtf) -> Result<(), LoadEr
             let p: &mut FEntry = program.try_into().map_err(|e| describe(name, e))?;
             p.load(spec.target, btf)
         }
+        Kind::FExit => {
+            let p: &mut FExit = program.try_into().map_err(|e| describe(name, e))?;
+            p.load(spec.target, btf)
+        }
     };
     result.map_err(|e| describe(name, e))
 }
@@ -406,6 +416,11 @@ impl Loaded {
                 }
                 Kind::FEntry => {
                     let p: &mut FEntry = program.try_into().map_err(|e| describe(name, e))?;
+                    let id = p.attach().map_err(|e| describe(name, e))?;
+                    p.take_link(id).map_err(|e| describe(name, e))?.into()
+                }
+                Kind::FExit => {
+                    let p: &mut FExit = program.try_into().map_err(|e| describe(name, e))?;
                     let id = p.attach().map_err(|e| describe(name, e))?;
                     p.take_link(id).map_err(|e| describe(name, e))?.into()
                 }
