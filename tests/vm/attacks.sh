@@ -166,6 +166,12 @@ try_bpf_allow_digest_by_pin() {
   inscope $T/bpftamper allow-pinned /sys/fs/bpf/provgate/ALLOWED "$(digest_of $T/pwned)"
   inscope $T/try_exec $T/pwned
 }
+# The kernel side's record of a mapping's check, deleted before the mapping is seen: the race
+# of library_rewritten_while_being_mapped, unwatched.
+try_pending_mapping_forgotten() {
+  cp /tmp/v_lib.so /tmp/racelib.so
+  inscope $T/mmaprace /tmp/racelib.so /tmp/p_lib.so 30 64 forget | grep -v '^GOOD$'
+}
 try_cgroup_escape_procs() { inscope sh -c "echo \$\$ > /sys/fs/cgroup/cgroup.procs && exec $T/try_exec $T/pwned"; }
 try_cgroup_escape_clone3() { inscope $T/clone_into /sys/fs/cgroup $T/try_exec $T/pwned; }
 # A dead daemon's links are released by a kernel worker after an RCU grace period: wait for it.
@@ -241,7 +247,7 @@ tampering_works() { # NAME [daemon flags]
   else result "${name}_works_without_hardening" FAIL "daemon did not start"; fi
   rm -rf /sys/fs/bpf/provgate
 }
-for a in bpf_allow_digest_by_id cgroup_escape_procs cgroup_escape_clone3 \
+for a in bpf_allow_digest_by_id pending_mapping_forgotten cgroup_escape_procs cgroup_escape_clone3 \
     kill_daemon_from_scope raw_block_device_write allow_from_scope replace_api_socket; do
   tampering_works $a
 done
@@ -294,6 +300,7 @@ if start_daemon --mode enforce --cgroup "$CG" --deny-anon-exec; then
   blocked module_from_memory kernel-code-from-memory
   blocked bpf_allow_digest_by_id tampering
   blocked bpf_allow_digest_by_pin tampering
+  blocked pending_mapping_forgotten tampering
   blocked cgroup_escape_procs scope-escape
   blocked cgroup_escape_clone3 scope-escape
   blocked kill_daemon_from_scope tampering

@@ -210,6 +210,20 @@ pub const SCOPE_DEBUGGER: u32 = 1 << 8;
 /// Processes here are exempt from the hardened tamper rules (they still run only vouched code).
 pub const SCOPE_ADMIN: u32 = 1 << 9;
 
+/// `PENDING_MAPPINGS` (task storage): what a task's last allowed `mmap_file` check rested on,
+/// until the mapping it allowed exists (see the kernel side's `mapping.rs`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PendingMapping {
+    /// The inode checked, as a number: 0 once the mapping was seen.
+    pub inode: u64,
+    /// Where its `FileState::write_gen` lives (inode storage lives as long as the inode, which
+    /// the mapping's file holds).
+    pub write_gen: u64,
+    /// `write_gen` as the check read it.
+    pub generation: u64,
+}
+
 /// What the kernel keeps per inode (inode local storage): the SHA-256 of the file's content as
 /// it hashed it, valid while nothing could have written the file since. Content is hashed in
 /// the kernel (IMA's `bpf_ima_file_hash`) on first use; every open for writing and every
@@ -588,6 +602,7 @@ pub mod names {
     pub const UNTRUSTED_FS: &str = "UNTRUSTED_FS";
     pub const TRUSTED_DEVS: &str = "TRUSTED_DEVS";
     pub const PROTECTED: &str = "PROTECTED";
+    pub const PENDING_MAPPINGS: &str = "PENDING_MAPPINGS";
     pub const OFFSETS: &str = "OFFSETS";
 
     pub const PROG_EXEC: &str = "provgate_bprm_check";

@@ -24,7 +24,7 @@ use crate::{
 };
 
 const PROT_WRITE: u64 = 0x2;
-const PROT_EXEC: u64 = 0x4;
+pub const PROT_EXEC: u64 = 0x4;
 const MAP_TYPE: u64 = 0xf;
 const MAP_PRIVATE: u64 = 0x2;
 const VM_EXEC: u64 = 0x4;

@@ -5,30 +5,18 @@
 //! mapping exists (`vm_mmap_pgoff` returns), a write opened since, or a writer present now, kills
 //! the process before it runs a byte of the mapping.
 use aya_ebpf::{helpers::generated::bpf_send_signal, macros::fexit, programs::FExitContext};
-use provgate_common::{FileKey, FileState, HOOK_MMAP, MODE_ENFORCE, REASON_WRITE_DURING_MAPPING};
+use provgate_common::{FileKey, FileState, HOOK_MMAP, MODE_ENFORCE, PendingMapping, REASON_WRITE_DURING_MAPPING};
 
 use crate::{
     decide::{PathSource, Scope, refuse},
+    hooks::PROT_EXEC,
     injection::SIGKILL,
     inode::{content_writers, fs_magic, identity, member_ptr, read},
     maps::{PENDING_MAPPINGS, fenced_add, off, settings},
 };
 
-const PROT_EXEC: u64 = 0x4;
 /// Error returns are the last 4095 values of the address space (`IS_ERR_VALUE`).
 const MAX_ERRNO: u64 = 4095;
-
-/// What an allowed `mmap_file` check rested on, until its mapping exists.
-#[derive(Clone, Copy)]
-pub struct PendingMapping {
-    /// The inode checked, as a number: NULL once the mapping was seen.
-    inode: u64,
-    /// Where its `FileState::write_gen` lives (inode storage lives as long as the inode, which
-    /// the mapping's file holds).
-    write_gen: u64,
-    /// `write_gen` as the check read it.
-    generation: u64,
-}
 
 /// Marks the file mapped executable by an enforced process, so writes to it are refused while
 /// it stays mapped. Returns false, and the caller refuses, if a write was opened since the check

