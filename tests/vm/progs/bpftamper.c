@@ -2,6 +2,7 @@
  * objects with bpf(2): put a digest on the kernel's allowlist, the map found by id or through
  * its pin. Prints what the kernel answered. (LSM links cannot be detached by id on these
  * kernels: BPF_LINK_DETACH answers EOPNOTSUPP; their pins are what keeps them.) */
+#include "bpfmap.h"
 #include <errno.h>
 #include <linux/bpf.h>
 #include <stdio.h>
@@ -9,7 +10,6 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-static long sys_bpf(int cmd, union bpf_attr *attr) { return syscall(SYS_bpf, cmd, attr, sizeof *attr); }
 static int parse_digest(const char *hex, unsigned char out[32]) {
     if (strlen(hex) != 64) return -1;
     for (int i = 0; i < 32; i++) if (sscanf(hex + 2 * i, "%2hhx", &out[i]) != 1) return -1;
@@ -29,21 +29,8 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     unsigned char digest[32];
     if (argc == 3 && !strcmp(argv[1], "allow-digest") && parse_digest(argv[2], digest) == 0) {
-        union bpf_attr attr = {0};
-        while (sys_bpf(BPF_MAP_GET_NEXT_ID, &attr) == 0) {
-            union bpf_attr get = {0};
-            get.map_id = attr.next_id;
-            int fd = sys_bpf(BPF_MAP_GET_FD_BY_ID, &get);
-            if (fd < 0) { printf("map-%u-fd-errno=%d (%s)\n", attr.next_id, errno, strerror(errno)); attr.start_id = attr.next_id; continue; }
-            struct bpf_map_info info = {0};
-            union bpf_attr query = {0};
-            query.info.bpf_fd = fd;
-            query.info.info_len = sizeof info;
-            query.info.info = (unsigned long)&info;
-            if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &query) == 0 && !strcmp(info.name, "ALLOWED")) return insert(fd, digest);
-            close(fd);
-            attr.start_id = attr.next_id;
-        }
+        int fd = map_by_name("ALLOWED");
+        if (fd >= 0) return insert(fd, digest);
         puts("no-allowed-map-reached");
         return 1;
     }

@@ -20,8 +20,8 @@
  * PENDING_MAPPINGS (task storage, keyed by a pidfd), where the kernel side keeps what the check
  * rested on until the mapping exists: what tampering with that map would buy. */
 #define _GNU_SOURCE
+#include "bpfmap.h"
 #include <elf.h>
-#include <linux/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -133,31 +133,11 @@ static char state_of(int stat) {
     return end && end[1] && end[2] ? end[2] : '?';
 }
 
-static long sys_bpf(int cmd, union bpf_attr *attr) { return syscall(SYS_bpf, cmd, attr, sizeof *attr); }
-
-/* A descriptor of provgate's PENDING_MAPPINGS map, found by id (the kernel keeps 15 characters
- * of a map's name); -1, and why, when the kernel refuses it. */
+/* A descriptor of provgate's PENDING_MAPPINGS map; -1, and why, when none is reached. */
 static int pending_mappings(void) {
-    union bpf_attr next = {0};
-    while (sys_bpf(BPF_MAP_GET_NEXT_ID, &next) == 0) {
-        next.start_id = next.next_id;
-        union bpf_attr get = {0};
-        get.map_id = next.next_id;
-        int fd = sys_bpf(BPF_MAP_GET_FD_BY_ID, &get);
-        if (fd < 0) {
-            printf("mmaprace: map %u: fd-errno=%d\n", next.next_id, errno);
-            continue;
-        }
-        struct bpf_map_info info = {0};
-        union bpf_attr query = {0};
-        query.info.bpf_fd = fd;
-        query.info.info_len = sizeof info;
-        query.info.info = (unsigned long)&info;
-        if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &query) == 0 && !strncmp(info.name, "PENDING_MAPPING", 15)) return fd;
-        close(fd);
-    }
-    printf("mmaprace: no PENDING_MAPPINGS map reached\n");
-    return -1;
+    int fd = map_by_name("PENDING_MAPPINGS");
+    if (fd < 0) printf("mmaprace: no PENDING_MAPPINGS map reached\n");
+    return fd;
 }
 
 /* Deletes the mapper's entry: its check is then forgotten before its mapping is seen. */
