@@ -26,7 +26,10 @@ pwned() { echo "$1" | grep -q PWNED; }
 # CONFIG_PROC_MEM_FORCE_PTRACE (7.x here): the kernel refuses /proc/PID/mem writes itself.
 kernel_refuses() { [ "$KERNEL_MAJOR" -ge 7 ] && echo "$1" | grep -q "write-mem-errno=5 "; }
 digest_of() { "$PG" hash "$1" | cut -d' ' -f1 | sed 's/^sha256://'; }
-reason_recorded() { "$PG" denials --json | grep -q "\"$1\""; }
+reason_recorded() { # REASON [denials filter...]
+  reason=$1; shift
+  "$PG" denials --json "$@" | grep -q "\"$reason\""
+}
 
 # ------------------------------------------------------------------ the attacks
 # Each try_NAME prints what happened; PWNED in it means the attack worked.
@@ -150,6 +153,43 @@ try_fuse_served_code() {
   stop_fuse
 }
 stop_fuse() { umount -l /tmp/fuse; kill $fuse 2>/dev/null; wait $fuse; }
+# An overlay whose lower layer is FUSE: the overlay's own filesystem is trusted, the layer's
+# server decides the bytes. It serves allowed bytes while they are checked and run once, then
+# other bytes (SIGUSR1): nothing writes the file, so nothing makes its digest stale. Mounted
+# here by root outside the scope; in a container, a user namespace with /dev/fuse mounts both.
+# Each attack has a directory of its own, so that its refusal is found by its path.
+fuse_layer() { # DIR FILE THEN [nested]: serve FILE, then THEN, as bin in DIR/merged
+  dir=$1
+  mkdir -p /tmp/fuse $dir/upper $dir/work $dir/merged $dir/upper2 $dir/work2 $dir/nested
+  $T/fuse_serve "$2" /tmp/fuse "$3" > /tmp/fuse.log 2>&1 &
+  fuse=$!
+  wait_for 10 test -f /tmp/fuse/bin || cat /tmp/fuse.log
+  mount -t overlay overlay -o lowerdir=/tmp/fuse,upperdir=$dir/upper,workdir=$dir/work $dir/merged
+  # An overlay over that overlay: each level puts its layer's file in the mapping.
+  [ "${4:-}" = nested ] && mount -t overlay overlay \
+    -o lowerdir=$dir/merged,upperdir=$dir/upper2,workdir=$dir/work2 $dir/nested
+}
+stop_fuse_layer() { umount $dir/nested 2>/dev/null; umount $dir/merged; stop_fuse; rm -rf $dir; }
+fuse_layer_swap() { # COMMAND...: run once, swap the bytes, run again
+  inscope "$@" 2>&1 | head -n 1
+  kill -USR1 $fuse
+  inscope "$@"
+}
+try_fuse_layer_swaps_program() {
+  fuse_layer /tmp/fl-program /tmp/v_hello /tmp/p_pwned
+  fuse_layer_swap $T/try_exec /tmp/fl-program/merged/bin
+  stop_fuse_layer
+}
+try_fuse_layer_swaps_library() {
+  fuse_layer /tmp/fl-library /tmp/v_lib.so /tmp/p_lib.so
+  fuse_layer_swap $T/libloop /tmp/fl-library/merged/bin 1
+  stop_fuse_layer
+}
+try_fuse_layer_under_nested_overlay() {
+  fuse_layer /tmp/fl-nested /tmp/v_hello /tmp/p_pwned nested
+  fuse_layer_swap $T/try_exec /tmp/fl-nested/nested/bin
+  stop_fuse_layer
+}
 
 # 5. Kernel modules (hardened).
 module() { # finit|init FILE: load, report, unload
@@ -231,8 +271,8 @@ for a in mmap_write_after_unmap mmap_write_while_mapped library_rewritten_with_p
     file_mapping_writable_and_executable file_mapping_written_then_executable \
     file_mapping_executable_made_writable copy_on_write_pages_made_executable read_implies_exec_heap \
     read_implies_exec_mapping executable_stack userfaultfd_fills_code vdso_made_writable \
-    vdso_written_then_executable fuse_served_code \
-    module_from_unknown_file module_from_memory daemon_ld_preload; do
+    vdso_written_then_executable fuse_served_code fuse_layer_swaps_program fuse_layer_swaps_library \
+    fuse_layer_under_nested_overlay module_from_unknown_file module_from_memory daemon_ld_preload; do
   works $a
 done
 
@@ -255,11 +295,18 @@ tampering_works bpf_allow_digest_by_pin --keep-on-exit
 tampering_works remove_pins_after_kill --keep-on-exit
 
 # ------------------------------------------------------------------ phase 2: provgate enforcing
-blocked() { # NAME REASON
-  out=$(try_$1 2>&1)
-  if ! pwned "$out" && wait_for 10 reason_recorded "$2"; then result "$1_blocked" PASS
-  elif kernel_refuses "$out"; then result "$1_blocked" PASS "refused by the kernel itself: $out"
-  else result "$1_blocked" FAIL "$out | reasons: $("$PG" denials --json | grep -A3 reasons | tr -d ' \n')"; fi
+blocked() { # NAME REASON [PATH...]: with PATHs, the reason recorded for one of those files
+  name=$1 reason=$2; shift 2
+  out=$(try_$name 2>&1)
+  if ! pwned "$out" && wait_for 10 recorded_for "$reason" "$@"; then result "${name}_blocked" PASS
+  elif kernel_refuses "$out"; then result "${name}_blocked" PASS "refused by the kernel itself: $out"
+  else result "${name}_blocked" FAIL "$out | reasons: $("$PG" denials --json | grep -A3 reasons | tr -d ' \n')"; fi
+}
+recorded_for() { # REASON [PATH...]
+  reason=$1; shift
+  [ $# -eq 0 ] && { reason_recorded "$reason"; return; }
+  for file in "$@"; do reason_recorded "$reason" --path "$file" && return 0; done
+  return 1
 }
 # The daemon started with an unknown library preloaded trusts nothing of it.
 env LD_PRELOAD=/tmp/evil_preload.so "$PG" run --mode enforce --cgroup "$CG" >> /tmp/daemon.log 2>&1 &
@@ -296,6 +343,9 @@ if start_daemon --mode enforce --cgroup "$CG" --deny-anon-exec; then
   blocked vdso_made_writable writable-and-executable
   blocked vdso_written_then_executable writable-and-executable
   blocked fuse_served_code untrusted-filesystem
+  blocked fuse_layer_swaps_program untrusted-filesystem /tmp/fl-program/merged/bin
+  blocked fuse_layer_swaps_library untrusted-filesystem /tmp/fl-library/merged/bin
+  blocked fuse_layer_under_nested_overlay untrusted-filesystem /tmp/fl-nested/nested/bin
   blocked module_from_unknown_file unknown-file
   blocked module_from_memory kernel-code-from-memory
   blocked bpf_allow_digest_by_id tampering
@@ -375,11 +425,28 @@ if start_daemon --mode enforce --cgroup "$CG" --trust-filesystem fuse; then
   wait_for 10 test -f /tmp/fuse/bin
   bad=$(inscope $T/try_exec /tmp/fuse/bin 2>&1)
   stop_fuse
-  if [ "$good" = "hello from provgate test" ] && echo "$bad" | grep -q "exec-errno=1 "; then
+  # Under an overlay, the trusted layer's allowed bytes run too.
+  fuse_layer /tmp/fl-trusted /tmp/v_hello /tmp/v_hello
+  layered=$(inscope /tmp/fl-trusted/merged/bin 2>&1)
+  stop_fuse_layer
+  if [ "$good" = "hello from provgate test" ] && echo "$bad" | grep -q "exec-errno=1 " \
+      && [ "$layered" = "hello from provgate test" ]; then
     result fuse_trusted_by_configuration PASS
-  else result fuse_trusted_by_configuration FAIL "good=[$good] bad=[$bad]"; fi
+  else result fuse_trusted_by_configuration FAIL "good=[$good] bad=[$bad] layered=[$layered]"; fi
   stop_daemon
 else result fuse_trusted_by_configuration FAIL "daemon did not start"; fi
+
+# Audit: code on an overlay's FUSE layer runs, and is reported as it would be denied.
+if start_daemon --mode audit --cgroup "$CG"; then
+  fuse_layer /tmp/fl-audit /tmp/v_hello /tmp/v_hello
+  audited=$(inscope /tmp/fl-audit/merged/bin 2>&1)
+  stop_fuse_layer
+  if [ "$audited" = "hello from provgate test" ] \
+      && wait_for 10 reason_recorded untrusted-filesystem --path /tmp/fl-audit/merged/bin --mode audit; then
+    result fuse_layer_audited PASS
+  else result fuse_layer_audited FAIL "audited=[$audited] $("$PG" denials --path /tmp/fl-audit/merged/bin 2>&1)"; fi
+  stop_daemon
+else result fuse_layer_audited FAIL "daemon did not start"; fi
 
 # ------------------------------------------------------------------ a real container runtime
 # Debian's runc runs a container under host-wide, hardened enforcement. The container's files

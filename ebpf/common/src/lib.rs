@@ -211,7 +211,8 @@ pub const SCOPE_DEBUGGER: u32 = 1 << 8;
 pub const SCOPE_ADMIN: u32 = 1 << 9;
 
 /// `PENDING_MAPPINGS` (task storage): what a task's last allowed `mmap_file` check rested on,
-/// until the mapping it allowed exists (see the kernel side's `mapping.rs`).
+/// and what was seen of the executable mapping being made, until it exists (see the kernel
+/// side's `mapping.rs`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PendingMapping {
@@ -222,6 +223,9 @@ pub struct PendingMapping {
     pub write_gen: u64,
     /// `write_gen` as the check read it.
     pub generation: u64,
+    /// Non-zero once a stacked filesystem put a layer's file on an untrusted filesystem in the
+    /// executable mapping being made.
+    pub untrusted_layer: u64,
 }
 
 /// What the kernel keeps per inode (inode local storage): the SHA-256 of the file's content as
@@ -627,6 +631,7 @@ pub mod names {
     pub const PROG_PERSONALITY: &str = "provgate_personality";
     pub const PROG_PERSONALITY_IA32: &str = "provgate_personality_ia32";
     pub const PROG_MAPPED: &str = "provgate_mapped";
+    pub const PROG_LAYER_MAPPED: &str = "provgate_layer_mapped";
     pub const PROG_OBSERVE: &str = "provgate_observe_exec";
 }
 

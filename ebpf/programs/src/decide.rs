@@ -193,8 +193,7 @@ pub fn check_code(
         }
     };
     let magic = fs_magic(inode);
-    // SAFETY: map values are plain data.
-    if unsafe { UNTRUSTED_FS.get(&magic) }.is_some() && unsafe { TRUSTED_DEVS.get(&id.key.dev) }.is_none() {
+    if untrusted_filesystem(magic, id.key.dev) {
         return refuse(hook, scope, REASON_UNTRUSTED_FS, &id.key, None, path, 0);
     }
     let immutable = sealed(inode, magic);
@@ -245,6 +244,24 @@ pub fn check_code(
     }
     count(counter::ALLOWED + hook as u32);
     0
+}
+
+/// Whether the kernel cannot vouch for the bytes of a filesystem of type `magic` on device
+/// `dev` (FUSE, network filesystems) and the configuration does not trust that mount.
+#[inline(always)]
+pub fn untrusted_filesystem(magic: u64, dev: u32) -> bool {
+    // SAFETY: map values are plain data.
+    unsafe { UNTRUSTED_FS.get(&magic) }.is_some() && unsafe { TRUSTED_DEVS.get(&dev) }.is_none()
+}
+
+/// Refuses on behalf of a mapping an enforced process made of `inode`, whatever the caller's own
+/// scope: a write to it, or its bytes turning out to be other than the ones checked.
+#[inline(always)]
+pub fn refuse_for_mapping(hook: u8, reason: u8, inode: *const u8, path: PathSource, error: i32) -> i32 {
+    let Some(settings) = settings() else { return 0 };
+    let scope = Scope { mode: MODE_ENFORCE, flags: 0, settings };
+    let key = identity(inode).map_or(FileKey::default(), |id| id.key);
+    refuse_with(hook, &scope, reason, &key, None, path, 0, error)
 }
 
 #[inline(always)]

@@ -15,7 +15,7 @@ use provgate_common::{
 use crate::{
     decide::{
         Caller, PathSource, Scope, check_anon_exec, check_code, check_observed, invalidate, is_daemon, refuse,
-        refuse_with, report_by_name, scope,
+        refuse_for_mapping, report_by_name, scope,
     },
     injection::{check_memory_write, writes_process_memory},
     inode::{Identity, content_mapped, current_task, fs_magic, member_ptr, raw_word, read},
@@ -27,7 +27,7 @@ const PROT_WRITE: u64 = 0x2;
 pub const PROT_EXEC: u64 = 0x4;
 const MAP_TYPE: u64 = 0xf;
 const MAP_PRIVATE: u64 = 0x2;
-const VM_EXEC: u64 = 0x4;
+pub const VM_EXEC: u64 = 0x4;
 const VM_SHARED: u64 = 0x8;
 const FMODE_WRITE: u32 = 0x2;
 const ETXTBSY: i32 = 26;
@@ -267,9 +267,7 @@ fn written(hook: u8, inode: *const u8, path: PathSource) -> i32 {
                 return 0;
             }
             // The mapping was made in an enforced scope; the writer may be anywhere.
-            let scope = Scope { mode: provgate_common::MODE_ENFORCE, flags: 0, settings };
-            let key = crate::inode::identity(inode).map_or(FileKey::default(), |id| id.key);
-            return refuse_with(hook, &scope, REASON_WRITE_TO_CODE_IN_USE, &key, None, path, 0, -ETXTBSY);
+            return refuse_for_mapping(hook, REASON_WRITE_TO_CODE_IN_USE, inode, path, -ETXTBSY);
         }
         // SAFETY: as above.
         unsafe { (*state).exec_mapped = 0 };

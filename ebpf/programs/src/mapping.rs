@@ -1,18 +1,32 @@
-//! The moment between an executable mapping's check and the mapping. `mmap_file` runs before the
-//! kernel creates the mapping, so for that moment the file is allowed and not yet mapped: a write
-//! opened then finds nothing mapped, is let through (`written`), and its bytes are what the new
-//! mapping runs. The check remembers, for its task, the write generation it rested on; when the
-//! mapping exists (`vm_mmap_pgoff` returns), a write opened since, or a writer present now, kills
-//! the process before it runs a byte of the mapping.
-use aya_ebpf::{helpers::generated::bpf_send_signal, macros::fexit, programs::FExitContext};
-use provgate_common::{FileKey, FileState, HOOK_MMAP, MODE_ENFORCE, PendingMapping, REASON_WRITE_DURING_MAPPING};
+//! What an executable mapping's check cannot see, watched until the mapping exists.
+//!
+//! The moment between the check and the mapping: `mmap_file` runs before the kernel creates the
+//! mapping, so for that moment the file is allowed and not yet mapped: a write opened then finds
+//! nothing mapped, is let through (`written`), and its bytes are what the new mapping runs. The
+//! check remembers, for its task, the write generation it rested on; when the mapping exists
+//! (`vm_mmap_pgoff` returns), a write opened since, or a writer present now, kills the process
+//! before it runs a byte of the mapping.
+//!
+//! The file the mapping gets: an overlay's file is checked, but overlayfs puts its layer's file
+//! in the mapping instead (`vma_set_file`), so the bytes run are the layer's. A layer on a
+//! filesystem the kernel cannot vouch for (FUSE: its server may answer later reads with other
+//! bytes than the ones hashed, and nothing writes the file) is refused as the overlay's own
+//! filesystem would be; in an enforced scope the process is killed the same way.
+use aya_ebpf::{
+    helpers::generated::bpf_send_signal,
+    macros::{fentry, fexit},
+    programs::{FEntryContext, FExitContext},
+};
+use provgate_common::{
+    FileKey, FileState, HOOK_MMAP, PendingMapping, REASON_UNTRUSTED_FS, REASON_WRITE_DURING_MAPPING,
+};
 
 use crate::{
-    decide::{PathSource, Scope, refuse},
-    hooks::PROT_EXEC,
+    decide::{EPERM, PathSource, refuse, refuse_for_mapping, untrusted_filesystem},
+    hooks::{PROT_EXEC, VM_EXEC, checked_scope},
     injection::SIGKILL,
-    inode::{content_writers, fs_magic, identity, member_ptr, read},
-    maps::{PENDING_MAPPINGS, fenced_add, off, settings},
+    inode::{content_writers, fs_magic, identity, member, member_ptr, read},
+    maps::{PENDING_MAPPINGS, fenced_add, off},
 };
 
 /// Error returns are the last 4095 values of the address space (`IS_ERR_VALUE`).
@@ -40,7 +54,12 @@ pub fn claim(hook: u8, inode: *const u8, state: &mut FileState, generation: u64)
     }
     // SAFETY: the current task's storage value.
     unsafe {
-        *pending = PendingMapping { inode: inode as u64, write_gen: &raw const state.write_gen as u64, generation };
+        *pending = PendingMapping {
+            inode: inode as u64,
+            write_gen: &raw const state.write_gen as u64,
+            generation,
+            untrusted_layer: 0,
+        };
     }
     true
 }
@@ -58,15 +77,30 @@ pub fn provgate_mapped(ctx: FExitContext) -> i32 {
         return 0;
     }
     // SAFETY: the current task's storage value; consumed here, whichever mapping it was for.
-    let PendingMapping { inode, write_gen, generation } = unsafe { *pending };
-    unsafe { (*pending).inode = 0 };
+    let PendingMapping { inode, write_gen, generation, untrusted_layer } = unsafe { *pending };
+    unsafe {
+        (*pending).inode = 0;
+        (*pending).untrusted_layer = 0;
+    }
     let file: *const u8 = ctx.arg(0);
     let address: u64 = ctx.arg(6);
-    if inode == 0 || file.is_null() || address > u64::MAX - MAX_ERRNO {
+    if file.is_null() || address > u64::MAX - MAX_ERRNO {
         return 0;
     }
     let file_inode = member_ptr(file, off!(file_inode));
-    if file_inode as u64 != inode {
+    if untrusted_layer != 0 {
+        // Judged against the file the process mapped, in its own scope.
+        if let Some(scope) = checked_scope() {
+            let key = identity(file_inode).map_or(FileKey::default(), |id| id.key);
+            // `bpf_d_path` is refused here: the path is walked.
+            refuse(HOOK_MMAP, &scope, REASON_UNTRUSTED_FS, &key, None, PathSource::Walk(file), 0);
+            if scope.enforcing() {
+                kill_current();
+            }
+        }
+        return 0;
+    }
+    if inode == 0 || file_inode as u64 != inode {
         return 0;
     }
     // An unreadable generation counts as changed.
@@ -74,12 +108,46 @@ pub fn provgate_mapped(ctx: FExitContext) -> i32 {
     if now == generation && content_writers(file_inode, fs_magic(file_inode)) <= 0 {
         return 0;
     }
-    let Some(settings) = settings() else { return 0 };
-    let scope = Scope { mode: MODE_ENFORCE, flags: 0, settings };
-    let key = identity(file_inode).map_or(FileKey::default(), |id| id.key);
-    // `bpf_d_path` is refused here: the path is walked.
-    refuse(HOOK_MMAP, &scope, REASON_WRITE_DURING_MAPPING, &key, None, PathSource::Walk(file), 0);
+    refuse_for_mapping(HOOK_MMAP, REASON_WRITE_DURING_MAPPING, file_inode, PathSource::Walk(file), -EPERM);
+    kill_current();
+    0
+}
+
+/// `vma_set_file(struct vm_area_struct *vma, struct file *file)`: a stacked filesystem
+/// (overlayfs, in `ovl_mmap` or `backing_file_mmap`) puts `file`, its layer's, in place of its
+/// own in the mapping being made; nested overlays do so once per level. A layer on an untrusted
+/// filesystem is noted for the mapping's end (`provgate_mapped`), where the file the process
+/// mapped is at hand: here, under nested overlays, the mapping holds the level above's layer
+/// file, named by a mount private to overlayfs.
+#[fentry(function = "vma_set_file")]
+pub fn provgate_layer_mapped(ctx: FEntryContext) -> i32 {
+    let vma: *const u8 = ctx.arg(0);
+    let layer_file: *const u8 = ctx.arg(1);
+    if member::<u64>(vma, off!(vma_flags)) & VM_EXEC == 0 {
+        return 0;
+    }
+    let layer = member_ptr(layer_file, off!(file_inode));
+    // An unreadable layer counts as untrusted. Trusted layers (every container's) end here.
+    let trusted = identity(layer).is_ok_and(|id| !untrusted_filesystem(fs_magic(layer), id.key.dev));
+    if trusted {
+        return 0;
+    }
+    let pending = PENDING_MAPPINGS.current(true);
+    if pending.is_null() {
+        // Nothing to note it in: an enforced process does not get to run the mapping.
+        if checked_scope().is_some_and(|scope| scope.enforcing()) {
+            kill_current();
+        }
+        return 0;
+    }
+    // SAFETY: the current task's storage value.
+    unsafe { (*pending).untrusted_layer = 1 };
+    0
+}
+
+/// The mapping being made must not run: the process is killed before the call returns to it.
+#[inline(always)]
+fn kill_current() {
     // SAFETY: signals the current task only.
     unsafe { bpf_send_signal(SIGKILL) };
-    0
 }

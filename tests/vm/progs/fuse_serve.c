@@ -1,16 +1,20 @@
-/* fuse_serve FILE MOUNTPOINT: a FUSE filesystem, served by this process, holding one
- * executable file "bin" with FILE's bytes. The server decides what every reader sees. */
+/* fuse_serve FILE MOUNTPOINT [THEN]: a FUSE filesystem, served by this process, holding one
+ * executable file "bin" with FILE's bytes; after SIGUSR1, THEN's (of the same size). The server
+ * decides what every reader sees, and when: nothing in the kernel sees the file change. */
 #define FUSE_USE_VERSION 31
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse3/fuse.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-static char *content;
+static char *contents[2];
 static size_t length;
+static volatile sig_atomic_t swapped;
+static void swap(int sig) { (void)sig; swapped = contents[1] != NULL; }
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi) {
     (void)fi;
     memset(st, 0, sizeof *st);
@@ -36,19 +40,30 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
     (void)path; (void)fi;
     if ((size_t)off >= length) return 0;
     if (off + size > length) size = length - off;
-    memcpy(buf, content + off, size);
+    memcpy(buf, contents[swapped] + off, size);
     return size;
 }
 static const struct fuse_operations ops = { .getattr = fs_getattr, .readdir = fs_readdir, .open = fs_open, .read = fs_read };
-int main(int argc, char **argv) {
-    if (argc != 3) return 2;
-    FILE *f = fopen(argv[1], "rb");
-    if (!f) { perror(argv[1]); return 2; }
+static char *load(const char *name, size_t *size) {
+    FILE *f = fopen(name, "rb");
+    if (!f) { perror(name); exit(2); }
     fseek(f, 0, SEEK_END);
-    length = ftell(f);
+    *size = ftell(f);
     rewind(f);
-    content = malloc(length);
-    if (fread(content, 1, length, f) != length) return 2;
+    char *bytes = malloc(*size);
+    if (fread(bytes, 1, *size, f) != *size) exit(2);
+    fclose(f);
+    return bytes;
+}
+int main(int argc, char **argv) {
+    if (argc != 3 && argc != 4) return 2;
+    contents[0] = load(argv[1], &length);
+    if (argc == 4) {
+        size_t then;
+        contents[1] = load(argv[3], &then);
+        if (then != length) { fprintf(stderr, "%s and %s differ in size\n", argv[1], argv[3]); return 2; }
+    }
+    signal(SIGUSR1, swap);
     char *fuse_argv[] = {argv[0], "-f", "-o", "allow_other", argv[2], NULL};
     return fuse_main(5, fuse_argv, &ops, NULL);
 }

@@ -59,7 +59,7 @@ const fn lsm(name: &'static str, target: &'static str) -> Spec {
 
 /// The enforcing programs. The code hooks come first: nothing else matters if they cannot load.
 /// `bpf` has one program per prototype; the loader drops the one the kernel does not match.
-const ENFORCING: [Spec; 22] = [
+const ENFORCING: [Spec; 23] = [
     lsm(names::PROG_EXEC, "bprm_check_security"),
     lsm(names::PROG_MMAP, "mmap_file"),
     lsm(names::PROG_MPROTECT, "file_mprotect"),
@@ -67,6 +67,8 @@ const ENFORCING: [Spec; 22] = [
     lsm(names::PROG_TRUNCATE, "path_truncate"),
     // mmap_file's check holds only if the mapping it allowed is seen once it exists.
     Spec { name: names::PROG_MAPPED, target: "vm_mmap_pgoff", kind: Kind::FExit, required: true },
+    // An overlay's file is checked; the mapping gets its layer's.
+    Spec { name: names::PROG_LAYER_MAPPED, target: "vma_set_file", kind: Kind::FEntry, required: true },
     lsm(names::PROG_PTRACE, "ptrace_access_check"),
     lsm(names::PROG_TRACEME, "ptrace_traceme"),
     lsm(names::PROG_ANON_INODE, "inode_init_security_anon"),
