@@ -18,7 +18,7 @@ for m in loop fuse dummy; do [ -f /lib/modules/$m.ko ] && [ $m != dummy ] && ins
 # Trusted: the shell, every library of the image, the test programs that are not payloads,
 # the padded victims, runc, and the test kernel module. Nothing else.
 "$PG" allow /bin/busybox /lib64/* /lib/x86_64-linux-gnu/* /usr/sbin/runc /tmp/v_hello /tmp/v_lib.so \
-  /lib/modules/dummy.ko $T/hello $T/try_exec $T/libloop $T/mapwrite $T/mmaprace $T/looper $T/inject $T/wx $T/execstack \
+  /lib/modules/dummy.ko $T/hello $T/try_exec $T/libloop $T/mapwrite $T/mmaprace $T/maprun $T/looper $T/inject $T/wx $T/execstack \
   $T/memfd_sealed $T/bpftamper $T/modload $T/rawpatch $T/clone_into $T/fuse_serve $T/speak_good.so \
   > /tmp/allow-attacks.out 2>&1 || { cat /tmp/allow-attacks.out; result attacks_setup FAIL "provgate allow failed"; exit 0; }
 
@@ -185,6 +185,13 @@ try_fuse_layer_swaps_library() {
   fuse_layer_swap $T/libloop /tmp/fl-library/merged/bin 1
   stop_fuse_layer
 }
+# Mapped readable, then made executable: no executable mmap, so no layer put in one; mprotect's
+# check sees the mapping's file, which is the layer's.
+try_fuse_layer_made_executable() {
+  fuse_layer /tmp/fl-mprotect /tmp/v_lib.so /tmp/p_lib.so
+  fuse_layer_swap $T/maprun /tmp/fl-mprotect/merged/bin mprotect
+  stop_fuse_layer
+}
 try_fuse_layer_under_nested_overlay() {
   fuse_layer /tmp/fl-nested /tmp/v_hello /tmp/p_pwned nested
   fuse_layer_swap $T/try_exec /tmp/fl-nested/nested/bin
@@ -272,7 +279,7 @@ for a in mmap_write_after_unmap mmap_write_while_mapped library_rewritten_with_p
     file_mapping_executable_made_writable copy_on_write_pages_made_executable read_implies_exec_heap \
     read_implies_exec_mapping executable_stack userfaultfd_fills_code vdso_made_writable \
     vdso_written_then_executable fuse_served_code fuse_layer_swaps_program fuse_layer_swaps_library \
-    fuse_layer_under_nested_overlay module_from_unknown_file module_from_memory daemon_ld_preload; do
+    fuse_layer_made_executable fuse_layer_under_nested_overlay module_from_unknown_file module_from_memory daemon_ld_preload; do
   works $a
 done
 
@@ -346,6 +353,9 @@ if start_daemon --mode enforce --cgroup "$CG" --deny-anon-exec; then
   blocked fuse_layer_swaps_program untrusted-filesystem /tmp/fl-program/merged/bin
   blocked fuse_layer_swaps_library untrusted-filesystem /tmp/fl-library/merged/bin
   blocked fuse_layer_under_nested_overlay untrusted-filesystem /tmp/fl-nested/nested/bin
+  # mprotect names the layer's file: under the overlay's name on 6.1, the name in the layer (a
+  # mount private to overlayfs) since 6.8.
+  blocked fuse_layer_made_executable untrusted-filesystem /tmp/fl-mprotect/merged/bin /bin
   blocked module_from_unknown_file unknown-file
   blocked module_from_memory kernel-code-from-memory
   blocked bpf_allow_digest_by_id tampering

@@ -35,6 +35,15 @@ $T/execbench 5 $T/libstart > /dev/null || { echo "PROVGATE-BENCH-ERROR libstart 
 sysctl -w kernel.bpf_stats_enabled=1 > /dev/null
 # Total run time (ns) of provgate's programs so far, from the daemon's view of the kernel stats.
 bpf_ns() { sleep 1; "$PG" status --json | tr -d ' \n' | grep -o '"run_time_ns":[0-9]*' | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }'; }
+# One program's run time (ns) or run count (FIELD run_time_ns or run_count) so far.
+program_stat() { # PROGRAM FIELD
+  "$PG" status --json | tr -d ' \n' | grep -o "\"program\":\"$1\",[^}]*" | grep -o "\"$2\":[0-9]*" | cut -d: -f2
+}
+# The libraries as a container sees its image's: through an overlay mounted over their folder.
+# Each executable mapping of them goes through overlayfs, which puts its layer's file in the
+# mapping (vma_set_file, where provgate judges the layer's filesystem).
+mkdir -p /tmp/bench-ovl/upper /tmp/bench-ovl/work
+overlay_libraries() { mount -t overlay overlay -o lowerdir=$LIBDIR,upperdir=/tmp/bench-ovl/upper,workdir=/tmp/bench-ovl/work $LIBDIR; }
 
 # fapolicyd forks into the background; it is ready once its fanotify descriptor holds the mount
 # marks (fdinfo lists them), which it places after loading the trust database.
@@ -66,7 +75,7 @@ stop_fapolicyd() {
 }
 
 base=""; inside=""; outside=""; bpf=""; fapo=""
-lbase=""; linside=""; lbpf=""; lfapo=""; fcpu=""; lfcpu=""
+lbase=""; linside=""; lbpf=""; lfapo=""; fcpu=""; lfcpu=""; lobpf=""; olayer=""
 r=1
 while [ $r -le $ROUNDS ]; do
   b=$(measure "$N" $T/noop baseline) || exit 1
@@ -80,6 +89,14 @@ while [ $r -le $ROUNDS ]; do
   lin=$(measure "$LIB_N" $T/libstart provgate) || exit 1
   lafter=$(bpf_ns)
   lp=$(( (lafter - after) / LIB_N ))
+  overlay_libraries || exit 1
+  t0=$(program_stat provgate_layer_mapped run_time_ns); n0=$(program_stat provgate_layer_mapped run_count)
+  measure "$LIB_N" $T/libstart provgate-overlay > /dev/null || { umount $LIBDIR; exit 1; }
+  oafter=$(bpf_ns)
+  t1=$(program_stat provgate_layer_mapped run_time_ns); n1=$(program_stat provgate_layer_mapped run_count)
+  umount $LIBDIR
+  lop=$(( (oafter - lafter) / LIB_N ))
+  ol=$(( (t1 - t0) / (n1 - n0 > 0 ? n1 - n0 : 1) ))
   o=$($T/execbench "$N" $T/noop | per_exec)
   stop_daemon
 
@@ -102,13 +119,15 @@ while [ $r -le $ROUNDS ]; do
 
   echo "PROVGATE-BENCH-ROUND $r baseline_ns=$b in_scope_ns=$in_scope outside_scope_ns=$o fapolicyd_ns=$f bpf_ns_per_exec=$p" \
     "fapolicyd_cpu_ns_per_exec=$fc lib_baseline_ns=$lb lib_in_scope_ns=$lin lib_fapolicyd_ns=$lf lib_bpf_ns_per_exec=$lp" \
-    "lib_fapolicyd_cpu_ns_per_exec=$lfc"
+    "lib_fapolicyd_cpu_ns_per_exec=$lfc lib_overlay_bpf_ns_per_exec=$lop layer_check_ns=$ol"
   base="$base $b"; inside="$inside $in_scope"; outside="$outside $o"; bpf="$bpf $p"; fapo="$fapo $f"
   lbase="$lbase $lb"; linside="$linside $lin"; lbpf="$lbpf $lp"; lfapo="$lfapo $lf"; fcpu="$fcpu $fc"; lfcpu="$lfcpu $lfc"
+  lobpf="$lobpf $lop"; olayer="$olayer $ol"
   r=$((r + 1))
 done
 echo "PROVGATE-BENCH n=$N lib_n=$LIB_N rounds=$ROUNDS baseline_ns=$(echo $base | median) in_scope_ns=$(echo $inside | median)" \
   "outside_scope_ns=$(echo $outside | median) fapolicyd_ns=$(echo $fapo | median) bpf_ns_per_exec=$(echo $bpf | median)" \
   "lib_baseline_ns=$(echo $lbase | median) lib_in_scope_ns=$(echo $linside | median) lib_fapolicyd_ns=$(echo $lfapo | median)" \
   "lib_bpf_ns_per_exec=$(echo $lbpf | median) fapolicyd_cpu_ns_per_exec=$(echo $fcpu | median)" \
-  "lib_fapolicyd_cpu_ns_per_exec=$(echo $lfcpu | median)"
+  "lib_fapolicyd_cpu_ns_per_exec=$(echo $lfcpu | median) lib_overlay_bpf_ns_per_exec=$(echo $lobpf | median)" \
+  "layer_check_ns=$(echo $olayer | median)"

@@ -93,8 +93,9 @@ pub fn cookie(inode: *const u8) -> Result<Identity, i32> {
     Ok(Identity { key: FileKey::default(), ctime_sec, ctime_nsec, _pad: 0, size })
 }
 
+/// The superblock of a BTF-typed inode; an error for no inode or no superblock.
 #[inline(always)]
-fn superblock(inode: *const u8) -> Result<*const u8, i32> {
+pub fn superblock(inode: *const u8) -> Result<*const u8, i32> {
     if inode.is_null() {
         return Err(-1);
     }

@@ -25,7 +25,7 @@ use crate::{
     decide::{EPERM, PathSource, refuse, refuse_for_mapping, untrusted_filesystem},
     hooks::{PROT_EXEC, VM_EXEC, checked_scope},
     injection::SIGKILL,
-    inode::{content_writers, fs_magic, identity, member, member_ptr, read},
+    inode::{content_writers, fs_magic, identity, member, member_ptr, read, superblock},
     maps::{PENDING_MAPPINGS, fenced_add, off},
 };
 
@@ -126,9 +126,9 @@ pub fn provgate_layer_mapped(ctx: FEntryContext) -> i32 {
     if member::<u64>(vma, off!(vma_flags)) & VM_EXEC == 0 {
         return 0;
     }
-    let layer = member_ptr(layer_file, off!(file_inode));
     // An unreadable layer counts as untrusted. Trusted layers (every container's) end here.
-    let trusted = identity(layer).is_ok_and(|id| !untrusted_filesystem(fs_magic(layer), id.key.dev));
+    let trusted = superblock(member_ptr(layer_file, off!(file_inode)))
+        .is_ok_and(|sb| !untrusted_filesystem(member(sb, off!(sb_magic)), member(sb, off!(sb_dev))));
     if trusted {
         return 0;
     }

@@ -142,6 +142,7 @@ const PROGRAMS: &[(&str, &str, &[&str])] = &[
     ("libloop.c", "libloop", &["-ldl"]),
     ("mapwrite.c", "mapwrite", &[]),
     ("mmaprace.c", "mmaprace", &["-lpthread"]),
+    ("maprun.c", "maprun", &[]),
     ("looper.c", "looper", &[]),
     ("inject.c", "inject", &[]),
     ("wx.c", "wx", &["-lpthread"]),
