@@ -418,9 +418,10 @@ fn events_past_their_retention_are_deleted_by_the_daemon() {
 
 /// The observe program finds the scope of a process by climbing from its cgroup with plain
 /// loads, and through the kernel's helper for cgroups deeper than that climb goes: processes in
-/// cgroups below the scope, near and far below, are in it; one beside it is not.
+/// cgroups below the scope, near and far below, are in it; one beside it is not, nor one above
+/// it (ruled out by its cgroup's level alone, before the file is read).
 #[test]
-fn processes_in_cgroups_below_the_scope_are_in_it_and_beside_it_are_not() {
+fn processes_in_cgroups_below_the_scope_are_in_it_and_beside_or_above_it_are_not() {
     let Some(mut host) = setup("nested") else {
         return;
     };
@@ -431,7 +432,9 @@ fn processes_in_cgroups_below_the_scope_are_in_it_and_beside_it_are_not() {
     for cgroup in [&near, &far, &beside] {
         std::fs::create_dir_all(cgroup).unwrap();
     }
-    let cases = [("in-near", &near, true), ("in-far", &far, true), ("beside", &beside, false)];
+    let above = host.cgroup.parent().unwrap().to_path_buf();
+    let cases =
+        [("in-near", &near, true), ("in-far", &far, true), ("beside", &beside, false), ("above", &above, false)];
     for (name, cgroup, _) in cases {
         let program = host.copy_of_true(host.dir(), name, true);
         host.exec_in(&program, Some(cgroup));

@@ -15,7 +15,7 @@ use provgate_common::{
     MAX_CGROUP_LEVEL, MODE_AUDIT, MODE_ENFORCE, MODE_OFF, PATH_LEN, PATH_NAME, PATH_NONE, PATH_STRING,
     REASON_ANON_EXEC, REASON_CHANGED, REASON_CHANGED_WHILE_HASHING, REASON_HASH_FAILED, REASON_NOT_HASHED,
     REASON_OPEN_FOR_WRITE, REASON_UNKNOWN_FILE, REASON_UNSEALED_MEMFD, REASON_UNTRUSTED_FS,
-    REASON_WRITE_DURING_MAPPING, SCOPE_MODE_MASK, Settings, VERDICT_ALLOW, VerdictSlot, counter,
+    REASON_WRITE_DURING_MAPPING, SCOPE_MODE_MASK, Settings, VERDICT_ALLOW, Verdict, VerdictSlot, counter,
 };
 
 use crate::{
@@ -116,12 +116,7 @@ fn walked_scope_value(settings: &Settings, task: *const u8) -> Option<u32> {
     let mut level: i32 = member(cgroup, off!(cgroup_level));
     let mut node = member_ptr(cgroup, off!(cgroup_kn));
     for _ in 0..CGROUP_WALK_STEPS {
-        // Above every scope's level (the root, or a cgroup shallower than any scope): none of
-        // the cgroups left can be listed.
-        if level < 0
-            || node.is_null()
-            || (level <= MAX_CGROUP_LEVEL as i32 && settings.scope_levels & (u32::MAX >> (31 - level)) == 0)
-        {
+        if node.is_null() || above_every_scope(settings, level) {
             return Some(settings.host_mode);
         }
         if level <= MAX_CGROUP_LEVEL as i32 && settings.scope_levels & (1 << level) != 0 {
@@ -133,6 +128,28 @@ fn walked_scope_value(settings: &Settings, task: *const u8) -> Option<u32> {
         level -= 1;
     }
     None
+}
+
+/// Whether a cgroup at `level` is above every scope's level (the root, or a cgroup shallower
+/// than any scope): neither it nor any of its ancestors can be listed.
+#[inline(always)]
+fn above_every_scope(settings: &Settings, level: i32) -> bool {
+    level < 0 || (level <= MAX_CGROUP_LEVEL as i32 && settings.scope_levels & (u32::MAX >> (31 - level)) == 0)
+}
+
+/// Whether `task` (under the RCU read lock) is outside every scope by its cgroup's level alone:
+/// the host is in no scope and its cgroup is above every scope's level. The cheapest answer
+/// for most of a host's processes, known before anything about the file is read.
+#[inline(always)]
+pub fn outside_by_level(settings: &Settings, task: *const u8) -> bool {
+    if settings.host_mode & SCOPE_MODE_MASK != MODE_OFF {
+        return false;
+    }
+    if settings.scope_levels == 0 {
+        return true;
+    }
+    let cgroup = member_ptr(member_ptr(task, off!(task_cgroups)), off!(css_set_dfl_cgrp));
+    !cgroup.is_null() && above_every_scope(settings, member(cgroup, off!(cgroup_level)))
 }
 
 /// The `SCOPES` value of the cgroup `id`, if it is listed.
@@ -288,15 +305,21 @@ pub fn invalidate(state: *mut FileState) {
     count(counter::INVALIDATIONS);
 }
 
-/// Observe-only fallback: the verdict map user space fills (the observe program cannot hash).
-/// `id`: of the file executed, read by the caller (possibly [`Identity::UNREADABLE`]).
+/// The verdict `VERDICT_SLOTS` holds for the file `id`, if its slot holds one for it.
 #[inline(always)]
-pub fn check_observed(hook: u8, scope: &Scope, id: &Identity, path: PathSource) -> i32 {
+pub fn slot_verdict(id: &Identity) -> Option<Verdict> {
+    VERDICT_SLOTS.get(VerdictSlot::index(&id.key)).and_then(|slot| slot.verdict_for(&id.key))
+}
+
+/// Observe-only fallback: the verdict map user space fills (the observe program cannot hash).
+/// `id`: of the file executed, read by the caller (possibly [`Identity::UNREADABLE`]), and
+/// `slot`: its [`slot_verdict`], also read by the caller.
+#[inline(always)]
+pub fn check_observed(hook: u8, scope: &Scope, id: &Identity, slot: Option<Verdict>, path: PathSource) -> i32 {
     if !id.is_readable() {
         count(counter::READ_ERRORS);
         return refuse(hook, scope, REASON_UNKNOWN_FILE, &FileKey::default(), None, path, 0);
     }
-    let slot = VERDICT_SLOTS.get(VerdictSlot::index(&id.key)).and_then(|slot| slot.verdict_for(&id.key));
     // SAFETY: map values are plain data.
     let reason = match slot.or_else(|| unsafe { VERDICTS.get(&id.key) }.copied()) {
         Some(v)

@@ -14,8 +14,8 @@ use provgate_common::{
 
 use crate::{
     decide::{
-        Caller, PathSource, Scope, check_anon_exec, check_code, check_observed, invalidate, is_daemon, refuse,
-        refuse_for_mapping, report_by_name, scope,
+        Caller, PathSource, Scope, check_anon_exec, check_code, check_observed, invalidate, is_daemon,
+        outside_by_level, refuse, refuse_for_mapping, report_by_name, scope, slot_verdict,
     },
     injection::{check_memory_write, writes_process_memory},
     inode::{Identity, content_mapped, current_task, fs_magic, member_ptr, raw_word, read},
@@ -285,12 +285,19 @@ pub fn provgate_observe_exec(ctx: BtfTracePointContext) -> i32 {
     if file.is_null() {
         return 0;
     }
-    // Read before the scope decision, whose loads depend on one another: the file's identity
-    // then comes from memory while the task's cgroups do, not after them.
-    let identity = crate::inode::identity(member_ptr(file, off!(file_inode))).unwrap_or(Identity::UNREADABLE);
     // The tracepoint's task is the current one, and tracepoint programs run under the RCU
     // read lock.
-    let Some(scope) = checked_scope_of(Caller::Task(ctx.arg(0))) else {
+    let task: *const u8 = ctx.arg(0);
+    let Some(settings) = settings() else { return 0 };
+    if outside_by_level(settings, task) {
+        return 0;
+    }
+    // Read before the rest of the scope decision, whose loads depend on one another: the file's
+    // identity and its verdict slot then come from memory while the cgroup's kernfs nodes do,
+    // not after them.
+    let identity = crate::inode::identity(member_ptr(file, off!(file_inode))).unwrap_or(Identity::UNREADABLE);
+    let slot = slot_verdict(&identity);
+    let Some(scope) = checked_scope_of(Caller::Task(task)) else {
         return 0;
     };
     // The observe program never denies: MODE_OFF makes the refusal report "observed".
@@ -302,7 +309,7 @@ pub fn provgate_observe_exec(ctx: BtfTracePointContext) -> i32 {
     if !name.is_null() && name != interp {
         report_by_name(HOOK_EXEC_OBSERVED, &scope, name);
     }
-    check_observed(HOOK_EXEC_OBSERVED, &scope, &identity, PathSource::Walk(file));
+    check_observed(HOOK_EXEC_OBSERVED, &scope, &identity, slot, PathSource::Walk(file));
     0
 }
 
